@@ -1,0 +1,392 @@
+/*
+ * Encoding helpers and the reader of the heapscope trace format
+ * (trace_format.h, docs/FORMAT.md).
+ *
+ * The reader must never crash or loop on a damaged file: every length is
+ * checked against what is left, and any inconsistency ends the trace with a
+ * description of the damage (the records before it stay usable).
+ */
+#include "trace_format.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zstd.h>
+
+static const char *const alloc_fn_names[FMT_FN_COUNT] = {
+    "malloc", "calloc", "realloc", "reallocarray", "posix_memalign",
+    "aligned_alloc", "memalign", "valloc", "pvalloc",
+};
+
+const char *fmt_alloc_fn_name(unsigned fn)
+{
+    return fn < FMT_FN_COUNT ? alloc_fn_names[fn] : "?";
+}
+
+void fmt_put_bytes(struct fmt_buf *b, const void *p, size_t n)
+{
+    fmt_put_varint(b, n);
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+}
+
+void fmt_put_str(struct fmt_buf *b, const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n > FMT_MAX_STRING)
+        n = FMT_MAX_STRING;
+    fmt_put_bytes(b, s ? s : "", n);
+}
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); p[2] = (uint8_t)(v >> 16); p[3] = (uint8_t)(v >> 24);
+}
+
+static uint32_t get_le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+void fmt_file_header(uint8_t out[FMT_FILE_HEADER_SIZE])
+{
+    memcpy(out, FMT_MAGIC, 8);
+    put_le32(out + 8, FMT_VERSION);
+    put_le32(out + 12, 0);
+}
+
+size_t fmt_chunk_bound(size_t n) { return FMT_CHUNK_HEADER_SIZE + ZSTD_compressBound(n); }
+
+size_t fmt_chunk_encode(void *cctx, int level, const void *raw, size_t n, void *out, size_t room)
+{
+    ZSTD_CCtx *c = cctx;
+    uint8_t *o = out;
+    if (n > FMT_CHUNK_MAX_RAW || room < FMT_CHUNK_HEADER_SIZE)
+        return 0;
+    ZSTD_CCtx_reset(c, ZSTD_reset_session_only);
+    ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, level);
+    ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 1);
+    size_t z = ZSTD_compress2(c, o + FMT_CHUNK_HEADER_SIZE, room - FMT_CHUNK_HEADER_SIZE, raw, n);
+    if (ZSTD_isError(z))
+        return 0;
+    put_le32(o, FMT_CHUNK_MAGIC);
+    put_le32(o + 4, (uint32_t)z);
+    put_le32(o + 8, (uint32_t)n);
+    return FMT_CHUNK_HEADER_SIZE + z;
+}
+
+/* ---------------------------------------------------------------- reader */
+
+struct fmt_reader {
+    const uint8_t *map;   /* the whole file */
+    size_t size;
+    size_t off;           /* next chunk header */
+    uint8_t *raw;         /* the current chunk, decompressed */
+    size_t raw_len, raw_cap, pos;
+    ZSTD_DCtx *dctx;
+    uint32_t tid;
+    /* a BLOCKS record being handed out block by block */
+    uint64_t blocks_left, block_addr;
+    uint64_t *frames;
+    char damage[160];
+    int done;
+};
+
+struct fmt_reader *fmt_reader_open(const char *path, char *err, size_t errlen)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "%s: not a regular file", path);
+        close(fd);
+        return NULL;
+    }
+    if ((size_t)st.st_size < FMT_FILE_HEADER_SIZE) {
+        snprintf(err, errlen, "%s: not a heapscope trace (%s)", path,
+                 st.st_size == 0 ? "empty file" : "too short for a header");
+        close(fd);
+        return NULL;
+    }
+    void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (map == MAP_FAILED) {
+        snprintf(err, errlen, "%s: cannot map: %s", path, strerror(errno));
+        return NULL;
+    }
+    const uint8_t *m = map;
+    if (memcmp(m, FMT_MAGIC, 8) != 0) {
+        snprintf(err, errlen, "%s: not a heapscope trace (bad magic)", path);
+        munmap(map, (size_t)st.st_size);
+        return NULL;
+    }
+    if (get_le32(m + 8) != FMT_VERSION) {
+        snprintf(err, errlen, "%s: trace format version %u, this heapscope reads %u", path,
+                 get_le32(m + 8), FMT_VERSION);
+        munmap(map, (size_t)st.st_size);
+        return NULL;
+    }
+    struct fmt_reader *r = calloc(1, sizeof *r);
+    uint64_t *frames = malloc(FMT_MAX_FRAMES * sizeof *frames);
+    ZSTD_DCtx *d = ZSTD_createDCtx();
+    if (!r || !frames || !d) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        free(r); free(frames); ZSTD_freeDCtx(d);
+        munmap(map, (size_t)st.st_size);
+        return NULL;
+    }
+    r->map = m;
+    r->size = (size_t)st.st_size;
+    r->off = FMT_FILE_HEADER_SIZE;
+    r->dctx = d;
+    r->frames = frames;
+    return r;
+}
+
+void fmt_reader_close(struct fmt_reader *r)
+{
+    if (!r)
+        return;
+    munmap((void *)r->map, r->size);
+    ZSTD_freeDCtx(r->dctx);
+    free(r->raw);
+    free(r->frames);
+    free(r);
+}
+
+int fmt_reader_rewind(struct fmt_reader *r)
+{
+    r->off = FMT_FILE_HEADER_SIZE;
+    r->raw_len = r->pos = 0;
+    r->blocks_left = 0;
+    r->tid = 0;
+    r->done = 0;
+    r->damage[0] = 0;
+    return 0;
+}
+
+const char *fmt_reader_damage(const struct fmt_reader *r) { return r->damage[0] ? r->damage : NULL; }
+uint64_t fmt_reader_offset(const struct fmt_reader *r) { return r->off; }
+uint64_t fmt_reader_size(const struct fmt_reader *r) { return r->size; }
+
+static int damaged(struct fmt_reader *r, const char *what)
+{
+    snprintf(r->damage, sizeof r->damage, "%s at byte %zu", what, r->off);
+    r->done = 1;
+    return 0;
+}
+
+/* Loads the next chunk. 1 on success, 0 at the end (clean or damaged). */
+static int next_chunk(struct fmt_reader *r)
+{
+    if (r->off == r->size) {
+        r->done = 1;
+        return 0;
+    }
+    if (r->size - r->off < FMT_CHUNK_HEADER_SIZE)
+        return damaged(r, "trace cut short (partial chunk header)");
+    const uint8_t *h = r->map + r->off;
+    uint32_t magic = get_le32(h), z = get_le32(h + 4), n = get_le32(h + 8);
+    if (magic != FMT_CHUNK_MAGIC)
+        return damaged(r, "damaged trace (bad chunk header)");
+    if (n > FMT_CHUNK_MAX_RAW || z > ZSTD_compressBound(FMT_CHUNK_MAX_RAW))
+        return damaged(r, "damaged trace (impossible chunk size)");
+    if (r->size - r->off - FMT_CHUNK_HEADER_SIZE < z)
+        return damaged(r, "trace cut short (partial chunk)");
+    if (n > r->raw_cap) {
+        uint8_t *p = realloc(r->raw, n);
+        if (!p)
+            return damaged(r, "out of memory for a chunk");
+        r->raw = p;
+        r->raw_cap = n;
+    }
+    size_t got = ZSTD_decompressDCtx(r->dctx, r->raw, n, h + FMT_CHUNK_HEADER_SIZE, z);
+    if (ZSTD_isError(got) || got != n)
+        return damaged(r, "damaged trace (chunk does not decompress)");
+    r->off += FMT_CHUNK_HEADER_SIZE + z;
+    r->raw_len = n;
+    r->pos = 0;
+    r->tid = 0;
+    r->blocks_left = 0;
+    return 1;
+}
+
+/* Field decoding within the current chunk; any overrun sets *bad. */
+struct cursor {
+    const uint8_t *p, *end;
+    int bad;
+};
+
+static uint64_t get_varint(struct cursor *c)
+{
+    uint64_t v = 0;
+    for (unsigned shift = 0; shift < 64; shift += 7) {
+        if (c->p >= c->end) {
+            c->bad = 1;
+            return 0;
+        }
+        uint8_t b = *c->p++;
+        v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80))
+            return v;
+    }
+    c->bad = 1;
+    return 0;
+}
+
+/* A string field, copied NUL-terminated into place: we shift the bytes one
+ * back over their length prefix, which is always at least one byte. */
+static const char *get_str(struct cursor *c, size_t *lenp)
+{
+    uint8_t *start = (uint8_t *)c->p;
+    uint64_t n = get_varint(c);
+    if (c->bad || n > FMT_MAX_STRING || n > (uint64_t)(c->end - c->p)) {
+        c->bad = 1;
+        return "";
+    }
+    memmove(start, c->p, n);
+    start[n] = 0;
+    c->p += n;
+    if (lenp)
+        *lenp = n;
+    return (const char *)start;
+}
+
+int fmt_reader_next(struct fmt_reader *r, struct fmt_record *rec)
+{
+    for (;;) {
+        if (r->done)
+            return 0;
+        if (r->pos >= r->raw_len && r->blocks_left == 0) {
+            if (!next_chunk(r))
+                return 0;
+            continue;
+        }
+        struct cursor c = { r->raw + r->pos, r->raw + r->raw_len, 0 };
+        memset(rec, 0, sizeof *rec);
+        rec->tid = r->tid;
+        if (r->blocks_left) {
+            rec->type = FMT_REC_BLOCKS;
+            r->block_addr += get_varint(&c);
+            rec->u.block.addr = r->block_addr;
+            rec->u.block.size = get_varint(&c);
+            rec->u.block.stack_id = get_varint(&c);
+            rec->u.block.type_id = get_varint(&c);
+            rec->u.block.birth_ns = get_varint(&c);
+            r->blocks_left--;
+            if (c.bad)
+                return damaged(r, "damaged trace (malformed block list)");
+            r->pos = (size_t)(c.p - r->raw);
+            return 1;
+        }
+        unsigned type = *c.p++;
+        rec->type = type;
+        switch (type) {
+        case FMT_REC_PROCESS:
+            rec->u.process.pid = get_varint(&c);
+            rec->u.process.ppid = get_varint(&c);
+            rec->u.process.start_unix_ns = get_varint(&c);
+            rec->u.process.max_frames = get_varint(&c);
+            rec->u.process.program = get_str(&c, NULL);
+            rec->u.process.exe = get_str(&c, NULL);
+            rec->u.process.cmdline = get_str(&c, NULL);
+            break;
+        case FMT_REC_MODULE_LOAD:
+            rec->u.module.id = get_varint(&c);
+            rec->u.module.bias = get_varint(&c);
+            rec->u.module.start = get_varint(&c);
+            rec->u.module.end = get_varint(&c);
+            rec->u.module.path = get_str(&c, NULL);
+            rec->u.module.build_id = (const uint8_t *)get_str(&c, &rec->u.module.build_id_len);
+            break;
+        case FMT_REC_MODULE_UNLOAD:
+        case FMT_REC_SNAPSHOT_END:
+            rec->u.id = get_varint(&c);
+            break;
+        case FMT_REC_STACK: {
+            rec->u.stack.id = get_varint(&c);
+            uint64_t n = get_varint(&c);
+            if (n > FMT_MAX_FRAMES) {
+                c.bad = 1;
+                break;
+            }
+            for (uint64_t i = 0; i < n && !c.bad; i++)
+                r->frames[i] = get_varint(&c);
+            rec->u.stack.n = n;
+            rec->u.stack.frames = r->frames;
+            break;
+        }
+        case FMT_REC_THREAD:
+            r->tid = (uint32_t)get_varint(&c);
+            r->pos = (size_t)(c.p - r->raw);
+            if (c.bad)
+                return damaged(r, "damaged trace (malformed thread record)");
+            continue;
+        case FMT_REC_ALLOC:
+            rec->u.alloc.fn = get_varint(&c);
+            rec->u.alloc.addr = get_varint(&c);
+            rec->u.alloc.size = get_varint(&c);
+            rec->u.alloc.stack_id = get_varint(&c);
+            rec->u.alloc.time_ns = get_varint(&c);
+            break;
+        case FMT_REC_FREE:
+            rec->u.free.addr = get_varint(&c);
+            rec->u.free.size = get_varint(&c);
+            rec->u.free.stack_id = get_varint(&c);
+            break;
+        case FMT_REC_TYPE:
+            rec->u.type.id = get_varint(&c);
+            rec->u.type.name = get_str(&c, NULL);
+            break;
+        case FMT_REC_TAG:
+            rec->u.tag.addr = get_varint(&c);
+            rec->u.tag.type_id = get_varint(&c);
+            break;
+        case FMT_REC_SNAPSHOT_BEGIN:
+            rec->u.snapshot.index = get_varint(&c);
+            rec->u.snapshot.name = get_str(&c, NULL);
+            rec->u.snapshot.time_ns = get_varint(&c);
+            rec->u.snapshot.blocks = get_varint(&c);
+            rec->u.snapshot.bytes = get_varint(&c);
+            break;
+        case FMT_REC_BLOCKS:
+            /* the header of a block list: hand out its blocks one by one */
+            r->blocks_left = get_varint(&c);
+            r->block_addr = 0;
+            if (c.bad || r->blocks_left > (uint64_t)(c.end - c.p))
+                return damaged(r, "damaged trace (malformed block list)");
+            r->pos = (size_t)(c.p - r->raw);
+            continue;
+        case FMT_REC_HEAP_STAT:
+            rec->u.heap_stat.time_ns = get_varint(&c);
+            rec->u.heap_stat.live_bytes = get_varint(&c);
+            rec->u.heap_stat.live_blocks = get_varint(&c);
+            rec->u.heap_stat.allocs = get_varint(&c);
+            rec->u.heap_stat.bytes_allocated = get_varint(&c);
+            break;
+        case FMT_REC_PROCESS_END:
+            rec->u.end.time_ns = get_varint(&c);
+            rec->u.end.reason = get_varint(&c);
+            rec->u.end.allocs = get_varint(&c);
+            rec->u.end.frees = get_varint(&c);
+            rec->u.end.bytes_allocated = get_varint(&c);
+            rec->u.end.peak_bytes = get_varint(&c);
+            rec->u.end.peak_time_ns = get_varint(&c);
+            break;
+        default:
+            return damaged(r, "damaged trace (unknown record type)");
+        }
+        if (c.bad)
+            return damaged(r, "damaged trace (malformed record)");
+        r->pos = (size_t)(c.p - r->raw);
+        return 1;
+    }
+}

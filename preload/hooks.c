@@ -1,0 +1,352 @@
+/*
+ * The interposed functions, and nothing else: each looks up the real one,
+ * calls it, and tells the recorder what happened. Also the start and end of
+ * tracing (constructor, destructor) and the exec family, so a process image's
+ * trace is complete before exec replaces it.
+ *
+ * dlsym itself may allocate before the real allocator is known: those requests
+ * are served from a small static arena, and never freed.
+ *
+ * dlopen is deliberately not wrapped: glibc resolves the library search path
+ * from dlopen's caller, which a wrapper would change. New modules are noticed
+ * from glibc's load counters instead (recorder.c).
+ */
+#include "internal.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <malloc.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define EXPORT __attribute__((visibility("default")))
+
+static struct {
+    void *(*malloc)(size_t);
+    void *(*calloc)(size_t, size_t);
+    void *(*realloc)(void *, size_t);
+    void *(*reallocarray)(void *, size_t, size_t);
+    void (*free)(void *);
+    int (*posix_memalign)(void **, size_t, size_t);
+    void *(*aligned_alloc)(size_t, size_t);
+    void *(*memalign)(size_t, size_t);
+    void *(*valloc)(size_t);
+    void *(*pvalloc)(size_t);
+    size_t (*malloc_usable_size)(void *);
+    int (*dlclose)(void *);
+    int (*execve)(const char *, char *const[], char *const[]);
+    int (*execvpe)(const char *, char *const[], char *const[]);
+    int (*fexecve)(int, char *const[], char *const[]);
+} real;
+
+/* ------------------------------------------------------------ bootstrap */
+
+static _Alignas(64) char boot_arena[256 * 1024];
+static atomic_size_t boot_used;
+static atomic_int resolving;
+
+static void *boot_alloc(size_t n)
+{
+    size_t need = (n + 31) & ~(size_t)15;
+    size_t at = atomic_fetch_add(&boot_used, need);
+    if (at + need > sizeof boot_arena)
+        return NULL;
+    *(size_t *)(boot_arena + at) = n; /* its size, for realloc */
+    return boot_arena + at + 16;
+}
+
+static inline int boot_owns(const void *p)
+{
+    return (const char *)p >= boot_arena && (const char *)p < boot_arena + sizeof boot_arena;
+}
+
+static void resolve(void)
+{
+    if (atomic_exchange(&resolving, 1))
+        return;
+#define FIND(name) real.name = (__typeof__(real.name))dlsym(RTLD_NEXT, #name)
+    FIND(calloc);
+    FIND(realloc);
+    FIND(reallocarray);
+    FIND(free);
+    FIND(posix_memalign);
+    FIND(aligned_alloc);
+    FIND(memalign);
+    FIND(valloc);
+    FIND(pvalloc);
+    FIND(malloc_usable_size);
+    FIND(dlclose);
+    FIND(execve);
+    FIND(execvpe);
+    FIND(fexecve);
+    FIND(malloc); /* last: its being set says all are */
+#undef FIND
+}
+
+/* Whether this call is recorded (else it goes straight to the real one). */
+static inline int traced(void)
+{
+    return atomic_load_explicit(&rec_on, memory_order_relaxed) && !rec_self.guard;
+}
+
+#define ENSURE_REAL()                          \
+    do {                                       \
+        if (HS_UNLIKELY(!real.malloc))         \
+            resolve();                         \
+    } while (0)
+
+/* ---------------------------------------------------------- allocation */
+
+EXPORT void *malloc(size_t n)
+{
+    if (HS_UNLIKELY(!real.malloc)) {
+        if (atomic_load(&resolving))
+            return boot_alloc(n);
+        resolve();
+    }
+    void *p = real.malloc(n);
+    if (traced())
+        rec_alloc(FMT_FN_MALLOC, p, n);
+    return p;
+}
+
+EXPORT void *calloc(size_t n, size_t size)
+{
+    if (HS_UNLIKELY(!real.malloc)) {
+        if (atomic_load(&resolving)) {
+            size_t total;
+            return __builtin_mul_overflow(n, size, &total) ? NULL : boot_alloc(total); /* zeroed */
+        }
+        resolve();
+    }
+    void *p = real.calloc(n, size);
+    if (traced())
+        rec_alloc(FMT_FN_CALLOC, p, n * size);
+    return p;
+}
+
+EXPORT void free(void *p)
+{
+    if (!p || boot_owns(p))
+        return;
+    ENSURE_REAL();
+    if (traced())
+        rec_free(p);
+    real.free(p);
+}
+
+static void *boot_realloc(void *p, size_t n)
+{
+    size_t old = *(size_t *)((char *)p - 16);
+    void *q = malloc(n);
+    if (q)
+        memcpy(q, p, old < n ? old : n);
+    return q;
+}
+
+static void *do_realloc(void *p, size_t n, size_t count, size_t size, unsigned fn)
+{
+    if (HS_UNLIKELY(p && boot_owns(p)))
+        return boot_realloc(p, n);
+    ENSURE_REAL();
+    if (!traced())
+        return fn == FMT_FN_REALLOC ? real.realloc(p, n) : real.reallocarray(p, count, size);
+    struct live_block saved;
+    int had = rec_realloc_take(p, &saved);
+    void *q = fn == FMT_FN_REALLOC ? real.realloc(p, n) : real.reallocarray(p, count, size);
+    rec_realloc_done(p, had, &saved, q, n, fn);
+    return q;
+}
+
+EXPORT void *realloc(void *p, size_t n) { return do_realloc(p, n, 0, 0, FMT_FN_REALLOC); }
+
+EXPORT void *reallocarray(void *p, size_t count, size_t size)
+{
+    size_t n;
+    if (__builtin_mul_overflow(count, size, &n)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return do_realloc(p, n, count, size, FMT_FN_REALLOCARRAY);
+}
+
+EXPORT int posix_memalign(void **out, size_t align, size_t n)
+{
+    ENSURE_REAL();
+    int err = real.posix_memalign(out, align, n);
+    if (!err && traced())
+        rec_alloc(FMT_FN_POSIX_MEMALIGN, *out, n);
+    return err;
+}
+
+#define ALIGNED_HOOK(name, fn_id, params, args, size)  \
+    EXPORT void *name params                          \
+    {                                                 \
+        ENSURE_REAL();                                \
+        void *p = real.name args;                     \
+        if (traced())                                 \
+            rec_alloc(fn_id, p, size);                \
+        return p;                                     \
+    }
+
+ALIGNED_HOOK(aligned_alloc, FMT_FN_ALIGNED_ALLOC, (size_t align, size_t n), (align, n), n)
+ALIGNED_HOOK(memalign, FMT_FN_MEMALIGN, (size_t align, size_t n), (align, n), n)
+ALIGNED_HOOK(valloc, FMT_FN_VALLOC, (size_t n), (n), n)
+ALIGNED_HOOK(pvalloc, FMT_FN_PVALLOC, (size_t n), (n), n)
+
+EXPORT size_t malloc_usable_size(void *p)
+{
+    if (p && boot_owns(p))
+        return *(size_t *)((char *)p - 16);
+    ENSURE_REAL();
+    return real.malloc_usable_size(p);
+}
+
+/* -------------------------------------------------------------- modules */
+
+EXPORT int dlclose(void *handle)
+{
+    ENSURE_REAL();
+    rec_modules_changed(); /* record what is there before it goes */
+    int r = real.dlclose(handle);
+    rec_modules_changed();
+    return r;
+}
+
+/* ----------------------------------------------------------------- exec */
+
+extern char **environ;
+
+/* An exec'd image keeps its pid: unmark it as the first process, so that it
+ * does not take (and truncate) the first process's trace file. */
+static char *const *exec_env(char *const *envp, char **copy, size_t room)
+{
+    static char not_first[] = "HEAPSCOPE_ROOT_PID=0";
+    if (!hs_opt.first_process || !envp)
+        return envp;
+    size_t n = 0;
+    while (envp[n])
+        n++;
+    if (n + 1 > room)
+        return envp;
+    for (size_t i = 0; i <= n; i++)
+        copy[i] = envp[i] && strncmp(envp[i], "HEAPSCOPE_ROOT_PID=", 19) == 0 ? not_first : envp[i];
+    return copy;
+}
+
+enum exec_kind { EXEC_PATH, EXEC_SEARCH, EXEC_FD };
+
+static int do_exec(enum exec_kind kind, const char *file, int fd, char *const argv[],
+                   char *const envp[])
+{
+    ENSURE_REAL();
+    /* In a vfork child (another pid, our memory) the tracer is the parent's:
+     * leave it alone. */
+    int ours = atomic_load(&rec_on) && getpid() == rec_pid();
+    char *env_copy[2048];
+    char *const *env = envp;
+    if (ours) {
+        env = exec_env(envp, env_copy, sizeof env_copy / sizeof env_copy[0]);
+        rec_exec();
+    }
+    int r = kind == EXEC_PATH ? real.execve(file, argv, env)
+            : kind == EXEC_SEARCH ? real.execvpe(file, argv, env)
+                                  : real.fexecve(fd, argv, env);
+    if (ours) {
+        int saved = errno;
+        rec_exec_failed();
+        errno = saved;
+    }
+    return r;
+}
+
+EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+{
+    return do_exec(EXEC_PATH, path, -1, argv, envp);
+}
+
+EXPORT int execv(const char *path, char *const argv[]) { return do_exec(EXEC_PATH, path, -1, argv, environ); }
+
+EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+    return do_exec(EXEC_SEARCH, file, -1, argv, envp);
+}
+
+EXPORT int execvp(const char *file, char *const argv[])
+{
+    return do_exec(EXEC_SEARCH, file, -1, argv, environ);
+}
+
+EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
+{
+    return do_exec(EXEC_FD, NULL, fd, argv, envp);
+}
+
+/* The execl family: gather the variadic arguments into an argv. */
+#define ARGV_MAX 2048
+#define GATHER_ARGS(first, ap, argv, ok)                         \
+    do {                                                         \
+        size_t i_ = 0;                                           \
+        argv[i_++] = (char *)(first);                            \
+        while (i_ < ARGV_MAX && (argv[i_] = va_arg(ap, char *))) \
+            i_++;                                                \
+        ok = i_ < ARGV_MAX;                                      \
+    } while (0)
+
+EXPORT int execl(const char *path, const char *arg, ...)
+{
+    char *argv[ARGV_MAX];
+    int ok;
+    va_list ap;
+    va_start(ap, arg);
+    GATHER_ARGS(arg, ap, argv, ok);
+    va_end(ap);
+    if (!ok) {
+        errno = E2BIG;
+        return -1;
+    }
+    return do_exec(EXEC_PATH, path, -1, argv, environ);
+}
+
+EXPORT int execlp(const char *file, const char *arg, ...)
+{
+    char *argv[ARGV_MAX];
+    int ok;
+    va_list ap;
+    va_start(ap, arg);
+    GATHER_ARGS(arg, ap, argv, ok);
+    va_end(ap);
+    if (!ok) {
+        errno = E2BIG;
+        return -1;
+    }
+    return do_exec(EXEC_SEARCH, file, -1, argv, environ);
+}
+
+EXPORT int execle(const char *path, const char *arg, ...)
+{
+    char *argv[ARGV_MAX];
+    int ok;
+    va_list ap;
+    va_start(ap, arg);
+    GATHER_ARGS(arg, ap, argv, ok);
+    char *const *envp = va_arg(ap, char *const *);
+    va_end(ap);
+    if (!ok) {
+        errno = E2BIG;
+        return -1;
+    }
+    return do_exec(EXEC_PATH, path, -1, argv, envp);
+}
+
+/* ------------------------------------------------------------ lifetime */
+
+__attribute__((constructor)) static void heapscope_start(void)
+{
+    ENSURE_REAL();
+    rec_init();
+}
+
+__attribute__((destructor)) static void heapscope_stop(void) { rec_exit(); }

@@ -1,0 +1,173 @@
+/*
+ * Internal interfaces of libheapscope.so. Not installed; nothing outside
+ * preload/ includes this. Prototypes are grouped under the file that defines
+ * them. Functions that can fail return 0 or a negative errno.
+ *
+ * Rules for everything behind this header: never allocate through the hooks
+ * (memory comes from plat_map), never take a lock shared by all threads on the
+ * allocation hot path, never write to stdout.
+ */
+#ifndef HEAPSCOPE_PRELOAD_INTERNAL_H
+#define HEAPSCOPE_PRELOAD_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "trace_format.h"
+
+#define HS_HIDDEN __attribute__((visibility("hidden")))
+#define HS_LIKELY(x) __builtin_expect(!!(x), 1)
+#define HS_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* ---- platform.c: everything Linux-specific ---- */
+
+/* A small lock: spins briefly, then yields. Zero-initialised is unlocked. */
+struct plat_lock {
+    atomic_int held;
+};
+void plat_lock(struct plat_lock *l);
+static inline void plat_unlock(struct plat_lock *l)
+{
+    atomic_store_explicit(&l->held, 0, memory_order_release);
+}
+
+/* Anonymous memory straight from the kernel; NULL on failure. */
+void *plat_map(size_t size);
+void plat_unmap(void *p, size_t size);
+pid_t plat_gettid(void);
+uint64_t plat_now_ns(void);       /* CLOCK_MONOTONIC */
+uint64_t plat_unix_now_ns(void);  /* CLOCK_REALTIME */
+/* write(2) until done; retries EINTR. 0 or -errno. */
+int plat_write_all(int fd, const void *p, size_t n);
+/* The program's short name (argv[0]'s basename). */
+const char *plat_program_name(void);
+/* Reads a small /proc file (or any file) into buf, NUL-terminated; length or -errno. */
+ssize_t plat_read_file(const char *path, char *buf, size_t size);
+/* One line on stderr, "heapscope: " first; at most one per process. */
+void plat_warn_once(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Forget that this process spoke (a forked child speaks for itself). */
+void plat_warn_reset(void);
+
+/* A loaded module, as dl_iterate_phdr sees it. */
+struct plat_module {
+    uintptr_t bias, start, end; /* load bias, lowest and highest mapped address */
+    const char *path;           /* valid during the callback only */
+    uint8_t build_id[64];
+    size_t build_id_len;
+};
+void plat_modules_foreach(void (*fn)(const struct plat_module *m, void *arg), void *arg);
+/* The text range of the module containing addr; 0 or -ENOENT. */
+int plat_module_range(const void *addr, uintptr_t *start, uintptr_t *end);
+
+/* ---- options.c: the HEAPSCOPE_* environment, read once ---- */
+
+struct hs_options {
+    const char *output;      /* HEAPSCOPE_OUTPUT pattern */
+    int snapshot_signal;     /* HEAPSCOPE_SNAPSHOT_SIGNAL, 0 for none */
+    unsigned interval_ms;    /* HEAPSCOPE_SNAPSHOT_INTERVAL_MS, 0 for off */
+    unsigned max_frames;     /* HEAPSCOPE_MAX_FRAMES */
+    int follow;              /* HEAPSCOPE_FOLLOW */
+    int scan;                /* HEAPSCOPE_SCAN */
+    const char *run_log;     /* HEAPSCOPE_RUN_LOG: set by `heapscope run` */
+    int first_process;       /* no traced process came before this one */
+};
+extern struct hs_options hs_opt HS_HIDDEN;
+void options_init(void) HS_HIDDEN;
+/* Removes libheapscope from LD_PRELOAD in this process's environment, in
+ * place (no allocation), so that children are not traced. */
+void options_unpreload(void) HS_HIDDEN;
+
+/* ---- unwind.c: stack capture ---- */
+
+void stack_capture_init(void) HS_HIDDEN;
+/* Fills frames with return addresses, the caller of the interposed function
+ * first; returns how many (at most max). */
+unsigned stack_capture(uintptr_t *frames, unsigned max) HS_HIDDEN;
+
+/* ---- stack_table.c: stack deduplication ---- */
+
+/* The id of this stack (ids are dense, from 1); *is_new says whether it was
+ * first seen now, in which case the caller writes its definition. 0 when
+ * out of memory. */
+uint32_t stack_table_intern(const uintptr_t *frames, unsigned n, int *is_new) HS_HIDDEN;
+void stack_table_foreach(void (*fn)(uint32_t id, const uintptr_t *frames, unsigned n, void *arg),
+                         void *arg) HS_HIDDEN;
+void stack_table_lock_all(void) HS_HIDDEN;
+void stack_table_unlock_all(void) HS_HIDDEN;
+
+/* ---- live.c: the table of live blocks ---- */
+
+struct live_block {
+    uintptr_t addr;
+    uint64_t size;
+    uint32_t stack_id;
+    uint32_t type_id;
+    uint64_t birth_ns;
+};
+int live_insert(const struct live_block *b) HS_HIDDEN;
+/* Removes addr; 1 and *out filled if it was live, 0 if not. */
+int live_remove(uintptr_t addr, struct live_block *out) HS_HIDDEN;
+/* Calls fn for every live block, one shard locked at a time. */
+void live_foreach(void (*fn)(const struct live_block *b, void *arg), void *arg) HS_HIDDEN;
+void live_lock_all(void) HS_HIDDEN;
+void live_unlock_all(void) HS_HIDDEN;
+
+/* ---- output.c: per-thread buffers, the writer thread, the trace file ---- */
+
+struct out_buf;
+/* The calling thread's buffer, locked, with room for need more bytes; NULL if
+ * the trace is off. Release with out_release. */
+struct out_buf *out_acquire(size_t need) HS_HIDDEN;
+struct fmt_buf *out_fmt(struct out_buf *b) HS_HIDDEN;
+void out_release(struct out_buf *b) HS_HIDDEN;
+/* The process-wide buffer for records that are not one thread's events
+ * (modules, snapshots); same contract. Records written between one acquire
+ * and its release stay in order and in one chunk. */
+struct out_buf *out_global_acquire(size_t need) HS_HIDDEN;
+#define OUT_BUF_SIZE (1u << 20)
+int out_init(void) HS_HIDDEN;
+/* Hands every buffer to the file and waits until it is written. */
+void out_flush_all(void) HS_HIDDEN;
+/* Stops the writer thread and closes the trace (exit); keeps it open but
+ * flushed (exec). */
+void out_finish(int closing) HS_HIDDEN;
+void out_fork_prepare(void) HS_HIDDEN;
+void out_fork_parent(void) HS_HIDDEN;
+void out_fork_child(void) HS_HIDDEN;
+int out_failed(void) HS_HIDDEN;
+/* Called by the file opener to write what a new trace starts with. */
+typedef void (*out_preamble_fn)(void);
+void out_set_preamble(out_preamble_fn fn) HS_HIDDEN;
+/* Used by the preamble: a buffer written straight to the new file. */
+struct out_buf *out_preamble_acquire(size_t need) HS_HIDDEN;
+
+/* ---- recorder.c: the recording core ---- */
+
+/* Per-thread state; the hooks read guard on every call. */
+struct rec_thread {
+    int guard; /* inside the tracer: allocations pass through untraced */
+};
+extern __thread struct rec_thread rec_self HS_HIDDEN;
+extern atomic_int rec_on HS_HIDDEN; /* recording is live */
+
+void rec_init(void) HS_HIDDEN;
+void rec_alloc(unsigned fn, void *ptr, size_t size) HS_HIDDEN;
+void rec_free(void *ptr) HS_HIDDEN;
+/* realloc: take the old block out before the real call, then settle. */
+int rec_realloc_take(void *old, struct live_block *saved) HS_HIDDEN;
+void rec_realloc_done(void *old, int had, const struct live_block *saved, void *ptr, size_t size,
+                      unsigned fn) HS_HIDDEN;
+void rec_modules_changed(void) HS_HIDDEN;
+void rec_snapshot(const char *name) HS_HIDDEN;
+void rec_exit(void) HS_HIDDEN;
+/* Before exec: everything written, as if the process ended. */
+void rec_exec(void) HS_HIDDEN;
+void rec_exec_failed(void) HS_HIDDEN;
+pid_t rec_pid(void) HS_HIDDEN;
+void rec_totals(uint64_t *allocs, uint64_t *frees, uint64_t *bytes) HS_HIDDEN;
+/* The writer thread's clock (every 100 ms): statistics, timed snapshots. */
+void rec_tick(uint64_t now_ns) HS_HIDDEN;
+
+#endif

@@ -1,0 +1,139 @@
+/*
+ * The table of live blocks: address -> size, stack id, type, birth time.
+ *
+ * 256 shards chosen by the address's hash, each an open-addressing table with
+ * linear probing under its own small lock: two threads contend only when they
+ * touch the same shard at the same moment. Deleted slots become tombstones and
+ * are dropped when the shard is rebuilt. Memory comes from plat_map.
+ */
+#include "internal.h"
+
+#include <string.h>
+
+#define SHARDS 256
+#define EMPTY ((uintptr_t)0)
+#define TOMBSTONE ((uintptr_t)1)
+
+struct shard {
+    struct plat_lock lock;
+    struct live_block *slots;
+    size_t cap, used; /* used counts live entries and tombstones */
+    size_t live;
+} __attribute__((aligned(64)));
+
+static struct shard shards[SHARDS];
+
+static inline uint64_t hash_addr(uintptr_t a)
+{
+    uint64_t h = (uint64_t)(a >> 4) * 0x9e3779b97f4a7c15ull;
+    return h ^ (h >> 29);
+}
+
+static inline struct shard *shard_of(uint64_t h) { return &shards[h >> 56]; }
+
+/* Rebuilds the shard at a size fit for its live entries. */
+static int rebuild(struct shard *s)
+{
+    size_t cap = s->cap ? s->cap : 256;
+    while (s->live * 2 >= cap)
+        cap *= 2;
+    struct live_block *slots = plat_map(cap * sizeof *slots);
+    if (!slots)
+        return -1;
+    for (size_t i = 0; i < s->cap; i++) {
+        uintptr_t a = s->slots[i].addr;
+        if (a == EMPTY || a == TOMBSTONE)
+            continue;
+        size_t j = hash_addr(a) & (cap - 1);
+        while (slots[j].addr != EMPTY)
+            j = (j + 1) & (cap - 1);
+        slots[j] = s->slots[i];
+    }
+    plat_unmap(s->slots, s->cap * sizeof *s->slots);
+    s->slots = slots;
+    s->cap = cap;
+    s->used = s->live;
+    return 0;
+}
+
+int live_insert(const struct live_block *b)
+{
+    uint64_t h = hash_addr(b->addr);
+    struct shard *s = shard_of(h);
+    plat_lock(&s->lock);
+    if ((s->used + 1) * 4 >= s->cap * 3 && rebuild(s) != 0) {
+        plat_unlock(&s->lock);
+        return -1;
+    }
+    size_t mask = s->cap - 1, tomb = SIZE_MAX;
+    for (size_t j = h & mask;; j = (j + 1) & mask) {
+        uintptr_t a = s->slots[j].addr;
+        if (a == b->addr) { /* an address we missed the free of: replace */
+            s->slots[j] = *b;
+            break;
+        }
+        if (a == TOMBSTONE && tomb == SIZE_MAX)
+            tomb = j;
+        if (a == EMPTY) {
+            if (tomb != SIZE_MAX) {
+                j = tomb;
+            } else {
+                s->used++;
+            }
+            s->slots[j] = *b;
+            s->live++;
+            break;
+        }
+    }
+    plat_unlock(&s->lock);
+    return 0;
+}
+
+int live_remove(uintptr_t addr, struct live_block *out)
+{
+    uint64_t h = hash_addr(addr);
+    struct shard *s = shard_of(h);
+    int found = 0;
+    plat_lock(&s->lock);
+    if (s->cap) {
+        size_t mask = s->cap - 1;
+        for (size_t j = h & mask;; j = (j + 1) & mask) {
+            uintptr_t a = s->slots[j].addr;
+            if (a == EMPTY)
+                break;
+            if (a == addr) {
+                *out = s->slots[j];
+                s->slots[j].addr = TOMBSTONE;
+                s->live--;
+                found = 1;
+                break;
+            }
+        }
+    }
+    plat_unlock(&s->lock);
+    return found;
+}
+
+void live_foreach(void (*fn)(const struct live_block *b, void *arg), void *arg)
+{
+    for (int i = 0; i < SHARDS; i++) {
+        struct shard *s = &shards[i];
+        plat_lock(&s->lock);
+        for (size_t j = 0; j < s->cap; j++)
+            if (s->slots[j].addr > TOMBSTONE)
+                fn(&s->slots[j], arg);
+        plat_unlock(&s->lock);
+    }
+}
+
+void live_lock_all(void)
+{
+    for (int i = 0; i < SHARDS; i++)
+        plat_lock(&shards[i].lock);
+}
+
+void live_unlock_all(void)
+{
+    for (int i = 0; i < SHARDS; i++)
+        plat_unlock(&shards[i].lock);
+}

@@ -1,0 +1,226 @@
+/*
+ * The platform layer of the preload: every Linux-specific call the rest of
+ * libheapscope makes goes through here. Nothing here allocates through the
+ * C library's malloc, and nothing writes to stdout.
+ */
+#include "internal.h"
+
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <link.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+void plat_lock(struct plat_lock *l)
+{
+    for (unsigned spins = 0;; spins++) {
+        if (!atomic_load_explicit(&l->held, memory_order_relaxed) &&
+            !atomic_exchange_explicit(&l->held, 1, memory_order_acquire))
+            return;
+        if (spins < 64)
+            __builtin_ia32_pause();
+        else
+            sched_yield();
+    }
+}
+
+void *plat_map(size_t size)
+{
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+void plat_unmap(void *p, size_t size)
+{
+    if (p)
+        munmap(p, size);
+}
+
+pid_t plat_gettid(void) { return (pid_t)syscall(SYS_gettid); }
+
+static uint64_t clock_ns(clockid_t id)
+{
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t plat_now_ns(void) { return clock_ns(CLOCK_MONOTONIC); }
+uint64_t plat_unix_now_ns(void) { return clock_ns(CLOCK_REALTIME); }
+
+int plat_write_all(int fd, const void *p, size_t n)
+{
+    const char *c = p;
+    while (n) {
+        ssize_t w = write(fd, c, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        if (w == 0)
+            return -EIO;
+        c += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+const char *plat_program_name(void)
+{
+    extern char *program_invocation_short_name;
+    return program_invocation_short_name && *program_invocation_short_name
+               ? program_invocation_short_name : "program";
+}
+
+ssize_t plat_read_file(const char *path, char *buf, size_t size)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    size_t got = 0;
+    while (got + 1 < size) {
+        ssize_t r = read(fd, buf + got, size - 1 - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    close(fd);
+    buf[got] = 0;
+    return (ssize_t)got;
+}
+
+static atomic_int spoke;
+
+void plat_warn_once(const char *fmt, ...)
+{
+    if (atomic_exchange(&spoke, 1))
+        return;
+    char line[512];
+    int n = snprintf(line, sizeof line, "heapscope: ");
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
+    va_end(ap);
+    size_t len = strlen(line);
+    line[len++] = '\n';
+    int saved = errno;
+    (void)!write(STDERR_FILENO, line, len);
+    errno = saved;
+}
+
+void plat_warn_reset(void) { atomic_store(&spoke, 0); }
+
+/* The GNU build id, from the module's PT_NOTE segments in memory. */
+static size_t find_build_id(const struct dl_phdr_info *info, uint8_t *out, size_t room)
+{
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_NOTE)
+            continue;
+        const char *p = (const char *)(info->dlpi_addr + ph->p_vaddr);
+        const char *end = p + ph->p_memsz;
+        while (p + sizeof(ElfW(Nhdr)) <= end) {
+            const ElfW(Nhdr) *n = (const ElfW(Nhdr) *)p;
+            size_t name = (n->n_namesz + 3u) & ~3u, desc = (n->n_descsz + 3u) & ~3u;
+            const char *d = p + sizeof *n + name;
+            if (d + desc > end)
+                break;
+            if (n->n_type == NT_GNU_BUILD_ID && n->n_namesz == 4 &&
+                memcmp(p + sizeof *n, "GNU", 4) == 0 && n->n_descsz <= room) {
+                memcpy(out, d, n->n_descsz);
+                return n->n_descsz;
+            }
+            p = d + desc;
+        }
+    }
+    return 0;
+}
+
+struct foreach_ctx {
+    void (*fn)(const struct plat_module *m, void *arg);
+    void *arg;
+    char exe[4096];
+};
+
+static int module_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    (void)size;
+    struct foreach_ctx *c = arg;
+    struct plat_module m = { .bias = info->dlpi_addr, .start = UINTPTR_MAX, .end = 0 };
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD)
+            continue;
+        uintptr_t s = info->dlpi_addr + ph->p_vaddr, e = s + ph->p_memsz;
+        if (s < m.start)
+            m.start = s;
+        if (e > m.end)
+            m.end = e;
+    }
+    if (m.end == 0)
+        return 0;
+    m.path = info->dlpi_name;
+    if (!m.path || !*m.path) {
+        /* the main program has no name here; the vDSO has none either */
+        if (c->exe[0] == 0)
+            return 0;
+        m.path = c->exe;
+        c->exe[0] = 0; /* only the first nameless module is the program */
+    }
+    m.build_id_len = find_build_id(info, m.build_id, sizeof m.build_id);
+    c->fn(&m, c->arg);
+    return 0;
+}
+
+void plat_modules_foreach(void (*fn)(const struct plat_module *m, void *arg), void *arg)
+{
+    struct foreach_ctx c = { .fn = fn, .arg = arg };
+    ssize_t n = readlink("/proc/self/exe", c.exe, sizeof c.exe - 1);
+    c.exe[n > 0 ? n : 0] = 0;
+    dl_iterate_phdr(module_cb, &c);
+}
+
+struct range_ctx {
+    uintptr_t addr, start, end;
+    int found;
+};
+
+static int range_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    (void)size;
+    struct range_ctx *c = arg;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
+            continue;
+        uintptr_t s = info->dlpi_addr + ph->p_vaddr, e = s + ph->p_memsz;
+        if (c->addr >= s && c->addr < e) {
+            c->start = s;
+            c->end = e;
+            c->found = 1;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int plat_module_range(const void *addr, uintptr_t *start, uintptr_t *end)
+{
+    struct range_ctx c = { .addr = (uintptr_t)addr };
+    dl_iterate_phdr(range_cb, &c);
+    if (!c.found)
+        return -ENOENT;
+    *start = c.start;
+    *end = c.end;
+    return 0;
+}

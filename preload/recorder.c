@@ -1,0 +1,652 @@
+/*
+ * The recording core: what happens on each allocation and free, snapshots,
+ * the module map, and the process's life (start, fork, exec, exit). The hooks
+ * call only this file's rec_* functions.
+ *
+ * Every rec_* entry point holds the thread's guard while it runs, so anything
+ * the tracer itself allocates passes through untraced, and keeps errno as the
+ * program left it.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <link.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+__thread struct rec_thread rec_self __attribute__((tls_model("initial-exec")));
+atomic_int rec_on;
+
+static pid_t pid;
+static int forked_child;            /* this process is a fork of a traced one */
+static uint64_t start_ns, start_unix_ns;
+static atomic_long live_bytes, live_blocks, peak_bytes;
+static _Atomic uint64_t peak_time_ns;
+static atomic_ulong total_allocs, total_frees, total_bytes;
+static pthread_mutex_t snapshot_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned snapshot_count;
+static atomic_int snapshot_requests;
+static uint64_t next_interval_ns, last_stat_allocs = ~0ull;
+static atomic_int finished;
+
+struct guard {
+    int saved_errno;
+};
+
+static inline struct guard guard_enter(void)
+{
+    rec_self.guard++;
+    return (struct guard){ errno };
+}
+
+static inline void guard_leave(struct guard g)
+{
+    errno = g.saved_errno;
+    rec_self.guard--;
+}
+
+static inline uint64_t now_rel(void) { return plat_now_ns() - start_ns; }
+
+pid_t rec_pid(void) { return pid; }
+
+void rec_totals(uint64_t *allocs, uint64_t *frees, uint64_t *bytes)
+{
+    *allocs = atomic_load(&total_allocs);
+    *frees = atomic_load(&total_frees);
+    *bytes = atomic_load(&total_bytes);
+}
+
+/* ------------------------------------------------------------ modules */
+
+#define MODULES_MAX 4096
+#define MODULE_PATH_MAX 512
+
+struct module {
+    uint32_t id;
+    int seen;
+    uintptr_t bias, start, end;
+    uint8_t build_id[64];
+    size_t build_id_len;
+    char path[MODULE_PATH_MAX];
+};
+
+static struct plat_lock modules_lock;   /* a leaf: nothing else is taken under it */
+static struct module *modules;          /* plat_map'd, MODULES_MAX */
+static unsigned n_modules, next_module_id = 1;
+static unsigned long long dl_adds = ~0ull, dl_subs = ~0ull;
+
+static size_t module_record(struct fmt_buf *b, const struct module *m)
+{
+    size_t start = b->len;
+    fmt_put_u8(b, FMT_REC_MODULE_LOAD);
+    fmt_put_varint(b, m->id);
+    fmt_put_varint(b, m->bias);
+    fmt_put_varint(b, m->start);
+    fmt_put_varint(b, m->end);
+    fmt_put_str(b, m->path);
+    fmt_put_bytes(b, m->build_id, m->build_id_len);
+    return b->len - start;
+}
+#define MODULE_REC_MAX (FMT_REC_MAX + MODULE_PATH_MAX + 64 + 2 * FMT_VARINT_MAX)
+
+/* Records found by a rescan, written after modules_lock is let go. */
+struct module_changes {
+    uint8_t data[16 * MODULE_REC_MAX];
+    struct fmt_buf b;
+    int more; /* ran out of room: scan again */
+};
+
+static void rescan_cb(const struct plat_module *pm, void *arg)
+{
+    struct module_changes *c = arg;
+    for (unsigned i = 0; i < n_modules; i++) {
+        struct module *m = &modules[i];
+        if (m->bias == pm->bias && m->start == pm->start && strncmp(m->path, pm->path, MODULE_PATH_MAX - 1) == 0) {
+            m->seen = 1;
+            return;
+        }
+    }
+    if (n_modules == MODULES_MAX)
+        return;
+    if (c->b.len + MODULE_REC_MAX > c->b.cap) {
+        c->more = 1;
+        return;
+    }
+    struct module *m = &modules[n_modules++];
+    *m = (struct module){ .id = next_module_id++, .seen = 1, .bias = pm->bias, .start = pm->start,
+                          .end = pm->end, .build_id_len = pm->build_id_len };
+    memcpy(m->build_id, pm->build_id, pm->build_id_len);
+    snprintf(m->path, sizeof m->path, "%s", pm->path);
+    module_record(&c->b, m);
+}
+
+static int counters_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    (void)size;
+    unsigned long long *c = arg;
+    c[0] = info->dlpi_adds;
+    c[1] = info->dlpi_subs;
+    return 1;
+}
+
+/* Brings the module map up to date; cheap when nothing was loaded or
+ * unloaded since the last call (glibc counts both). */
+void rec_modules_changed(void)
+{
+    struct guard g = guard_enter();
+    unsigned long long c[2];
+    dl_iterate_phdr(counters_cb, c);
+    if (c[0] == dl_adds && c[1] == dl_subs) {
+        guard_leave(g);
+        return;
+    }
+    static struct module_changes changes; /* under modules_lock */
+    int more;
+    do {
+        plat_lock(&modules_lock);
+        dl_adds = c[0];
+        dl_subs = c[1];
+        changes.b = (struct fmt_buf){ changes.data, 0, sizeof changes.data };
+        changes.more = 0;
+        for (unsigned i = 0; i < n_modules; i++)
+            modules[i].seen = 0;
+        plat_modules_foreach(rescan_cb, &changes);
+        for (unsigned i = 0; i < n_modules;) {
+            if (modules[i].seen || changes.more) {
+                i++;
+                continue;
+            }
+            fmt_put_u8(&changes.b, FMT_REC_MODULE_UNLOAD);
+            fmt_put_varint(&changes.b, modules[i].id);
+            modules[i] = modules[--n_modules];
+            if (changes.b.len + MODULE_REC_MAX > changes.b.cap)
+                changes.more = 1;
+        }
+        uint8_t copy[sizeof changes.data];
+        size_t len = changes.b.len;
+        memcpy(copy, changes.data, len);
+        more = changes.more;
+        plat_unlock(&modules_lock);
+        if (len) {
+            struct out_buf *ob = out_global_acquire(len);
+            if (ob) {
+                struct fmt_buf *b = out_fmt(ob);
+                memcpy(b->data + b->len, copy, len);
+                b->len += len;
+                out_release(ob);
+            }
+        }
+    } while (more);
+    guard_leave(g);
+}
+
+/* ----------------------------------------------------------- preamble */
+
+static void preamble_stack(uint32_t id, const uintptr_t *frames, unsigned n, void *arg)
+{
+    (void)arg;
+    struct out_buf *ob = out_preamble_acquire(FMT_REC_MAX + (size_t)n * FMT_VARINT_MAX);
+    if (!ob)
+        return;
+    struct fmt_buf *b = out_fmt(ob);
+    fmt_put_u8(b, FMT_REC_STACK);
+    fmt_put_varint(b, id);
+    fmt_put_varint(b, n);
+    for (unsigned i = 0; i < n; i++)
+        fmt_put_varint(b, frames[i]);
+}
+
+/* What every trace starts with: the process, its modules, and (in a forked
+ * child) the stacks it inherited. Runs under the file lock. */
+static void write_preamble(void)
+{
+    static char cmdline[4096], exe[4096];
+    ssize_t n = plat_read_file("/proc/self/cmdline", cmdline, sizeof cmdline);
+    for (ssize_t i = 0; i + 1 < n; i++)
+        if (!cmdline[i])
+            cmdline[i] = ' ';
+    ssize_t e = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    exe[e > 0 ? e : 0] = 0;
+
+    struct out_buf *ob = out_preamble_acquire(FMT_REC_MAX + 3 * fmt_str_size(4096));
+    if (!ob)
+        return;
+    struct fmt_buf *b = out_fmt(ob);
+    fmt_put_u8(b, FMT_REC_PROCESS);
+    fmt_put_varint(b, (uint64_t)getpid());
+    fmt_put_varint(b, (uint64_t)getppid());
+    fmt_put_varint(b, start_unix_ns);
+    fmt_put_varint(b, hs_opt.max_frames);
+    fmt_put_str(b, plat_program_name());
+    fmt_put_str(b, exe);
+    fmt_put_str(b, cmdline);
+
+    plat_lock(&modules_lock);
+    for (unsigned i = 0; i < n_modules; i++) {
+        if (!(ob = out_preamble_acquire(MODULE_REC_MAX)))
+            break;
+        module_record(out_fmt(ob), &modules[i]);
+    }
+    plat_unlock(&modules_lock);
+    if (forked_child)
+        stack_table_foreach(preamble_stack, NULL);
+}
+
+/* ------------------------------------------------------ alloc and free */
+
+static uint32_t capture_stack(int *is_new, uintptr_t *frames, unsigned *n)
+{
+    *n = stack_capture(frames, hs_opt.max_frames);
+    *is_new = 0;
+    return *n ? stack_table_intern(frames, *n, is_new) : FMT_NO_STACK;
+}
+
+static void note_live(int64_t bytes, int64_t blocks, uint64_t when)
+{
+    long live = atomic_fetch_add_explicit(&live_bytes, bytes, memory_order_relaxed) + bytes;
+    atomic_fetch_add_explicit(&live_blocks, blocks, memory_order_relaxed);
+    long peak = atomic_load_explicit(&peak_bytes, memory_order_relaxed);
+    while (live > peak) {
+        if (atomic_compare_exchange_weak(&peak_bytes, &peak, live)) {
+            atomic_store_explicit(&peak_time_ns, when, memory_order_relaxed);
+            break;
+        }
+    }
+}
+
+static void alloc_locked(unsigned fn, void *ptr, size_t size)
+{
+    uintptr_t frames[FMT_MAX_FRAMES];
+    unsigned n;
+    int is_new;
+    uint32_t sid = capture_stack(&is_new, frames, &n);
+    uint64_t now = now_rel();
+    struct live_block blk = { (uintptr_t)ptr, size, sid, FMT_NO_TYPE, now };
+    live_insert(&blk);
+    note_live((int64_t)size, 1, now);
+    atomic_fetch_add_explicit(&total_allocs, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&total_bytes, size, memory_order_relaxed);
+
+    struct out_buf *ob = out_acquire(FMT_REC_MAX + (is_new ? (size_t)n * FMT_VARINT_MAX : 0));
+    if (!ob)
+        return;
+    struct fmt_buf *b = out_fmt(ob);
+    if (is_new) {
+        fmt_put_u8(b, FMT_REC_STACK);
+        fmt_put_varint(b, sid);
+        fmt_put_varint(b, n);
+        for (unsigned i = 0; i < n; i++)
+            fmt_put_varint(b, frames[i]);
+    }
+    fmt_put_u8(b, FMT_REC_ALLOC);
+    fmt_put_varint(b, fn);
+    fmt_put_varint(b, (uintptr_t)ptr);
+    fmt_put_varint(b, size);
+    fmt_put_varint(b, sid);
+    fmt_put_varint(b, now);
+    out_release(ob);
+    if (HS_UNLIKELY(is_new))
+        rec_modules_changed(); /* a new stack may come from a module loaded since */
+}
+
+static void free_locked(const struct live_block *blk)
+{
+    note_live(-(int64_t)blk->size, -1, 0);
+    atomic_fetch_add_explicit(&total_frees, 1, memory_order_relaxed);
+    struct out_buf *ob = out_acquire(FMT_REC_MAX);
+    if (!ob)
+        return;
+    struct fmt_buf *b = out_fmt(ob);
+    fmt_put_u8(b, FMT_REC_FREE);
+    fmt_put_varint(b, blk->addr);
+    fmt_put_varint(b, blk->size);
+    fmt_put_varint(b, blk->stack_id);
+    out_release(ob);
+}
+
+void rec_alloc(unsigned fn, void *ptr, size_t size)
+{
+    if (!ptr)
+        return;
+    struct guard g = guard_enter();
+    alloc_locked(fn, ptr, size);
+    guard_leave(g);
+}
+
+void rec_free(void *ptr)
+{
+    struct guard g = guard_enter();
+    struct live_block blk;
+    if (live_remove((uintptr_t)ptr, &blk))
+        free_locked(&blk);
+    guard_leave(g);
+}
+
+int rec_realloc_take(void *old, struct live_block *saved)
+{
+    if (!old)
+        return 0;
+    struct guard g = guard_enter();
+    int had = live_remove((uintptr_t)old, saved);
+    guard_leave(g);
+    return had;
+}
+
+void rec_realloc_done(void *old, int had, const struct live_block *saved, void *ptr, size_t size,
+                      unsigned fn)
+{
+    struct guard g = guard_enter();
+    if (!ptr && size && old) { /* failed: the old block is still there */
+        if (had)
+            live_insert(saved);
+    } else {
+        if (had)
+            free_locked(saved);
+        if (ptr)
+            alloc_locked(fn, ptr, size);
+    }
+    guard_leave(g);
+}
+
+/* ----------------------------------------------------------- snapshots */
+
+static void sift_down(struct live_block *a, size_t i, size_t n)
+{
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= n)
+            return;
+        if (c + 1 < n && a[c + 1].addr > a[c].addr)
+            c++;
+        if (a[i].addr >= a[c].addr)
+            return;
+        struct live_block t = a[i];
+        a[i] = a[c];
+        a[c] = t;
+        i = c;
+    }
+}
+
+/* In-place heapsort by address: no allocation, no recursion. */
+static void sort_blocks(struct live_block *a, size_t n)
+{
+    for (size_t i = n / 2; i-- > 0;)
+        sift_down(a, i, n);
+    for (size_t end = n; end-- > 1;) {
+        struct live_block t = a[0];
+        a[0] = a[end];
+        a[end] = t;
+        sift_down(a, 0, end);
+    }
+}
+
+struct collect {
+    struct live_block *blocks;
+    size_t n, cap;
+    uint64_t bytes;
+    int overflow;
+};
+
+static void collect_cb(const struct live_block *b, void *arg)
+{
+    struct collect *c = arg;
+    if (c->n == c->cap) {
+        c->overflow = 1;
+        return;
+    }
+    c->blocks[c->n++] = *b;
+    c->bytes += b->size;
+}
+
+static void write_snapshot(const char *name)
+{
+    struct collect c = { 0 };
+    size_t cap = (size_t)atomic_load(&live_blocks) + 1024;
+    for (;;) { /* the heap may grow while we count: try again with more room */
+        c = (struct collect){ .cap = cap + cap / 4 };
+        if (!(c.blocks = plat_map(c.cap * sizeof *c.blocks)))
+            return;
+        live_foreach(collect_cb, &c);
+        if (!c.overflow)
+            break;
+        plat_unmap(c.blocks, c.cap * sizeof *c.blocks);
+        cap = c.cap * 2;
+    }
+    sort_blocks(c.blocks, c.n);
+
+    unsigned index = snapshot_count++;
+    struct out_buf *ob = out_global_acquire(FMT_REC_MAX + fmt_str_size(256));
+    if (ob) {
+        struct fmt_buf *b = out_fmt(ob);
+        char label[257];
+        snprintf(label, sizeof label, "%s", name);
+        fmt_put_u8(b, FMT_REC_SNAPSHOT_BEGIN);
+        fmt_put_varint(b, index);
+        fmt_put_str(b, label);
+        fmt_put_varint(b, now_rel());
+        fmt_put_varint(b, c.n);
+        fmt_put_varint(b, c.bytes);
+        out_release(ob);
+    }
+    const size_t batch = 8192;
+    for (size_t i = 0; i < c.n; i += batch) {
+        size_t k = c.n - i < batch ? c.n - i : batch;
+        if (!(ob = out_global_acquire(FMT_REC_MAX + k * 5 * FMT_VARINT_MAX)))
+            break;
+        struct fmt_buf *b = out_fmt(ob);
+        fmt_put_u8(b, FMT_REC_BLOCKS);
+        fmt_put_varint(b, k);
+        uintptr_t prev = 0;
+        for (size_t j = i; j < i + k; j++) {
+            const struct live_block *blk = &c.blocks[j];
+            fmt_put_varint(b, blk->addr - prev);
+            fmt_put_varint(b, blk->size);
+            fmt_put_varint(b, blk->stack_id);
+            fmt_put_varint(b, blk->type_id);
+            fmt_put_varint(b, blk->birth_ns);
+            prev = blk->addr;
+        }
+        out_release(ob);
+    }
+    if ((ob = out_global_acquire(FMT_REC_MAX))) {
+        fmt_put_u8(out_fmt(ob), FMT_REC_SNAPSHOT_END);
+        fmt_put_varint(out_fmt(ob), index);
+        out_release(ob);
+    }
+    plat_unmap(c.blocks, c.cap * sizeof *c.blocks);
+}
+
+void rec_snapshot(const char *name)
+{
+    if (!atomic_load(&rec_on))
+        return;
+    struct guard g = guard_enter();
+    rec_modules_changed();
+    pthread_mutex_lock(&snapshot_lock);
+    write_snapshot(name);
+    pthread_mutex_unlock(&snapshot_lock);
+    guard_leave(g);
+}
+
+static void write_heap_stat(uint64_t now)
+{
+    uint64_t allocs, frees, bytes;
+    rec_totals(&allocs, &frees, &bytes);
+    if (allocs + frees == last_stat_allocs)
+        return;
+    last_stat_allocs = allocs + frees;
+    struct out_buf *ob = out_global_acquire(FMT_REC_MAX);
+    if (!ob)
+        return;
+    struct fmt_buf *b = out_fmt(ob);
+    fmt_put_u8(b, FMT_REC_HEAP_STAT);
+    fmt_put_varint(b, now);
+    fmt_put_varint(b, (uint64_t)atomic_load(&live_bytes));
+    fmt_put_varint(b, (uint64_t)atomic_load(&live_blocks));
+    fmt_put_varint(b, allocs);
+    fmt_put_varint(b, bytes);
+    out_release(ob);
+}
+
+/* The writer thread's clock: heap statistics, and the snapshots asked for
+ * by signal or by the interval. */
+void rec_tick(uint64_t now_abs)
+{
+    if (!atomic_load(&rec_on))
+        return;
+    uint64_t now = now_abs - start_ns;
+    write_heap_stat(now);
+    rec_modules_changed();
+    char name[48];
+    if (atomic_exchange(&snapshot_requests, 0)) {
+        snprintf(name, sizeof name, "signal-%u", snapshot_count);
+        rec_snapshot(name);
+    }
+    if (hs_opt.interval_ms && now >= next_interval_ns) {
+        if (next_interval_ns) {
+            snprintf(name, sizeof name, "interval-%u", snapshot_count);
+            rec_snapshot(name);
+        }
+        next_interval_ns = now + (uint64_t)hs_opt.interval_ms * 1000000u;
+    }
+}
+
+static void on_snapshot_signal(int sig)
+{
+    (void)sig;
+    atomic_fetch_add(&snapshot_requests, 1);
+}
+
+/* ------------------------------------------------------------- process */
+
+static void write_end(unsigned reason)
+{
+    uint64_t allocs, frees, bytes;
+    rec_totals(&allocs, &frees, &bytes);
+    struct out_buf *ob = out_global_acquire(FMT_REC_MAX);
+    if (!ob)
+        return;
+    struct fmt_buf *b = out_fmt(ob);
+    fmt_put_u8(b, FMT_REC_PROCESS_END);
+    fmt_put_varint(b, now_rel());
+    fmt_put_varint(b, reason);
+    fmt_put_varint(b, allocs);
+    fmt_put_varint(b, frees);
+    fmt_put_varint(b, bytes);
+    fmt_put_varint(b, (uint64_t)atomic_load(&peak_bytes));
+    fmt_put_varint(b, atomic_load(&peak_time_ns));
+    out_release(ob);
+}
+
+/* The end of this process image: last snapshot, end record, all written. */
+static void finish(const char *snapshot, unsigned reason, int closing)
+{
+    if (!atomic_load(&rec_on))
+        return;
+    rec_modules_changed();
+    pthread_mutex_lock(&snapshot_lock);
+    atomic_store(&rec_on, 0); /* from here on, allocations pass through */
+    write_snapshot(snapshot);
+    write_end(reason);
+    pthread_mutex_unlock(&snapshot_lock);
+    out_finish(closing);
+}
+
+void rec_exit(void)
+{
+    if (atomic_exchange(&finished, 1))
+        return;
+    struct guard g = guard_enter();
+    if (getpid() == pid)
+        finish("exit", FMT_END_EXIT, 1);
+    guard_leave(g);
+}
+
+void rec_exec(void)
+{
+    struct guard g = guard_enter();
+    finish("exec", FMT_END_EXEC, 0);
+    guard_leave(g);
+}
+
+void rec_exec_failed(void)
+{
+    /* The program goes on: so does its trace, in the same file. */
+    if (!atomic_load(&finished) && !out_failed())
+        atomic_store(&rec_on, 1);
+}
+
+static void fork_prepare(void)
+{
+    rec_self.guard++;
+    out_fork_prepare();
+    pthread_mutex_lock(&snapshot_lock);
+    plat_lock(&modules_lock);
+    stack_table_lock_all();
+    live_lock_all();
+}
+
+static void fork_parent(void)
+{
+    live_unlock_all();
+    stack_table_unlock_all();
+    plat_unlock(&modules_lock);
+    pthread_mutex_unlock(&snapshot_lock);
+    out_fork_parent();
+    rec_self.guard--;
+}
+
+static void fork_child(void)
+{
+    live_unlock_all();
+    stack_table_unlock_all();
+    plat_unlock(&modules_lock);
+    pthread_mutex_init(&snapshot_lock, NULL);
+    out_fork_child();
+    plat_warn_reset();
+    pid = getpid();
+    forked_child = 1;
+    hs_opt.first_process = 0;
+    snapshot_count = 0;
+    atomic_store(&total_allocs, 0);
+    atomic_store(&total_frees, 0);
+    atomic_store(&total_bytes, 0);
+    atomic_store(&peak_bytes, atomic_load(&live_bytes));
+    if (!hs_opt.follow)
+        atomic_store(&rec_on, 0);
+    rec_self.guard--;
+}
+
+void rec_init(void)
+{
+    struct guard g = guard_enter();
+    options_init();
+    if (!hs_opt.follow)
+        options_unpreload();
+    pid = getpid();
+    start_ns = plat_now_ns();
+    start_unix_ns = plat_unix_now_ns();
+    modules = plat_map(MODULES_MAX * sizeof *modules);
+    if (!modules) {
+        guard_leave(g);
+        return;
+    }
+    stack_capture_init();
+    out_set_preamble(write_preamble);
+    rec_modules_changed(); /* the analyzer takes a module id seen twice once */
+    pthread_atfork(fork_prepare, fork_parent, fork_child);
+    if (hs_opt.snapshot_signal) {
+        struct sigaction old;
+        if (sigaction(hs_opt.snapshot_signal, NULL, &old) == 0 && old.sa_handler == SIG_DFL) {
+            struct sigaction sa = { .sa_handler = on_snapshot_signal, .sa_flags = SA_RESTART };
+            sigemptyset(&sa.sa_mask);
+            sigaction(hs_opt.snapshot_signal, &sa, NULL);
+        }
+    }
+    atomic_store(&rec_on, 1);
+    out_init();
+    guard_leave(g);
+}
