@@ -150,6 +150,7 @@ struct foreach_ctx {
     void (*fn)(const struct plat_module *m, void *arg);
     void *arg;
     char exe[4096];
+    int exe_taken;
 };
 
 static int module_cb(struct dl_phdr_info *info, size_t size, void *arg)
@@ -172,10 +173,10 @@ static int module_cb(struct dl_phdr_info *info, size_t size, void *arg)
     m.path = info->dlpi_name;
     if (!m.path || !*m.path) {
         /* the main program has no name here; the vDSO has none either */
-        if (c->exe[0] == 0)
+        if (c->exe_taken || c->exe[0] == 0)
             return 0;
         m.path = c->exe;
-        c->exe[0] = 0; /* only the first nameless module is the program */
+        c->exe_taken = 1; /* only the first nameless module is the program */
     }
     m.build_id_len = find_build_id(info, m.build_id, sizeof m.build_id);
     c->fn(&m, c->arg);

@@ -1,0 +1,50 @@
+/*
+ * What the analyzer's commands share: the options every command takes, the
+ * one-line error convention (exit status 2), and printing stacks.
+ */
+#ifndef HEAPSCOPE_CLI_H
+#define HEAPSCOPE_CLI_H
+
+#include <getopt.h>
+#include <stdio.h>
+
+#include "json.h"
+#include "model.h"
+#include "symbols.h"
+
+#define EXIT_TRACE_ERROR 2
+
+enum out_format { OUT_TEXT, OUT_JSON };
+
+struct common_opts {
+    enum out_format format;
+    const char *snapshot;
+};
+
+/* The long options every reading command takes, for getopt_long tables. */
+#define COMMON_LONG_OPTIONS                                   \
+    { "format", required_argument, NULL, 'F' },               \
+    { "snapshot", required_argument, NULL, 'S' },             \
+    { "help", no_argument, NULL, 'h' }
+
+/* Handles a common option; 1 if it was one, 0 if not, -1 on a bad value. */
+int cli_common_option(int c, const char *arg, struct common_opts *o);
+
+/* One line on stderr, "heapscope: " first; returns EXIT_TRACE_ERROR. */
+int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Loads the one trace a command reads; prints the error and returns -1, or
+ * warns about damage and returns 0. */
+int cli_load(struct model *m, const char *path, const char *snapshot);
+
+/* A stack, symbolized: valgrind-style lines in text, an array in JSON. */
+void stack_print_text(FILE *f, struct symbolizer *s, const struct model *m, uint32_t stack_id,
+                      const char *indent);
+void stack_print_json(struct json *j, const char *key, struct symbolizer *s, const struct model *m,
+                      uint32_t stack_id);
+
+int cmd_run(int argc, char **argv);
+int cmd_summary(int argc, char **argv);
+int cmd_leaks(int argc, char **argv);
+
+#endif

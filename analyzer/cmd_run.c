@@ -1,0 +1,173 @@
+/*
+ * heapscope run [-o PATTERN] -- PROGRAM [ARGS...]: runs PROGRAM with the
+ * preload, then prints one summary line per traced process on stderr. The
+ * program's stdin, stdout and stderr are its own; its exit status (or the
+ * signal that killed it) becomes ours.
+ *
+ * Traced processes append their trace paths to a run log (HEAPSCOPE_RUN_LOG),
+ * which is how we find the traces of children we never saw.
+ */
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "util.h"
+
+static int readable(const char *p) { return access(p, R_OK) == 0; }
+
+/* The preload beside this executable (build tree or install), or where
+ * HEAPSCOPE_PRELOAD says. */
+static int find_preload(char *out, size_t room)
+{
+    const char *env = getenv("HEAPSCOPE_PRELOAD");
+    if (env && *env) {
+        if (!realpath(env, out))
+            return -1;
+        return 0;
+    }
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0)
+        return -1;
+    exe[n] = 0;
+    const char *dir = dirname(exe);
+    const char *candidates[] = { "../" HEAPSCOPE_LIBDIR_FROM_BIN "/libheapscope.so", "../lib/libheapscope.so" };
+    for (size_t i = 0; i < sizeof candidates / sizeof candidates[0]; i++) {
+        char p[PATH_MAX * 2];
+        snprintf(p, sizeof p, "%s/%s", dir, candidates[i]);
+        if (readable(p) && realpath(p, out))
+            return 0;
+    }
+    snprintf(out, room, "%s", HEAPSCOPE_INSTALL_LIB "/libheapscope.so");
+    return readable(out) ? 0 : -1;
+}
+
+static void usage(FILE *f)
+{
+    fputs("usage: heapscope run [-o PATTERN] [--] PROGRAM [ARGS...]\n"
+          "  -o, --output PATTERN   trace file pattern (%p pid, %e program name);\n"
+          "                         default heapscope.%e.%p.hst in the current directory\n"
+          "example: heapscope run -- python3 script.py\n", f);
+}
+
+/* One line per trace listed in the run log. */
+static void report(const char *log_path)
+{
+    FILE *f = fopen(log_path, "r");
+    if (!f)
+        return;
+    char line[PATH_MAX + 2];
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = 0;
+        if (!*line)
+            continue;
+        struct model m;
+        char err[640], a[32], b[32], c[32];
+        if (model_load(&m, line, NULL, err, sizeof err) != 0) {
+            fprintf(stderr, "heapscope: %s\n", err);
+            continue;
+        }
+        fprintf(stderr, "heapscope: %s (pid %llu): %s allocations, %s", m.program,
+                (unsigned long long)m.pid, fmt_count(a, m.allocs), fmt_bytes(b, m.bytes_allocated));
+        if (m.snapshot)
+            fprintf(stderr, "; %s bytes in %s blocks not freed at %s", fmt_count(c, m.snapshot->bytes),
+                    fmt_count(a, m.snapshot->blocks), m.snapshot->name);
+        fprintf(stderr, "%s; trace %s\n", m.damage ? " (trace cut short)" : "", line);
+        model_free(&m);
+    }
+    fclose(f);
+}
+
+int cmd_run(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        { "output", required_argument, NULL, 'o' }, { "help", no_argument, NULL, 'h' }, { 0 } };
+    const char *output = NULL;
+    int c;
+    /* "+": stop at the program's name, its options are its own */
+    while ((c = getopt_long(argc, argv, "+o:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'o':
+            output = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return EXIT_TRACE_ERROR;
+        }
+    }
+    if (optind >= argc) {
+        usage(stderr);
+        return EXIT_TRACE_ERROR;
+    }
+    char lib[PATH_MAX];
+    if (find_preload(lib, sizeof lib) != 0)
+        return cli_error("cannot find libheapscope.so (set HEAPSCOPE_PRELOAD to its path)");
+
+    char log_path[] = "/tmp/heapscope-run-XXXXXX";
+    int log_fd = mkstemp(log_path);
+    if (log_fd < 0)
+        return cli_error("cannot create a run log in /tmp: %s", strerror(errno));
+    close(log_fd);
+
+    /* While the program runs, ^C and ^\ are its to handle, not ours. */
+    struct sigaction ign = { .sa_handler = SIG_IGN }, old_int, old_quit;
+    sigaction(SIGINT, &ign, &old_int);
+    sigaction(SIGQUIT, &ign, &old_quit);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        unlink(log_path);
+        return cli_error("cannot fork: %s", strerror(errno));
+    }
+    if (pid == 0) {
+        sigaction(SIGINT, &old_int, NULL);
+        sigaction(SIGQUIT, &old_quit, NULL);
+        const char *pre = getenv("LD_PRELOAD");
+        char *preload = xmalloc(strlen(lib) + (pre ? strlen(pre) : 0) + 2);
+        sprintf(preload, "%s%s%s", lib, pre && *pre ? ":" : "", pre && *pre ? pre : "");
+        setenv("LD_PRELOAD", preload, 1);
+        setenv("HEAPSCOPE_RUN_LOG", log_path, 1);
+        char pid_s[24];
+        snprintf(pid_s, sizeof pid_s, "%d", (int)getpid());
+        setenv("HEAPSCOPE_ROOT_PID", pid_s, 1);
+        if (output) {
+            char abs[PATH_MAX * 2], cwd[PATH_MAX];
+            if (output[0] != '/' && getcwd(cwd, sizeof cwd))
+                snprintf(abs, sizeof abs, "%s/%s", cwd, output);
+            else
+                snprintf(abs, sizeof abs, "%s", output);
+            setenv("HEAPSCOPE_OUTPUT", abs, 1);
+        }
+        execvp(argv[optind], argv + optind);
+        fprintf(stderr, "heapscope: cannot run %s: %s\n", argv[optind], strerror(errno));
+        _exit(errno == ENOENT ? 127 : 126);
+    }
+    int status;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGQUIT, &old_quit, NULL);
+    report(log_path);
+    unlink(log_path);
+    if (WIFEXITED(status))
+        return WEXITSTATUS(status);
+    if (WIFSIGNALED(status)) {
+        /* die the same way, so our caller sees what the program did */
+        int sig = WTERMSIG(status);
+        signal(sig, SIG_DFL);
+        setrlimit(RLIMIT_CORE, &(struct rlimit){ 0, 0 }); /* the program's core was the one */
+        raise(sig);
+        return 128 + sig;
+    }
+    return EXIT_TRACE_ERROR;
+}

@@ -1,0 +1,123 @@
+/*
+ * heapscope summary FILE: the run's facts: program, allocation calls and
+ * bytes, peak live bytes and when, snapshots, what was not freed.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "util.h"
+
+static const char *end_reason(const struct model *m)
+{
+    if (!m->has_end)
+        return NULL;
+    return m->end_reason == FMT_END_EXEC ? "exec" : "exit";
+}
+
+static uint64_t duration_ns(const struct model *m)
+{
+    return m->has_end ? m->end_time_ns : m->last_time_ns;
+}
+
+static void print_json(const struct model *m)
+{
+    struct json j;
+    json_init(&j, stdout);
+    json_object(&j, NULL);
+    json_str(&j, "program", m->program);
+    json_str(&j, "exe", m->exe);
+    json_str(&j, "command", m->cmdline);
+    json_u64(&j, "pid", m->pid);
+    json_u64(&j, "ppid", m->ppid);
+    json_u64(&j, "start_unix_ns", m->start_unix_ns);
+    json_u64(&j, "duration_ns", duration_ns(m));
+    json_u64(&j, "allocations", m->allocs);
+    json_u64(&j, "frees", m->frees);
+    json_u64(&j, "bytes_allocated", m->bytes_allocated);
+    json_u64(&j, "bytes_freed", m->bytes_freed);
+    json_object(&j, "allocations_by_function");
+    for (unsigned i = 0; i < FMT_FN_COUNT; i++)
+        json_u64(&j, fmt_alloc_fn_name(i), m->allocs_by_fn[i]);
+    json_object_end(&j);
+    json_u64(&j, "peak_live_bytes", m->peak_bytes);
+    json_u64(&j, "peak_time_ns", m->peak_time_ns);
+    json_u64(&j, "threads", m->threads);
+    json_u64(&j, "modules", m->n_modules);
+    json_array(&j, "snapshots");
+    for (size_t i = 0; i < m->n_snapshots; i++) {
+        const struct model_snapshot *s = &m->snapshots[i];
+        json_object(&j, NULL);
+        json_str(&j, "name", s->name);
+        json_u64(&j, "index", s->index);
+        json_u64(&j, "time_ns", s->time_ns);
+        json_u64(&j, "live_blocks", s->blocks);
+        json_u64(&j, "live_bytes", s->bytes);
+        json_bool(&j, "complete", s->complete);
+        json_object_end(&j);
+    }
+    json_array_end(&j);
+    json_object(&j, "leaks");
+    if (m->snapshot) {
+        json_str(&j, "snapshot", m->snapshot->name);
+        json_object(&j, "not_freed");
+        json_u64(&j, "bytes", m->snapshot->bytes);
+        json_u64(&j, "blocks", m->snapshot->blocks);
+        json_object_end(&j);
+    }
+    json_object_end(&j);
+    json_str(&j, "end", end_reason(m));
+    json_bool(&j, "complete", m->has_end && !m->damage);
+    json_str(&j, "damage", m->damage);
+    json_object_end(&j);
+}
+
+static void print_text(const struct model *m)
+{
+    char a[32], b[32], c[32];
+    printf("program      %s (pid %llu, parent %llu)\n", m->program, (unsigned long long)m->pid,
+           (unsigned long long)m->ppid);
+    printf("command      %s\n", m->cmdline);
+    printf("duration     %.3f s%s\n", (double)duration_ns(m) / 1e9,
+           !m->has_end ? " (cut short)" : m->end_reason == FMT_END_EXEC ? " (ended by exec)" : "");
+    printf("allocations  %s calls, %s\n", fmt_count(a, m->allocs), fmt_bytes(b, m->bytes_allocated));
+    printf("frees        %s calls, %s\n", fmt_count(a, m->frees), fmt_bytes(b, m->bytes_freed));
+    if (m->has_end)
+        printf("peak live    %s at %.3f s\n", fmt_bytes(a, m->peak_bytes), (double)m->peak_time_ns / 1e9);
+    printf("threads      %llu\n", (unsigned long long)m->threads);
+    for (size_t i = 0; i < m->n_snapshots; i++) {
+        const struct model_snapshot *s = &m->snapshots[i];
+        printf("%s %-10s %s blocks, %s at %.3f s%s\n", i ? "            " : "snapshots   ", s->name,
+               fmt_count(a, s->blocks), fmt_bytes(b, s->bytes), (double)s->time_ns / 1e9,
+               s->complete ? "" : " (incomplete)");
+    }
+    if (m->snapshot)
+        printf("not freed    %s bytes in %s blocks at snapshot %s\n", fmt_count(a, m->snapshot->bytes),
+               fmt_count(c, m->snapshot->blocks), m->snapshot->name);
+}
+
+int cmd_summary(int argc, char **argv)
+{
+    static const struct option longopts[] = { COMMON_LONG_OPTIONS, { 0 } };
+    struct common_opts o = { 0 };
+    int c;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        if (c == 'h') {
+            puts("usage: heapscope summary [--format text|json] [--snapshot NAME|INDEX] FILE");
+            return 0;
+        }
+        if (cli_common_option(c, optarg, &o) != 1)
+            return cli_error("summary: bad option (see heapscope summary --help)");
+    }
+    if (optind != argc - 1)
+        return cli_error("summary: one trace file expected");
+    struct model m;
+    if (cli_load(&m, argv[optind], o.snapshot) != 0)
+        return EXIT_TRACE_ERROR;
+    if (o.format == OUT_JSON)
+        print_json(&m);
+    else
+        print_text(&m);
+    model_free(&m);
+    return 0;
+}

@@ -1,0 +1,359 @@
+/*
+ * Loading a trace into the model (model.h) in one pass over its records.
+ * Damage ends the pass: what came before it is kept, and m->damage says why.
+ */
+#include "model.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+#define MAX_ID (1u << 26) /* a larger stack or type id can only be damage */
+
+static void set_stack(struct model *m, uint64_t id, uint64_t n, const uint64_t *frames)
+{
+    if (id == 0 || id >= MAX_ID)
+        return;
+    if (id >= m->n_stacks) {
+        size_t cap = m->n_stacks ? m->n_stacks : 1024;
+        while (cap <= id)
+            cap *= 2;
+        m->stacks = xrealloc(m->stacks, cap * sizeof *m->stacks);
+        memset(m->stacks + m->n_stacks, 0, (cap - m->n_stacks) * sizeof *m->stacks);
+        m->n_stacks = cap;
+    }
+    struct model_stack *s = &m->stacks[id];
+    if (s->n) /* written again (a forked child's preamble): the first stays */
+        return;
+    s->n = (uint32_t)n;
+    s->frames = xmalloc((n ? n : 1) * sizeof *frames);
+    memcpy(s->frames, frames, n * sizeof *frames);
+}
+
+static void set_type(struct model *m, uint64_t id, const char *name)
+{
+    if (id == 0 || id >= MAX_ID)
+        return;
+    if (id >= m->n_types) {
+        size_t cap = m->n_types ? m->n_types : 64;
+        while (cap <= id)
+            cap *= 2;
+        m->types = xrealloc(m->types, cap * sizeof *m->types);
+        memset(m->types + m->n_types, 0, (cap - m->n_types) * sizeof *m->types);
+        m->n_types = cap;
+    }
+    free(m->types[id]);
+    m->types[id] = xstrdup(name);
+}
+
+static void add_module(struct model *m, const struct fmt_record *r, uint64_t seq)
+{
+    for (size_t i = 0; i < m->n_modules; i++)
+        if (m->modules[i].id == r->u.module.id)
+            return; /* the same module recorded twice (preamble and rescan) */
+    m->modules = xrealloc(m->modules, (m->n_modules + 1) * sizeof *m->modules);
+    struct model_module *mod = &m->modules[m->n_modules++];
+    memset(mod, 0, sizeof *mod);
+    mod->id = r->u.module.id;
+    mod->bias = r->u.module.bias;
+    mod->start = r->u.module.start;
+    mod->end = r->u.module.end;
+    mod->path = xstrdup(r->u.module.path);
+    mod->build_id_len = r->u.module.build_id_len < sizeof mod->build_id ? r->u.module.build_id_len : 0;
+    memcpy(mod->build_id, r->u.module.build_id, mod->build_id_len);
+    mod->seq = seq;
+}
+
+/* Distinct thread ids, in a small open-addressing set. */
+struct tid_set {
+    uint32_t *slots;
+    size_t cap, n;
+};
+
+static void tid_add(struct tid_set *s, uint32_t tid)
+{
+    if (!tid)
+        return;
+    if ((s->n + 1) * 2 > s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 64;
+        uint32_t *slots = xcalloc(cap, sizeof *slots);
+        for (size_t i = 0; i < s->cap; i++)
+            if (s->slots[i])
+                for (size_t j = s->slots[i] * 2654435761u % cap;; j = (j + 1) % cap)
+                    if (!slots[j]) {
+                        slots[j] = s->slots[i];
+                        break;
+                    }
+        free(s->slots);
+        s->slots = slots;
+        s->cap = cap;
+    }
+    for (size_t j = tid * 2654435761u % s->cap;; j = (j + 1) % s->cap) {
+        if (s->slots[j] == tid)
+            return;
+        if (!s->slots[j]) {
+            s->slots[j] = tid;
+            s->n++;
+            return;
+        }
+    }
+}
+
+/* Does snapshot (index, name) answer the request? */
+static int wanted(const char *want, uint64_t index, const char *name)
+{
+    if (!want)
+        return 1; /* every snapshot is a candidate; "exit" is preferred below */
+    char *end;
+    unsigned long long v = strtoull(want, &end, 10);
+    if (*want && !*end)
+        return v == index;
+    return strcmp(want, name) == 0;
+}
+
+struct block_vec {
+    struct model_block *v;
+    size_t n, cap;
+};
+
+static void block_push(struct block_vec *b, const struct model_block *blk)
+{
+    if (b->n == b->cap) {
+        b->cap = b->cap ? b->cap * 2 : 4096;
+        b->v = xrealloc(b->v, b->cap * sizeof *b->v);
+    }
+    b->v[b->n++] = *blk;
+}
+
+static int by_addr(const void *a, const void *b)
+{
+    const struct model_block *x = a, *y = b;
+    return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+int model_load(struct model *m, const char *path, const char *want, char *err, size_t errlen)
+{
+    memset(m, 0, sizeof *m);
+    m->path = path;
+    struct fmt_reader *r = fmt_reader_open(path, err, errlen);
+    if (!r)
+        return -1;
+    struct fmt_record rec;
+    struct tid_set tids = { 0 };
+    struct block_vec cur = { 0 }, chosen = { 0 };
+    ssize_t cur_snap = -1, chosen_snap = -1;
+    int chosen_is_exit = 0;
+    uint64_t seq = 0;
+    while (fmt_reader_next(r, &rec)) {
+        seq++;
+        switch (rec.type) {
+        case FMT_REC_PROCESS:
+            if (m->has_process)
+                break;
+            m->has_process = 1;
+            m->pid = rec.u.process.pid;
+            m->ppid = rec.u.process.ppid;
+            m->start_unix_ns = rec.u.process.start_unix_ns;
+            m->max_frames = rec.u.process.max_frames;
+            m->program = xstrdup(rec.u.process.program);
+            m->exe = xstrdup(rec.u.process.exe);
+            m->cmdline = xstrdup(rec.u.process.cmdline);
+            break;
+        case FMT_REC_MODULE_LOAD:
+            add_module(m, &rec, seq);
+            break;
+        case FMT_REC_STACK:
+            set_stack(m, rec.u.stack.id, rec.u.stack.n, rec.u.stack.frames);
+            break;
+        case FMT_REC_TYPE:
+            set_type(m, rec.u.type.id, rec.u.type.name);
+            break;
+        case FMT_REC_ALLOC:
+            m->allocs++;
+            m->bytes_allocated += rec.u.alloc.size;
+            if (rec.u.alloc.fn < FMT_FN_COUNT)
+                m->allocs_by_fn[rec.u.alloc.fn]++;
+            if (rec.u.alloc.time_ns > m->last_time_ns)
+                m->last_time_ns = rec.u.alloc.time_ns;
+            tid_add(&tids, rec.tid);
+            break;
+        case FMT_REC_FREE:
+            m->frees++;
+            m->bytes_freed += rec.u.free.size;
+            tid_add(&tids, rec.tid);
+            break;
+        case FMT_REC_SNAPSHOT_BEGIN:
+            m->snapshots = xrealloc(m->snapshots, (m->n_snapshots + 1) * sizeof *m->snapshots);
+            m->snapshots[m->n_snapshots] = (struct model_snapshot){
+                .index = rec.u.snapshot.index, .time_ns = rec.u.snapshot.time_ns,
+                .blocks = rec.u.snapshot.blocks, .bytes = rec.u.snapshot.bytes,
+                .name = xstrdup(rec.u.snapshot.name) };
+            cur_snap = (ssize_t)m->n_snapshots++;
+            cur.n = 0;
+            if (!wanted(want, rec.u.snapshot.index, rec.u.snapshot.name) ||
+                (!want && chosen_is_exit))
+                cur_snap = -1 - cur_snap; /* not kept: remember it only to close it */
+            break;
+        case FMT_REC_BLOCKS:
+            if (cur_snap >= 0) {
+                struct model_block b = { rec.u.block.addr, rec.u.block.size, rec.u.block.birth_ns,
+                                         (uint32_t)rec.u.block.stack_id, (uint32_t)rec.u.block.type_id };
+                if (rec.u.block.stack_id >= MAX_ID)
+                    b.stack_id = 0;
+                if (rec.u.block.type_id >= MAX_ID)
+                    b.type_id = 0;
+                block_push(&cur, &b);
+            }
+            break;
+        case FMT_REC_SNAPSHOT_END: {
+            ssize_t idx = cur_snap >= 0 ? cur_snap : -1 - cur_snap;
+            if (idx < 0 || (size_t)idx >= m->n_snapshots || m->snapshots[idx].index != rec.u.id)
+                break;
+            m->snapshots[idx].complete = 1;
+            if (cur_snap >= 0) {
+                struct block_vec t = chosen;
+                chosen = cur;
+                cur = t;
+                chosen_snap = cur_snap;
+                chosen_is_exit = strcmp(m->snapshots[idx].name, "exit") == 0;
+            }
+            cur_snap = -1 - (ssize_t)m->n_snapshots; /* closed */
+            break;
+        }
+        case FMT_REC_HEAP_STAT:
+            if (rec.u.heap_stat.time_ns > m->last_time_ns)
+                m->last_time_ns = rec.u.heap_stat.time_ns;
+            break;
+        case FMT_REC_PROCESS_END:
+            m->has_end = 1;
+            m->end_time_ns = rec.u.end.time_ns;
+            m->end_reason = rec.u.end.reason;
+            m->peak_bytes = rec.u.end.peak_bytes;
+            m->peak_time_ns = rec.u.end.peak_time_ns;
+            break;
+        default:
+            break;
+        }
+    }
+    if (fmt_reader_damage(r))
+        m->damage = xstrdup(fmt_reader_damage(r));
+    fmt_reader_close(r);
+    free(tids.slots);
+    free(cur.v);
+    m->threads = tids.n;
+    if (!m->has_process) {
+        snprintf(err, errlen, "%s: %s", path,
+                 m->damage ? m->damage : "trace holds no process record");
+        free(chosen.v);
+        model_free(m);
+        return -1;
+    }
+    if (chosen_snap < 0 && (want || m->n_snapshots)) {
+        char names[512] = "";
+        for (size_t i = 0; i < m->n_snapshots && strlen(names) < sizeof names - 80; i++)
+            if (m->snapshots[i].complete)
+                snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
+                         *names ? ", " : "", m->snapshots[i].name);
+        snprintf(err, errlen, "%s: no snapshot %s (the trace has: %s)", path,
+                 want ? want : "complete", *names ? names : "none");
+        free(chosen.v);
+        model_free(m);
+        return -1;
+    }
+    if (chosen_snap >= 0) {
+        m->snapshot = &m->snapshots[chosen_snap];
+        m->blocks = chosen.v;
+        m->n_blocks = chosen.n;
+        qsort(m->blocks, m->n_blocks, sizeof *m->blocks, by_addr); /* the writer sorts; be sure */
+    } else {
+        free(chosen.v);
+    }
+    return 0;
+}
+
+void model_free(struct model *m)
+{
+    free(m->program);
+    free(m->exe);
+    free(m->cmdline);
+    for (size_t i = 0; i < m->n_modules; i++)
+        free(m->modules[i].path);
+    free(m->modules);
+    for (size_t i = 0; i < m->n_stacks; i++)
+        free(m->stacks[i].frames);
+    free(m->stacks);
+    for (size_t i = 0; i < m->n_types; i++)
+        free(m->types[i]);
+    free(m->types);
+    for (size_t i = 0; i < m->n_snapshots; i++)
+        free(m->snapshots[i].name);
+    free(m->snapshots);
+    free(m->blocks);
+    free(m->damage);
+    memset(m, 0, sizeof *m);
+}
+
+const struct model_module *model_module_at(const struct model *m, uint64_t addr)
+{
+    const struct model_module *best = NULL;
+    for (size_t i = 0; i < m->n_modules; i++) {
+        const struct model_module *mod = &m->modules[i];
+        if (addr >= mod->start && addr < mod->end && (!best || mod->seq > best->seq))
+            best = mod;
+    }
+    return best;
+}
+
+const struct model_stack *model_stack(const struct model *m, uint32_t id)
+{
+    return id < m->n_stacks && m->stacks[id].frames ? &m->stacks[id] : NULL;
+}
+
+const char *model_type(const struct model *m, uint32_t id)
+{
+    return id < m->n_types ? m->types[id] : NULL;
+}
+
+static int by_bytes_desc(const void *a, const void *b)
+{
+    const struct model_group *x = a, *y = b;
+    if (x->bytes != y->bytes)
+        return x->bytes > y->bytes ? -1 : 1;
+    if (x->blocks != y->blocks)
+        return x->blocks > y->blocks ? -1 : 1;
+    return x->stack_id < y->stack_id ? -1 : x->stack_id > y->stack_id;
+}
+
+size_t model_group_by_stack(const struct model *m, struct model_group **out)
+{
+    /* stack ids are dense: count into an array indexed by id */
+    size_t max = 0;
+    for (size_t i = 0; i < m->n_blocks; i++)
+        if (m->blocks[i].stack_id + 1u > max)
+            max = m->blocks[i].stack_id + 1u;
+    struct model_group *by_id = xcalloc(max ? max : 1, sizeof *by_id);
+    size_t n = 0;
+    for (size_t i = 0; i < m->n_blocks; i++) {
+        struct model_group *g = &by_id[m->blocks[i].stack_id];
+        if (!g->blocks) {
+            n++;
+            g->type_id = m->blocks[i].type_id;
+        } else if (g->type_id != m->blocks[i].type_id) {
+            g->type_id = FMT_NO_TYPE;
+        }
+        g->stack_id = m->blocks[i].stack_id;
+        g->bytes += m->blocks[i].size;
+        g->blocks++;
+    }
+    struct model_group *groups = xcalloc(n ? n : 1, sizeof *groups);
+    size_t k = 0;
+    for (size_t i = 0; i < max; i++)
+        if (by_id[i].blocks)
+            groups[k++] = by_id[i];
+    free(by_id);
+    qsort(groups, n, sizeof *groups, by_bytes_desc);
+    *out = groups;
+    return n;
+}

@@ -1,0 +1,90 @@
+/*
+ * The analyzer's model of one trace: process facts, modules, stacks, types,
+ * snapshot list, event totals, and the blocks of one chosen snapshot. Loaded
+ * in one streaming pass; memory grows with stacks and the chosen snapshot's
+ * blocks, not with the number of events.
+ */
+#ifndef HEAPSCOPE_MODEL_H
+#define HEAPSCOPE_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "trace_format.h"
+
+struct model_module {
+    uint64_t id, bias, start, end;
+    char *path;
+    uint8_t build_id[64];
+    size_t build_id_len;
+    uint64_t seq; /* load order, to prefer the newest of overlapping ranges */
+};
+
+struct model_stack {
+    uint32_t n;
+    uint64_t *frames; /* return addresses, caller of the allocator first */
+};
+
+struct model_snapshot {
+    uint64_t index, time_ns, blocks, bytes;
+    char *name;
+    int complete; /* its end record was read */
+};
+
+struct model_block {
+    uint64_t addr, size, birth_ns;
+    uint32_t stack_id, type_id;
+};
+
+struct model {
+    const char *path;
+    /* the process */
+    int has_process;
+    uint64_t pid, ppid, start_unix_ns, max_frames;
+    char *program, *exe, *cmdline;
+    /* its end, if the trace has one */
+    int has_end;
+    uint64_t end_time_ns, end_reason, peak_bytes, peak_time_ns;
+    /* events, counted as read */
+    uint64_t allocs, frees, bytes_allocated, bytes_freed;
+    uint64_t allocs_by_fn[FMT_FN_COUNT];
+    uint64_t last_time_ns;
+    uint64_t threads; /* distinct thread ids seen */
+    /* tables */
+    struct model_module *modules;
+    size_t n_modules;
+    struct model_stack *stacks; /* indexed by stack id; n == 0 for unknown ids */
+    size_t n_stacks;
+    char **types;               /* indexed by type id */
+    size_t n_types;
+    struct model_snapshot *snapshots;
+    size_t n_snapshots;
+    /* the chosen snapshot */
+    const struct model_snapshot *snapshot;
+    struct model_block *blocks; /* sorted by address */
+    size_t n_blocks;
+    /* why the trace ended early, or NULL */
+    char *damage;
+};
+
+/* Loads path. snapshot names the snapshot whose blocks to keep: a name, an
+ * index, or NULL for "exit" if there is one, else the last. Returns 0, or -1
+ * with one line in err (missing file, not a trace, unknown snapshot, ...). */
+int model_load(struct model *m, const char *path, const char *snapshot, char *err, size_t errlen);
+void model_free(struct model *m);
+
+/* The module whose range holds addr, or NULL. */
+const struct model_module *model_module_at(const struct model *m, uint64_t addr);
+const struct model_stack *model_stack(const struct model *m, uint32_t id);
+const char *model_type(const struct model *m, uint32_t id);
+
+/* Allocation-site keys are stack ids; this groups the chosen snapshot's blocks
+ * by stack: one group per stack id, biggest (bytes) first. */
+struct model_group {
+    uint32_t stack_id;
+    uint32_t type_id; /* shared by all its blocks, else FMT_NO_TYPE */
+    uint64_t bytes, blocks;
+};
+size_t model_group_by_stack(const struct model *m, struct model_group **out);
+
+#endif

@@ -1,0 +1,231 @@
+/*
+ * Offline symbolization with elfutils libdw: for a recorded return address,
+ * the function, the chain of inlined calls, and file:line of each, from the
+ * module's DWARF (or its separate debuginfo found by build id or debuglink),
+ * falling back to the ELF symbol table. Each module is opened on first use,
+ * each address resolved once. A module whose file on disk has another build
+ * id than the traced one is not trusted: its frames get only the module name.
+ */
+#include "symbols.h"
+
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <elfutils/libdwfl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+struct mod_state {
+    const struct model_module *mod;
+    Dwfl *dwfl;
+    Dwfl_Module *dm;
+    int tried, usable;
+};
+
+struct cache_entry {
+    uint64_t addr;
+    size_t first, n;
+};
+
+struct symbolizer {
+    const struct model *model;
+    struct mod_state *mods;
+    struct cache_entry *cache;
+    size_t cache_cap, cache_n;
+    struct sym_frame *frames;
+    size_t n_frames, cap_frames;
+    char **strings;
+    size_t n_strings;
+};
+
+static char *debuginfo_path;
+static const Dwfl_Callbacks callbacks = {
+    .find_elf = dwfl_build_id_find_elf,
+    .find_debuginfo = dwfl_standard_find_debuginfo,
+    .section_address = dwfl_offline_section_address,
+    .debuginfo_path = &debuginfo_path,
+};
+
+struct symbolizer *sym_open(const struct model *m)
+{
+    struct symbolizer *s = xcalloc(1, sizeof *s);
+    s->model = m;
+    s->mods = xcalloc(m->n_modules ? m->n_modules : 1, sizeof *s->mods);
+    for (size_t i = 0; i < m->n_modules; i++)
+        s->mods[i].mod = &m->modules[i];
+    s->cache_cap = 1024;
+    s->cache = xcalloc(s->cache_cap, sizeof *s->cache);
+    return s;
+}
+
+void sym_close(struct symbolizer *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->model->n_modules; i++)
+        if (s->mods[i].dwfl)
+            dwfl_end(s->mods[i].dwfl);
+    for (size_t i = 0; i < s->n_strings; i++)
+        free(s->strings[i]);
+    free(s->strings);
+    free(s->mods);
+    free(s->cache);
+    free(s->frames);
+    free(s);
+}
+
+static const char *keep(struct symbolizer *s, const char *str)
+{
+    if (!str)
+        return NULL;
+    s->strings = xrealloc(s->strings, (s->n_strings + 1) * sizeof *s->strings);
+    return s->strings[s->n_strings++] = xstrdup(str);
+}
+
+static struct mod_state *open_module(struct symbolizer *s, uint64_t addr)
+{
+    const struct model_module *mod = model_module_at(s->model, addr);
+    if (!mod)
+        return NULL;
+    struct mod_state *ms = &s->mods[mod - s->model->modules];
+    if (ms->tried)
+        return ms;
+    ms->tried = 1;
+    if (!(ms->dwfl = dwfl_begin(&callbacks)))
+        return ms;
+    dwfl_report_begin(ms->dwfl);
+    ms->dm = dwfl_report_elf(ms->dwfl, mod->path, mod->path, -1, mod->bias, true);
+    dwfl_report_end(ms->dwfl, NULL, NULL);
+    if (!ms->dm)
+        return ms;
+    const unsigned char *bits;
+    GElf_Addr vaddr;
+    int len = dwfl_module_build_id(ms->dm, &bits, &vaddr);
+    if (mod->build_id_len && (len != (int)mod->build_id_len || memcmp(bits, mod->build_id, (size_t)len) != 0)) {
+        static int warned;
+        if (!warned++)
+            fprintf(stderr, "heapscope: %s changed since the trace was made (build id differs); "
+                            "its frames are not symbolized\n", mod->path);
+        return ms;
+    }
+    ms->usable = 1;
+    return ms;
+}
+
+static void push_frame(struct symbolizer *s, const struct sym_frame *f)
+{
+    if (s->n_frames == s->cap_frames) {
+        s->cap_frames = s->cap_frames ? s->cap_frames * 2 : 256;
+        s->frames = xrealloc(s->frames, s->cap_frames * sizeof *s->frames);
+    }
+    s->frames[s->n_frames++] = *f;
+}
+
+static const char *die_name(Dwarf_Die *die)
+{
+    Dwarf_Attribute attr;
+    const char *name = NULL;
+    if (dwarf_attr_integrate(die, DW_AT_name, &attr))
+        name = dwarf_formstring(&attr);
+    return name;
+}
+
+static const char *call_file(Dwarf_Die *cu, Dwarf_Die *die)
+{
+    Dwarf_Attribute attr;
+    Dwarf_Word idx;
+    Dwarf_Files *files;
+    size_t nfiles;
+    if (!dwarf_attr(die, DW_AT_call_file, &attr) || dwarf_formudata(&attr, &idx) != 0 ||
+        dwarf_getsrcfiles(cu, &files, &nfiles) != 0 || idx >= nfiles)
+        return NULL;
+    return dwarf_filesrc(files, idx, NULL, NULL);
+}
+
+static unsigned call_line(Dwarf_Die *die)
+{
+    Dwarf_Attribute attr;
+    Dwarf_Word line;
+    if (!dwarf_attr(die, DW_AT_call_line, &attr) || dwarf_formudata(&attr, &line) != 0)
+        return 0;
+    return (unsigned)line;
+}
+
+/* Appends the frames of one address: inlined calls innermost first, then
+ * the function that holds them. */
+static void resolve(struct symbolizer *s, uint64_t addr)
+{
+    struct sym_frame f = { .address = addr };
+    struct mod_state *ms = open_module(s, addr);
+    if (ms)
+        f.module = ms->mod->path;
+    if (!ms || !ms->usable) {
+        push_frame(s, &f);
+        return;
+    }
+    Dwarf_Addr pc = addr - 1; /* a return address: look up the call */
+    Dwfl_Line *line = dwfl_module_getsrc(ms->dm, pc);
+    int lineno = 0;
+    const char *file = line ? dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL) : NULL;
+    f.file = keep(s, file);
+    f.line = lineno > 0 ? (unsigned)lineno : 0;
+
+    Dwarf_Addr bias;
+    Dwarf_Die *cu = dwfl_module_addrdie(ms->dm, pc, &bias);
+    Dwarf_Die *scopes = NULL;
+    int n = cu ? dwarf_getscopes(cu, pc - bias, &scopes) : 0;
+    size_t before = s->n_frames;
+    for (int i = 0; i < n; i++) {
+        int tag = dwarf_tag(&scopes[i]);
+        if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram)
+            continue;
+        f.function = keep(s, die_name(&scopes[i]));
+        f.inlined = tag == DW_TAG_inlined_subroutine;
+        push_frame(s, &f);
+        if (tag == DW_TAG_subprogram)
+            break;
+        /* the caller of an inlined call is at its call site */
+        f.file = keep(s, call_file(cu, &scopes[i]));
+        f.line = call_line(&scopes[i]);
+    }
+    free(scopes);
+    if (s->n_frames == before) { /* no DWARF scope: the symbol table */
+        f.function = keep(s, dwfl_module_addrname(ms->dm, pc));
+        f.inlined = 0;
+        push_frame(s, &f);
+    }
+}
+
+static size_t slot_of(const struct symbolizer *s, uint64_t addr)
+{
+    size_t j = (size_t)(addr * 0x9e3779b97f4a7c15ull >> 20) & (s->cache_cap - 1);
+    while (s->cache[j].n && s->cache[j].addr != addr)
+        j = (j + 1) & (s->cache_cap - 1);
+    return j;
+}
+
+size_t sym_resolve(struct symbolizer *s, uint64_t addr, const struct sym_frame **out)
+{
+    size_t j = slot_of(s, addr);
+    if (!s->cache[j].n) {
+        if ((s->cache_n + 1) * 2 > s->cache_cap) {
+            struct cache_entry *old = s->cache;
+            size_t old_cap = s->cache_cap;
+            s->cache_cap *= 2;
+            s->cache = xcalloc(s->cache_cap, sizeof *s->cache);
+            for (size_t i = 0; i < old_cap; i++)
+                if (old[i].n)
+                    s->cache[slot_of(s, old[i].addr)] = old[i];
+            free(old);
+            j = slot_of(s, addr);
+        }
+        size_t first = s->n_frames;
+        resolve(s, addr);
+        s->cache[j] = (struct cache_entry){ addr, first, s->n_frames - first };
+        s->cache_n++;
+    }
+    *out = &s->frames[s->cache[j].first];
+    return s->cache[j].n;
+}

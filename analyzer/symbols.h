@@ -1,0 +1,28 @@
+/*
+ * Offline symbolization of recorded return addresses (symbols.c).
+ */
+#ifndef HEAPSCOPE_SYMBOLS_H
+#define HEAPSCOPE_SYMBOLS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model.h"
+
+struct sym_frame {
+    uint64_t address;     /* the recorded return address */
+    const char *function; /* NULL if unknown */
+    const char *file;     /* NULL if unknown */
+    unsigned line;        /* 0 if unknown */
+    const char *module;   /* NULL if the address is in no known module */
+    int inlined;          /* an inlined call inside the next frame's function */
+};
+
+struct symbolizer;
+struct symbolizer *sym_open(const struct model *m);
+void sym_close(struct symbolizer *s);
+/* The frames of one address (at least one): inlined calls first, innermost
+ * first. *out stays valid until the next sym_resolve call. */
+size_t sym_resolve(struct symbolizer *s, uint64_t addr, const struct sym_frame **out);
+
+#endif

@@ -1,0 +1,21 @@
+/*
+ * Small helpers shared by the analyzer's files: allocation that cannot fail
+ * (out of memory is one line and exit 2), and number formatting.
+ */
+#ifndef HEAPSCOPE_UTIL_H
+#define HEAPSCOPE_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+
+/* "12,345,678" into buf (at least 32 bytes); returns buf. */
+char *fmt_count(char *buf, uint64_t v);
+/* "1.5 MiB", "512 B" into buf (at least 32 bytes); returns buf. */
+char *fmt_bytes(char *buf, uint64_t v);
+
+#endif
