@@ -39,6 +39,8 @@ static struct {
     int (*execve)(const char *, char *const[], char *const[]);
     int (*execvpe)(const char *, char *const[], char *const[]);
     int (*fexecve)(int, char *const[], char *const[]);
+    void (*_exit)(int);
+    void (*_Exit)(int);
 } real;
 
 /* ------------------------------------------------------------ bootstrap */
@@ -81,6 +83,8 @@ static void resolve(void)
     FIND(execve);
     FIND(execvpe);
     FIND(fexecve);
+    FIND(_exit);
+    FIND(_Exit);
     FIND(malloc); /* last: its being set says all are */
 #undef FIND
 }
@@ -90,6 +94,11 @@ static inline int traced(void)
 {
     return atomic_load_explicit(&rec_on, memory_order_relaxed) && !rec_self.guard;
 }
+
+/* Calls the real function with the guard held: an allocator that calls
+ * another interposed function (glibc's reallocarray calls realloc) must not
+ * be recorded twice. */
+#define REAL_CALL(expr) (rec_self.guard++, __extension__({ __auto_type r_ = (expr); rec_self.guard--; r_; }))
 
 #define ENSURE_REAL()                          \
     do {                                       \
@@ -106,9 +115,10 @@ EXPORT void *malloc(size_t n)
             return boot_alloc(n);
         resolve();
     }
-    void *p = real.malloc(n);
-    if (traced())
-        rec_alloc(FMT_FN_MALLOC, p, n);
+    if (!traced())
+        return real.malloc(n);
+    void *p = REAL_CALL(real.malloc(n));
+    rec_alloc(FMT_FN_MALLOC, p, n);
     return p;
 }
 
@@ -121,9 +131,10 @@ EXPORT void *calloc(size_t n, size_t size)
         }
         resolve();
     }
-    void *p = real.calloc(n, size);
-    if (traced())
-        rec_alloc(FMT_FN_CALLOC, p, n * size);
+    if (!traced())
+        return real.calloc(n, size);
+    void *p = REAL_CALL(real.calloc(n, size));
+    rec_alloc(FMT_FN_CALLOC, p, n * size);
     return p;
 }
 
@@ -155,7 +166,7 @@ static void *do_realloc(void *p, size_t n, size_t count, size_t size, unsigned f
         return fn == FMT_FN_REALLOC ? real.realloc(p, n) : real.reallocarray(p, count, size);
     struct live_block saved;
     int had = rec_realloc_take(p, &saved);
-    void *q = fn == FMT_FN_REALLOC ? real.realloc(p, n) : real.reallocarray(p, count, size);
+    void *q = REAL_CALL(fn == FMT_FN_REALLOC ? real.realloc(p, n) : real.reallocarray(p, count, size));
     rec_realloc_done(p, had, &saved, q, n, fn);
     return q;
 }
@@ -175,8 +186,10 @@ EXPORT void *reallocarray(void *p, size_t count, size_t size)
 EXPORT int posix_memalign(void **out, size_t align, size_t n)
 {
     ENSURE_REAL();
-    int err = real.posix_memalign(out, align, n);
-    if (!err && traced())
+    if (!traced())
+        return real.posix_memalign(out, align, n);
+    int err = REAL_CALL(real.posix_memalign(out, align, n));
+    if (!err)
         rec_alloc(FMT_FN_POSIX_MEMALIGN, *out, n);
     return err;
 }
@@ -185,9 +198,10 @@ EXPORT int posix_memalign(void **out, size_t align, size_t n)
     EXPORT void *name params                          \
     {                                                 \
         ENSURE_REAL();                                \
-        void *p = real.name args;                     \
-        if (traced())                                 \
-            rec_alloc(fn_id, p, size);                \
+        if (!traced())                                \
+            return real.name args;                    \
+        void *p = REAL_CALL(real.name args);          \
+        rec_alloc(fn_id, p, size);                    \
         return p;                                     \
     }
 
@@ -342,6 +356,26 @@ EXPORT int execle(const char *path, const char *arg, ...)
 }
 
 /* ------------------------------------------------------------ lifetime */
+
+/* _exit skips destructors (dash and many daemons leave this way): finish the
+ * trace first. A vfork child calling _exit is not ours to finish. */
+EXPORT void _exit(int status)
+{
+    ENSURE_REAL();
+    if (getpid() == rec_pid())
+        rec_exit();
+    real._exit(status);
+    __builtin_unreachable();
+}
+
+EXPORT void _Exit(int status)
+{
+    ENSURE_REAL();
+    if (getpid() == rec_pid())
+        rec_exit();
+    real._Exit(status);
+    __builtin_unreachable();
+}
 
 __attribute__((constructor)) static void heapscope_start(void)
 {

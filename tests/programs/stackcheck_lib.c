@@ -1,0 +1,39 @@
+/* Built without frame pointers into libstackcheck.so: captures its own stack
+ * with libunwind's unw_backtrace right before the malloc the tracer records. */
+#define UNW_LOCAL_ONLY
+#include <dlfcn.h>
+#include <libunwind.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void *stack_seen[256];
+int stack_seen_n;
+
+static int in_this_lib(void *addr)
+{
+    Dl_info info;
+    return dladdr(addr, &info) && info.dli_fname && strstr(info.dli_fname, "libstackcheck");
+}
+
+__attribute__((noinline)) void *lib_alloc(size_t n)
+{
+    void *raw[256];
+    int k = unw_backtrace(raw, 256);
+    int skip = 0;
+    while (skip < k && !in_this_lib(raw[skip])) /* libunwind's own frames */
+        skip++;
+    stack_seen_n = 0;
+    for (int i = skip; i < k; i++)
+        stack_seen[stack_seen_n++] = raw[i];
+    void *p = malloc(n);
+    __asm__ volatile("" ::: "memory"); /* no tail call: keep this frame */
+    return p;
+}
+
+__attribute__((noinline)) void *lib_middle(size_t n, int depth)
+{
+    void *p = depth > 0 ? lib_middle(n, depth - 1) : lib_alloc(n);
+    __asm__ volatile("" ::: "memory");
+    return p;
+}

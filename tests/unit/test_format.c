@@ -1,0 +1,1207 @@
+/*
+ * Unit tests of the trace format (format/trace_format.h, format/format.c):
+ * the encoders, a round trip of every record type through real chunks and a
+ * real file, and the reader's behaviour on damaged files (cut short at every
+ * offset, a flipped bit anywhere, garbage inside a valid zstd frame,
+ * malformed records).
+ *
+ * A trace is described as a list of operations (records, THREAD markers,
+ * block lists, chunk breaks); build_trace() encodes it with the real encoders
+ * and remembers, for every record the reader should return, the record itself
+ * and the file offset at which its chunk ends.
+ */
+#include "trace_format.h"
+
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zstd.h>
+
+/* ------------------------------------------------------------ temp dir */
+
+static char tmpdir[4096];
+
+static void tmpdir_setup(void)
+{
+    const char *base = getenv("TMPDIR");
+    if (!base || !*base)
+        base = "/tmp";
+    snprintf(tmpdir, sizeof tmpdir, "%s/hs_unit_format_XXXXXX", base);
+    if (!mkdtemp(tmpdir)) {
+        perror("mkdtemp");
+        abort();
+    }
+}
+
+static void tmpdir_teardown(void)
+{
+    DIR *d = opendir(tmpdir);
+    if (d) {
+        struct dirent *e;
+        char p[8192];
+        while ((e = readdir(d))) {
+            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+                continue;
+            snprintf(p, sizeof p, "%s/%s", tmpdir, e->d_name);
+            if (unlink(p) != 0)
+                rmdir(p);
+        }
+        closedir(d);
+    }
+    rmdir(tmpdir);
+}
+
+static const char *tmp_path(const char *name)
+{
+    static char p[8192];
+    snprintf(p, sizeof p, "%s/%s", tmpdir, name);
+    return p;
+}
+
+static void write_file(const char *path, const void *data, size_t n)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    ck_assert_msg(fd >= 0, "open %s: %s", path, strerror(errno));
+    const uint8_t *p = data;
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        ck_assert_msg(w > 0, "write %s: %s", path, strerror(errno));
+        p += w;
+        n -= (size_t)w;
+    }
+    ck_assert_int_eq(close(fd), 0);
+}
+
+/* ------------------------------------------------------- test strings */
+
+static char s127[128], s128[129], s300[301];
+static char s_max[FMT_MAX_STRING + 1];      /* exactly FMT_MAX_STRING bytes */
+static char s_over[FMT_MAX_STRING + 5000];  /* longer: fmt_put_str cuts it */
+static uint64_t frames_max[FMT_MAX_FRAMES];
+static const uint64_t frames3[] = { 0x401000, 0x401234, 0x7fff00001234 };
+static const uint64_t frames_edge[] = { 0, 127, 128, 1ull << 32, UINT64_MAX };
+static const uint8_t build_id20[20] = { 0x00, 0x11, 0x22, 0x00, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99,
+                                        0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff, 0x00, 0x80, 0x7f, 0x00 };
+
+static void fill(char *s, size_t n, unsigned seed)
+{
+    for (size_t i = 0; i < n; i++)
+        s[i] = (char)('!' + (i * 7 + seed + i / 13) % 94);
+    s[n] = 0;
+}
+
+static void init_data(void)
+{
+    fill(s127, 127, 1);
+    fill(s128, 128, 2);
+    fill(s300, 300, 3);
+    fill(s_max, FMT_MAX_STRING, 4);
+    fill(s_over, sizeof s_over - 1, 5);
+    for (unsigned i = 0; i < FMT_MAX_FRAMES; i++)
+        frames_max[i] = 0x7f0000000000ull + (uint64_t)i * 0x1235;
+    frames_max[0] = 0;
+    frames_max[1] = UINT64_MAX;
+    frames_max[2] = 128;
+    frames_max[FMT_MAX_FRAMES - 1] = 1ull << 32;
+}
+
+/* ------------------------------------------------------ record encoder */
+
+static void put_rec(struct fmt_buf *b, const struct fmt_record *r)
+{
+    fmt_put_u8(b, (uint8_t)r->type);
+    switch (r->type) {
+    case FMT_REC_PROCESS:
+        fmt_put_varint(b, r->u.process.pid);
+        fmt_put_varint(b, r->u.process.ppid);
+        fmt_put_varint(b, r->u.process.start_unix_ns);
+        fmt_put_varint(b, r->u.process.max_frames);
+        fmt_put_str(b, r->u.process.program);
+        fmt_put_str(b, r->u.process.exe);
+        fmt_put_str(b, r->u.process.cmdline);
+        break;
+    case FMT_REC_MODULE_LOAD:
+        fmt_put_varint(b, r->u.module.id);
+        fmt_put_varint(b, r->u.module.bias);
+        fmt_put_varint(b, r->u.module.start);
+        fmt_put_varint(b, r->u.module.end);
+        fmt_put_str(b, r->u.module.path);
+        fmt_put_bytes(b, r->u.module.build_id, r->u.module.build_id_len);
+        break;
+    case FMT_REC_MODULE_UNLOAD:
+    case FMT_REC_SNAPSHOT_END:
+        fmt_put_varint(b, r->u.id);
+        break;
+    case FMT_REC_STACK:
+        fmt_put_varint(b, r->u.stack.id);
+        fmt_put_varint(b, r->u.stack.n);
+        for (uint64_t i = 0; i < r->u.stack.n; i++)
+            fmt_put_varint(b, r->u.stack.frames[i]);
+        break;
+    case FMT_REC_ALLOC:
+        fmt_put_varint(b, r->u.alloc.fn);
+        fmt_put_varint(b, r->u.alloc.addr);
+        fmt_put_varint(b, r->u.alloc.size);
+        fmt_put_varint(b, r->u.alloc.stack_id);
+        fmt_put_varint(b, r->u.alloc.time_ns);
+        break;
+    case FMT_REC_FREE:
+        fmt_put_varint(b, r->u.free.addr);
+        fmt_put_varint(b, r->u.free.size);
+        fmt_put_varint(b, r->u.free.stack_id);
+        break;
+    case FMT_REC_TYPE:
+        fmt_put_varint(b, r->u.type.id);
+        fmt_put_str(b, r->u.type.name);
+        break;
+    case FMT_REC_TAG:
+        fmt_put_varint(b, r->u.tag.addr);
+        fmt_put_varint(b, r->u.tag.type_id);
+        break;
+    case FMT_REC_SNAPSHOT_BEGIN:
+        fmt_put_varint(b, r->u.snapshot.index);
+        fmt_put_str(b, r->u.snapshot.name);
+        fmt_put_varint(b, r->u.snapshot.time_ns);
+        fmt_put_varint(b, r->u.snapshot.blocks);
+        fmt_put_varint(b, r->u.snapshot.bytes);
+        break;
+    case FMT_REC_HEAP_STAT:
+        fmt_put_varint(b, r->u.heap_stat.time_ns);
+        fmt_put_varint(b, r->u.heap_stat.live_bytes);
+        fmt_put_varint(b, r->u.heap_stat.live_blocks);
+        fmt_put_varint(b, r->u.heap_stat.allocs);
+        fmt_put_varint(b, r->u.heap_stat.bytes_allocated);
+        break;
+    case FMT_REC_PROCESS_END:
+        fmt_put_varint(b, r->u.end.time_ns);
+        fmt_put_varint(b, r->u.end.reason);
+        fmt_put_varint(b, r->u.end.allocs);
+        fmt_put_varint(b, r->u.end.frees);
+        fmt_put_varint(b, r->u.end.bytes_allocated);
+        fmt_put_varint(b, r->u.end.peak_bytes);
+        fmt_put_varint(b, r->u.end.peak_time_ns);
+        break;
+    default:
+        ck_abort_msg("put_rec: type %u cannot be encoded here", r->type);
+    }
+}
+
+/* ------------------------------------------------------ record compare */
+
+#define DIFF(f)                                                                          \
+    do {                                                                                 \
+        if ((uint64_t)(g->f) != (uint64_t)(e->f)) {                                      \
+            snprintf(why, n, "%s: got %" PRIu64 ", want %" PRIu64, #f, (uint64_t)(g->f), \
+                     (uint64_t)(e->f));                                                  \
+            return 1;                                                                    \
+        }                                                                                \
+    } while (0)
+
+#define DIFF_STR(f)                                                                         \
+    do {                                                                                    \
+        if (!g->f || strcmp(g->f, e->f) != 0) {                                             \
+            snprintf(why, n, "%s: got \"%.32s\" (len %zu), want \"%.32s\" (len %zu)", #f,    \
+                     g->f ? g->f : "(null)", g->f ? strlen(g->f) : 0, e->f, strlen(e->f));  \
+            return 1;                                                                       \
+        }                                                                                   \
+    } while (0)
+
+/* 0 when got equals want in every field of its type, else 1 and why says where. */
+static int rec_diff(const struct fmt_record *g, const struct fmt_record *e, char *why, size_t n)
+{
+    DIFF(type);
+    DIFF(tid);
+    switch (e->type) {
+    case FMT_REC_PROCESS:
+        DIFF(u.process.pid);
+        DIFF(u.process.ppid);
+        DIFF(u.process.start_unix_ns);
+        DIFF(u.process.max_frames);
+        DIFF_STR(u.process.program);
+        DIFF_STR(u.process.exe);
+        DIFF_STR(u.process.cmdline);
+        break;
+    case FMT_REC_MODULE_LOAD:
+        DIFF(u.module.id);
+        DIFF(u.module.bias);
+        DIFF(u.module.start);
+        DIFF(u.module.end);
+        DIFF_STR(u.module.path);
+        DIFF(u.module.build_id_len);
+        if (e->u.module.build_id_len &&
+            (!g->u.module.build_id ||
+             memcmp(g->u.module.build_id, e->u.module.build_id, e->u.module.build_id_len) != 0)) {
+            snprintf(why, n, "u.module.build_id: bytes differ");
+            return 1;
+        }
+        break;
+    case FMT_REC_MODULE_UNLOAD:
+    case FMT_REC_SNAPSHOT_END:
+        DIFF(u.id);
+        break;
+    case FMT_REC_STACK:
+        DIFF(u.stack.id);
+        DIFF(u.stack.n);
+        for (uint64_t i = 0; i < e->u.stack.n; i++)
+            if (g->u.stack.frames[i] != e->u.stack.frames[i]) {
+                snprintf(why, n, "u.stack.frames[%" PRIu64 "]: got %#" PRIx64 ", want %#" PRIx64, i,
+                         g->u.stack.frames[i], e->u.stack.frames[i]);
+                return 1;
+            }
+        break;
+    case FMT_REC_ALLOC:
+        DIFF(u.alloc.fn);
+        DIFF(u.alloc.addr);
+        DIFF(u.alloc.size);
+        DIFF(u.alloc.stack_id);
+        DIFF(u.alloc.time_ns);
+        break;
+    case FMT_REC_FREE:
+        DIFF(u.free.addr);
+        DIFF(u.free.size);
+        DIFF(u.free.stack_id);
+        break;
+    case FMT_REC_TYPE:
+        DIFF(u.type.id);
+        DIFF_STR(u.type.name);
+        break;
+    case FMT_REC_TAG:
+        DIFF(u.tag.addr);
+        DIFF(u.tag.type_id);
+        break;
+    case FMT_REC_SNAPSHOT_BEGIN:
+        DIFF(u.snapshot.index);
+        DIFF_STR(u.snapshot.name);
+        DIFF(u.snapshot.time_ns);
+        DIFF(u.snapshot.blocks);
+        DIFF(u.snapshot.bytes);
+        break;
+    case FMT_REC_BLOCKS:
+        DIFF(u.block.addr);
+        DIFF(u.block.size);
+        DIFF(u.block.stack_id);
+        DIFF(u.block.type_id);
+        DIFF(u.block.birth_ns);
+        break;
+    case FMT_REC_HEAP_STAT:
+        DIFF(u.heap_stat.time_ns);
+        DIFF(u.heap_stat.live_bytes);
+        DIFF(u.heap_stat.live_blocks);
+        DIFF(u.heap_stat.allocs);
+        DIFF(u.heap_stat.bytes_allocated);
+        break;
+    case FMT_REC_PROCESS_END:
+        DIFF(u.end.time_ns);
+        DIFF(u.end.reason);
+        DIFF(u.end.allocs);
+        DIFF(u.end.frees);
+        DIFF(u.end.bytes_allocated);
+        DIFF(u.end.peak_bytes);
+        DIFF(u.end.peak_time_ns);
+        break;
+    default:
+        snprintf(why, n, "unexpected type %u", e->type);
+        return 1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------- traces as operations */
+
+enum op_kind { OP_REC = 1, OP_THREAD, OP_BLOCKS, OP_CHUNK, OP_RAW };
+
+struct blk {
+    uint64_t addr, size, stack_id, type_id, birth_ns;
+};
+
+struct op {
+    enum op_kind kind;
+    int big;                  /* only in the full trace, not the small one */
+    struct fmt_record rec;    /* OP_REC (its tid is ignored) */
+    uint64_t tid;             /* OP_THREAD */
+    const struct blk *blocks; /* OP_BLOCKS */
+    size_t nblocks;
+    const uint8_t *raw;       /* OP_RAW: bytes put as they are, no record expected */
+    size_t raw_len;
+};
+
+#define MAX_EXP 512
+#define MAX_CHUNKS 64
+#define RAW_CAP (1u << 20)
+
+struct trace {
+    uint8_t *data;
+    size_t len, cap;
+    struct fmt_record exp[MAX_EXP]; /* what the reader should return, in order */
+    size_t exp_end[MAX_EXP];        /* file offset where each one's chunk ends */
+    size_t nexp;
+    size_t ends[MAX_CHUNKS];        /* file offset at the end of each chunk */
+    size_t nchunks;
+};
+
+static void push_exp(struct trace *t, const struct fmt_record *r)
+{
+    ck_assert_uint_lt(t->nexp, MAX_EXP);
+    t->exp[t->nexp++] = *r;
+}
+
+static void flush_chunk(struct trace *t, ZSTD_CCtx *cctx, struct fmt_buf *b, size_t *first)
+{
+    size_t need = fmt_chunk_bound(b->len);
+    if (t->len + need > t->cap) {
+        t->cap = (t->len + need) * 2;
+        t->data = realloc(t->data, t->cap);
+        ck_assert_ptr_nonnull(t->data);
+    }
+    size_t z = fmt_chunk_encode(cctx, 3, b->data, b->len, t->data + t->len, t->cap - t->len);
+    ck_assert_msg(z > FMT_CHUNK_HEADER_SIZE, "fmt_chunk_encode failed (%zu raw bytes)", b->len);
+    t->len += z;
+    ck_assert_uint_lt(t->nchunks, MAX_CHUNKS);
+    t->ends[t->nchunks++] = t->len;
+    for (size_t i = *first; i < t->nexp; i++)
+        t->exp_end[i] = t->len;
+    *first = t->nexp;
+    b->len = 0;
+}
+
+static void build_trace(struct trace *t, const struct op *ops, size_t nops, int big)
+{
+    memset(t, 0, sizeof *t);
+    t->cap = 1u << 16;
+    t->data = malloc(t->cap);
+    ck_assert_ptr_nonnull(t->data);
+    fmt_file_header(t->data);
+    t->len = FMT_FILE_HEADER_SIZE;
+    ZSTD_CCtx *cctx = ZSTD_createCCtx();
+    ck_assert_ptr_nonnull(cctx);
+    struct fmt_buf b = { malloc(RAW_CAP), 0, RAW_CAP };
+    ck_assert_ptr_nonnull(b.data);
+    uint32_t tid = 0;
+    size_t first = 0;
+    for (size_t k = 0; k < nops; k++) {
+        const struct op *o = &ops[k];
+        if (o->big && !big)
+            continue;
+        /* the largest op: three FMT_MAX_STRING strings, or 1024 frames */
+        ck_assert_uint_lt(b.len + 4 * fmt_str_size(FMT_MAX_STRING) + o->nblocks * 5 * FMT_VARINT_MAX,
+                          b.cap);
+        switch (o->kind) {
+        case OP_REC: {
+            put_rec(&b, &o->rec);
+            struct fmt_record e = o->rec;
+            e.tid = tid;
+            push_exp(t, &e);
+            break;
+        }
+        case OP_THREAD:
+            fmt_put_u8(&b, FMT_REC_THREAD);
+            fmt_put_varint(&b, o->tid);
+            tid = (uint32_t)o->tid;
+            break;
+        case OP_BLOCKS: {
+            fmt_put_u8(&b, FMT_REC_BLOCKS);
+            fmt_put_varint(&b, o->nblocks);
+            uint64_t prev = 0;
+            for (size_t i = 0; i < o->nblocks; i++) {
+                const struct blk *x = &o->blocks[i];
+                fmt_put_varint(&b, x->addr - prev); /* wraps when addresses go down */
+                fmt_put_varint(&b, x->size);
+                fmt_put_varint(&b, x->stack_id);
+                fmt_put_varint(&b, x->type_id);
+                fmt_put_varint(&b, x->birth_ns);
+                prev = x->addr;
+                struct fmt_record e = { .type = FMT_REC_BLOCKS, .tid = tid };
+                e.u.block.addr = x->addr;
+                e.u.block.size = x->size;
+                e.u.block.stack_id = x->stack_id;
+                e.u.block.type_id = x->type_id;
+                e.u.block.birth_ns = x->birth_ns;
+                push_exp(t, &e);
+            }
+            break;
+        }
+        case OP_RAW:
+            memcpy(b.data + b.len, o->raw, o->raw_len);
+            b.len += o->raw_len;
+            break;
+        case OP_CHUNK:
+            flush_chunk(t, cctx, &b, &first);
+            tid = 0;
+            break;
+        }
+    }
+    if (b.len)
+        flush_chunk(t, cctx, &b, &first);
+    free(b.data);
+    ZSTD_freeCCtx(cctx);
+}
+
+static void free_trace(struct trace *t) { free(t->data); }
+
+/* Opens path and checks every record it yields against t->exp[0..]; at most
+ * max records may come. Returns how many came; the damage (or "") goes into
+ * dmg. */
+static size_t read_check(const char *path, const struct trace *t, size_t max, char *dmg,
+                         size_t dmglen, const char *ctx)
+{
+    char err[512] = "";
+    struct fmt_reader *r = fmt_reader_open(path, err, sizeof err);
+    ck_assert_msg(r != NULL, "%s: fmt_reader_open failed: %s", ctx, err);
+    struct fmt_record rec;
+    char why[256];
+    size_t i = 0;
+    while (fmt_reader_next(r, &rec)) {
+        ck_assert_msg(i < max, "%s: record %zu (type %u) beyond the %zu expected", ctx, i, rec.type,
+                      max);
+        ck_assert_msg(rec_diff(&rec, &t->exp[i], why, sizeof why) == 0,
+                      "%s: record %zu (type %u): %s", ctx, i, t->exp[i].type, why);
+        i++;
+    }
+    /* the end is sticky */
+    ck_assert_msg(fmt_reader_next(r, &rec) == 0, "%s: a record after the end", ctx);
+    const char *d = fmt_reader_damage(r);
+    snprintf(dmg, dmglen, "%s", d ? d : "");
+    if (d)
+        ck_assert_msg(d[0] != 0, "%s: damage is an empty string", ctx);
+    fmt_reader_close(r);
+    return i;
+}
+
+/* ------------------------------------------------------- the test trace */
+
+static const struct blk blocks5[] = {
+    { 0x1000, 24, 1, 0, 100 },
+    { 0x2000, 0, 127, 1, 128 },
+    { 0x1800, 128, 128, 127, 1ull << 32 },           /* lower than the one before */
+    { UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX },
+    { 0, 1ull << 32, 0, 128, 0 },                    /* delta wraps past 2^64 */
+};
+static const struct blk blocks1[] = { { 0x7f0000001000, 4096, 2, 1, 123456789 } };
+static const struct blk blocks3[] = {
+    { 0x5000, 16, 1, 0, 1 }, { 0x5010, 16, 1, 0, 2 }, { 0x5020, 32, 2, 0, 3 },
+};
+
+#define REC(...) { .kind = OP_REC, .rec = __VA_ARGS__ }
+#define BIGREC(...) { .kind = OP_REC, .big = 1, .rec = __VA_ARGS__ }
+#define THREAD(t) { .kind = OP_THREAD, .tid = (t) }
+#define BLOCKS(a) { .kind = OP_BLOCKS, .blocks = (a), .nblocks = sizeof(a) / sizeof(a)[0] }
+#define BLOCKS0 { .kind = OP_BLOCKS, .blocks = NULL, .nblocks = 0 }
+#define CHUNK { .kind = OP_CHUNK }
+
+static const struct op trace_ops[] = {
+    /* chunk 1: process-wide records, no thread */
+    REC({ .type = FMT_REC_PROCESS,
+          .u.process = { 4321, 1, 1700000000123456789ull, 64, "demo", "/usr/bin/demo",
+                         "demo --flag x" } }),
+    REC({ .type = FMT_REC_PROCESS, .u.process = { 0, UINT64_MAX, 1ull << 32, 128, "", s127, s128 } }),
+    REC({ .type = FMT_REC_MODULE_LOAD,
+          .u.module = { 1, 0x555555554000, 0x555555554000, 0x555555559000, "/usr/bin/demo",
+                        build_id20, sizeof build_id20 } }),
+    REC({ .type = FMT_REC_MODULE_LOAD, .u.module = { 2, 0, 127, UINT64_MAX, "", build_id20, 0 } }),
+    REC({ .type = FMT_REC_STACK, .u.stack = { 1, 3, frames3 } }),
+    REC({ .type = FMT_REC_STACK, .u.stack = { 2, 0, frames3 } }),
+    REC({ .type = FMT_REC_STACK, .u.stack = { 128, 5, frames_edge } }),
+    BIGREC({ .type = FMT_REC_STACK, .u.stack = { UINT64_MAX, FMT_MAX_FRAMES, frames_max } }),
+    REC({ .type = FMT_REC_TYPE, .u.type = { 1, "struct foo" } }),
+    REC({ .type = FMT_REC_TYPE, .u.type = { 127, s300 } }),
+    BIGREC({ .type = FMT_REC_TYPE, .u.type = { UINT64_MAX, s_max } }),
+    BIGREC({ .type = FMT_REC_PROCESS, .u.process = { 7, 8, 9, 10, s_max, s_max, s_max } }),
+    CHUNK,
+    /* chunk 2: one thread's events, then another's */
+    THREAD(1234),
+    REC({ .type = FMT_REC_ALLOC, .u.alloc = { FMT_FN_MALLOC, 0x5555deadbeef, 24, 1, 1000 } }),
+    REC({ .type = FMT_REC_ALLOC, .u.alloc = { FMT_FN_PVALLOC, UINT64_MAX, 128, 127, 1ull << 32 } }),
+    REC({ .type = FMT_REC_FREE, .u.free = { 0x5555deadbeef, 24, 1 } }),
+    REC({ .type = FMT_REC_TAG, .u.tag = { 0x5555deadbeef, 1 } }),
+    THREAD(UINT32_MAX),
+    REC({ .type = FMT_REC_FREE, .u.free = { 0, 0, 0 } }),
+    REC({ .type = FMT_REC_ALLOC,
+          .u.alloc = { UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX } }),
+    THREAD(0),
+    REC({ .type = FMT_REC_ALLOC, .u.alloc = { FMT_FN_CALLOC, 128, 127, 0, 1ull << 32 } }),
+    THREAD(7),
+    REC({ .type = FMT_REC_TAG, .u.tag = { 128, 127 } }),
+    REC({ .type = FMT_REC_FREE, .u.free = { 1ull << 32, UINT64_MAX, 128 } }),
+    CHUNK,
+    /* chunk 3: no THREAD record, so the thread is unknown again */
+    REC({ .type = FMT_REC_ALLOC, .u.alloc = { FMT_FN_REALLOC, 0x1000, 10, 2, 2000 } }),
+    REC({ .type = FMT_REC_SNAPSHOT_BEGIN, .u.snapshot = { 0, "manual", 5000, 9, 1234 } }),
+    BLOCKS(blocks5),
+    BLOCKS(blocks1),
+    BLOCKS0,
+    BLOCKS(blocks3),
+    REC({ .type = FMT_REC_SNAPSHOT_END, .u.id = 0 }),
+    REC({ .type = FMT_REC_HEAP_STAT, .u.heap_stat = { 0, 127, 128, 1ull << 32, UINT64_MAX } }),
+    REC({ .type = FMT_REC_MODULE_UNLOAD, .u.id = 2 }),
+    CHUNK,
+    /* chunk 4 */
+    REC({ .type = FMT_REC_SNAPSHOT_BEGIN,
+          .u.snapshot = { UINT64_MAX, s300, 1ull << 32, 128, 127 } }),
+    BLOCKS(blocks3),
+    REC({ .type = FMT_REC_SNAPSHOT_END, .u.id = UINT64_MAX }),
+    REC({ .type = FMT_REC_MODULE_UNLOAD, .u.id = 128 }),
+    REC({ .type = FMT_REC_HEAP_STAT, .u.heap_stat = { 1, 2, 3, 4, 5 } }),
+    CHUNK,
+    /* chunk 5 */
+    REC({ .type = FMT_REC_PROCESS_END,
+          .u.end = { 9000000000ull, FMT_END_EXIT, 100, 99, 4096, 2048, 8000000000ull } }),
+    REC({ .type = FMT_REC_PROCESS_END,
+          .u.end = { UINT64_MAX, FMT_END_EXEC, 0, 127, 128, 1ull << 32, UINT64_MAX } }),
+};
+#define NOPS (sizeof trace_ops / sizeof trace_ops[0])
+
+/* ---------------------------------------------------------------- tests */
+
+static void check_varint(uint64_t v, const uint8_t *want, size_t n)
+{
+    uint8_t mem[FMT_VARINT_MAX + 4];
+    memset(mem, 0xee, sizeof mem);
+    struct fmt_buf b = { mem, 0, sizeof mem };
+    fmt_put_varint(&b, v);
+    ck_assert_msg(b.len == n, "varint %" PRIu64 ": %zu bytes, want %zu", v, b.len, n);
+    ck_assert_mem_eq(mem, want, n);
+    ck_assert_uint_eq(mem[n], 0xee);
+}
+
+START_TEST(test_encoders)
+{
+    check_varint(0, (const uint8_t[]){ 0x00 }, 1);
+    check_varint(1, (const uint8_t[]){ 0x01 }, 1);
+    check_varint(127, (const uint8_t[]){ 0x7f }, 1);
+    check_varint(128, (const uint8_t[]){ 0x80, 0x01 }, 2);
+    check_varint(300, (const uint8_t[]){ 0xac, 0x02 }, 2);
+    check_varint(16383, (const uint8_t[]){ 0xff, 0x7f }, 2);
+    check_varint(16384, (const uint8_t[]){ 0x80, 0x80, 0x01 }, 3);
+    check_varint(0xffffffffull, (const uint8_t[]){ 0xff, 0xff, 0xff, 0xff, 0x0f }, 5);
+    check_varint(1ull << 32, (const uint8_t[]){ 0x80, 0x80, 0x80, 0x80, 0x10 }, 5);
+    check_varint(1ull << 63,
+                 (const uint8_t[]){ 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01 }, 10);
+    check_varint(UINT64_MAX,
+                 (const uint8_t[]){ 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01 }, 10);
+
+    uint8_t mem[64];
+    struct fmt_buf b = { mem, 0, sizeof mem };
+    fmt_put_u8(&b, 0xab);
+    fmt_put_str(&b, "hi");
+    fmt_put_str(&b, NULL);
+    fmt_put_str(&b, "");
+    fmt_put_bytes(&b, "\0x\0", 3);
+    fmt_put_bytes(&b, "", 0);
+    static const uint8_t want[] = { 0xab, 2, 'h', 'i', 0, 0, 3, 0, 'x', 0, 0 };
+    ck_assert_uint_eq(b.len, sizeof want);
+    ck_assert_mem_eq(mem, want, sizeof want);
+
+    /* a string longer than FMT_MAX_STRING is cut to it */
+    struct fmt_buf big = { malloc(sizeof s_over + 16), 0, sizeof s_over + 16 };
+    fmt_put_str(&big, s_over);
+    ck_assert_uint_eq(big.len, 3 + FMT_MAX_STRING);
+    ck_assert_mem_eq(big.data, ((const uint8_t[]){ 0x80, 0x80, 0x04 }), 3);
+    ck_assert_mem_eq(big.data + 3, s_over, FMT_MAX_STRING);
+    free(big.data);
+
+    uint8_t h[FMT_FILE_HEADER_SIZE];
+    memset(h, 0xee, sizeof h);
+    fmt_file_header(h);
+    ck_assert_mem_eq(h, ((const uint8_t[]){ 'H', 'E', 'A', 'P', 'S', 'C', 'P', '1', 1, 0, 0, 0, 0,
+                                            0, 0, 0 }),
+                     FMT_FILE_HEADER_SIZE);
+
+    ck_assert_str_eq(fmt_alloc_fn_name(FMT_FN_MALLOC), "malloc");
+    ck_assert_str_eq(fmt_alloc_fn_name(FMT_FN_CALLOC), "calloc");
+    ck_assert_str_eq(fmt_alloc_fn_name(FMT_FN_REALLOC), "realloc");
+    ck_assert_str_eq(fmt_alloc_fn_name(FMT_FN_REALLOCARRAY), "reallocarray");
+    ck_assert_str_eq(fmt_alloc_fn_name(FMT_FN_POSIX_MEMALIGN), "posix_memalign");
+    ck_assert_str_eq(fmt_alloc_fn_name(FMT_FN_ALIGNED_ALLOC), "aligned_alloc");
+    ck_assert_str_eq(fmt_alloc_fn_name(FMT_FN_MEMALIGN), "memalign");
+    ck_assert_str_eq(fmt_alloc_fn_name(FMT_FN_VALLOC), "valloc");
+    ck_assert_str_eq(fmt_alloc_fn_name(FMT_FN_PVALLOC), "pvalloc");
+    ck_assert_str_eq(fmt_alloc_fn_name(FMT_FN_COUNT), "?");
+    ck_assert_str_eq(fmt_alloc_fn_name(~0u), "?");
+}
+END_TEST
+
+START_TEST(test_chunk_encode)
+{
+    ZSTD_CCtx *cctx = ZSTD_createCCtx();
+    static const char raw[] = "some raw record bytes, some raw record bytes";
+    size_t n = sizeof raw - 1;
+    size_t room = fmt_chunk_bound(n);
+    ck_assert_uint_gt(room, FMT_CHUNK_HEADER_SIZE + n);
+    uint8_t *out = malloc(room);
+    size_t z = fmt_chunk_encode(cctx, 3, raw, n, out, room);
+    ck_assert_uint_gt(z, FMT_CHUNK_HEADER_SIZE);
+    ck_assert_uint_le(z, room);
+    ck_assert_mem_eq(out, "HSCK", 4);
+    uint32_t zc = (uint32_t)out[4] | (uint32_t)out[5] << 8 | (uint32_t)out[6] << 16 |
+                  (uint32_t)out[7] << 24;
+    uint32_t nr = (uint32_t)out[8] | (uint32_t)out[9] << 8 | (uint32_t)out[10] << 16 |
+                  (uint32_t)out[11] << 24;
+    ck_assert_uint_eq(zc, z - FMT_CHUNK_HEADER_SIZE);
+    ck_assert_uint_eq(nr, n);
+    /* one zstd frame, with its checksum, that gives back the raw bytes */
+    ck_assert_uint_eq(ZSTD_findFrameCompressedSize(out + FMT_CHUNK_HEADER_SIZE, zc), zc);
+    char back[128];
+    ck_assert_uint_eq(ZSTD_decompress(back, sizeof back, out + FMT_CHUNK_HEADER_SIZE, zc), n);
+    ck_assert_mem_eq(back, raw, n);
+    ZSTD_frameHeader fh;
+    ck_assert_uint_eq(ZSTD_getFrameHeader(&fh, out + FMT_CHUNK_HEADER_SIZE, zc), 0);
+    ck_assert_int_eq(fh.checksumFlag, 1);
+
+    /* no room: 0, not an overrun */
+    ck_assert_uint_eq(fmt_chunk_encode(cctx, 3, raw, n, out, FMT_CHUNK_HEADER_SIZE - 1), 0);
+    ck_assert_uint_eq(fmt_chunk_encode(cctx, 3, raw, n, out, FMT_CHUNK_HEADER_SIZE + 2), 0);
+    /* too much: 0 (it must not look at the bytes) */
+    ck_assert_uint_eq(fmt_chunk_encode(cctx, 3, raw, (size_t)FMT_CHUNK_MAX_RAW + 1, out, room), 0);
+    free(out);
+    ZSTD_freeCCtx(cctx);
+}
+END_TEST
+
+START_TEST(test_round_trip)
+{
+    static struct trace t;
+    build_trace(&t, trace_ops, NOPS, 1);
+    ck_assert_uint_eq(t.nchunks, 5);
+    const char *path = tmp_path("full.hst");
+    write_file(path, t.data, t.len);
+
+    char err[512] = "";
+    struct fmt_reader *r = fmt_reader_open(path, err, sizeof err);
+    ck_assert_msg(r != NULL, "open: %s", err);
+    ck_assert_uint_eq(fmt_reader_size(r), t.len);
+    ck_assert_uint_eq(fmt_reader_offset(r), FMT_FILE_HEADER_SIZE);
+    ck_assert_ptr_null(fmt_reader_damage(r));
+
+    struct fmt_record rec;
+    char why[256];
+    size_t i = 0;
+    unsigned seen_types = 0;
+    while (fmt_reader_next(r, &rec)) {
+        ck_assert_msg(i < t.nexp, "record %zu (type %u) beyond the %zu expected", i, rec.type,
+                      t.nexp);
+        ck_assert_msg(rec_diff(&rec, &t.exp[i], why, sizeof why) == 0, "record %zu (type %u): %s",
+                      i, t.exp[i].type, why);
+        seen_types |= 1u << rec.type;
+        /* the reader is past the chunk this record came from */
+        ck_assert_uint_eq(fmt_reader_offset(r), t.exp_end[i]);
+        i++;
+    }
+    ck_assert_uint_eq(i, t.nexp);
+    ck_assert_ptr_null(fmt_reader_damage(r));
+    ck_assert_uint_eq(fmt_reader_offset(r), t.len);
+    ck_assert_int_eq(fmt_reader_next(r, &rec), 0);
+    fmt_reader_close(r);
+
+    /* every record type but THREAD (which is folded into tid) came out */
+    unsigned all = 0;
+    for (unsigned ty = FMT_REC_PROCESS; ty <= FMT_REC_PROCESS_END; ty++)
+        if (ty != FMT_REC_THREAD)
+            all |= 1u << ty;
+    ck_assert_uint_eq(seen_types, all);
+
+    /* spot checks that do not go through rec_diff */
+    ck_assert_uint_eq(t.exp[0].tid, 0);
+    size_t n_alloc = 0;
+    for (size_t k = 0; k < t.nexp; k++)
+        if (t.exp[k].type == FMT_REC_ALLOC)
+            n_alloc++;
+    ck_assert_uint_eq(n_alloc, 5);
+    free_trace(&t);
+}
+END_TEST
+
+/* The thread ids, as the reader hands them out, checked by hand. */
+START_TEST(test_thread_ids)
+{
+    static struct trace t;
+    build_trace(&t, trace_ops, NOPS, 0);
+    const char *path = tmp_path("tids.hst");
+    write_file(path, t.data, t.len);
+    char err[512] = "";
+    struct fmt_reader *r = fmt_reader_open(path, err, sizeof err);
+    ck_assert_msg(r != NULL, "open: %s", err);
+    struct fmt_record rec;
+    uint32_t tids[MAX_EXP];
+    unsigned types[MAX_EXP];
+    size_t n = 0;
+    while (fmt_reader_next(r, &rec) && n < MAX_EXP) {
+        tids[n] = rec.tid;
+        types[n++] = rec.type;
+    }
+    ck_assert_ptr_null(fmt_reader_damage(r));
+    fmt_reader_close(r);
+    /* small trace: 9 records in chunk 1, then chunk 2's events */
+    size_t k = 9;
+    ck_assert_uint_ge(n, k + 9);
+    for (size_t i = 0; i < k; i++)
+        ck_assert_uint_eq(tids[i], 0);
+    static const uint32_t want[] = { 1234, 1234, 1234, 1234, UINT32_MAX, UINT32_MAX, 0, 7, 7 };
+    static const unsigned want_type[] = { FMT_REC_ALLOC, FMT_REC_ALLOC, FMT_REC_FREE, FMT_REC_TAG,
+                                          FMT_REC_FREE, FMT_REC_ALLOC, FMT_REC_ALLOC, FMT_REC_TAG,
+                                          FMT_REC_FREE };
+    for (size_t i = 0; i < 9; i++) {
+        ck_assert_uint_eq(types[k + i], want_type[i]);
+        ck_assert_uint_eq(tids[k + i], want[i]);
+    }
+    /* chunk 3 starts without a THREAD record: unknown thread */
+    ck_assert_uint_eq(types[k + 9], FMT_REC_ALLOC);
+    ck_assert_uint_eq(tids[k + 9], 0);
+    for (size_t i = k + 9; i < n; i++)
+        ck_assert_uint_eq(tids[i], 0);
+    free_trace(&t);
+}
+END_TEST
+
+static void expect_open_fails(const char *path, const char *what)
+{
+    char err[512];
+    memset(err, 0, sizeof err);
+    struct fmt_reader *r = fmt_reader_open(path, err, sizeof err);
+    ck_assert_msg(r == NULL, "%s: fmt_reader_open succeeded", what);
+    ck_assert_msg(err[0] != 0, "%s: no error message", what);
+    ck_assert_msg(strlen(err) < sizeof err - 1, "%s: error not terminated", what);
+    /* a small err buffer is still terminated */
+    char small[8];
+    memset(small, 'z', sizeof small);
+    ck_assert_ptr_null(fmt_reader_open(path, small, sizeof small));
+    ck_assert_msg(memchr(small, 0, sizeof small) != NULL, "%s: short err not terminated", what);
+    ck_assert_msg(small[0] != 0, "%s: short err empty", what);
+}
+
+START_TEST(test_open_errors)
+{
+    uint8_t h[FMT_FILE_HEADER_SIZE + 32];
+    memset(h, 0, sizeof h);
+
+    write_file(tmp_path("empty.hst"), "", 0);
+    expect_open_fails(tmp_path("empty.hst"), "empty file");
+
+    expect_open_fails(tmp_path("does-not-exist.hst"), "missing file");
+    expect_open_fails(tmpdir, "a directory");
+
+    fmt_file_header(h);
+    write_file(tmp_path("short.hst"), h, FMT_FILE_HEADER_SIZE - 1);
+    expect_open_fails(tmp_path("short.hst"), "15-byte header");
+    write_file(tmp_path("short8.hst"), FMT_MAGIC, 8);
+    expect_open_fails(tmp_path("short8.hst"), "magic only");
+
+    fmt_file_header(h);
+    h[7] = '2';
+    write_file(tmp_path("magic.hst"), h, sizeof h);
+    expect_open_fails(tmp_path("magic.hst"), "bad magic");
+    fmt_file_header(h);
+    h[0] = 'h';
+    write_file(tmp_path("magic2.hst"), h, sizeof h);
+    expect_open_fails(tmp_path("magic2.hst"), "lower-case magic");
+    memset(h, 0, sizeof h);
+    write_file(tmp_path("zeros.hst"), h, sizeof h);
+    expect_open_fails(tmp_path("zeros.hst"), "all zeros");
+
+    static const uint32_t bad_versions[] = { 0, 2, 0x01000000u, UINT32_MAX };
+    for (size_t i = 0; i < sizeof bad_versions / sizeof bad_versions[0]; i++) {
+        fmt_file_header(h);
+        uint32_t v = bad_versions[i];
+        h[8] = (uint8_t)v; h[9] = (uint8_t)(v >> 8); h[10] = (uint8_t)(v >> 16); h[11] = (uint8_t)(v >> 24);
+        write_file(tmp_path("version.hst"), h, sizeof h);
+        char what[64];
+        snprintf(what, sizeof what, "version %#x", v);
+        expect_open_fails(tmp_path("version.hst"), what);
+    }
+}
+END_TEST
+
+START_TEST(test_header_only)
+{
+    uint8_t h[FMT_FILE_HEADER_SIZE];
+    fmt_file_header(h);
+    write_file(tmp_path("hdr.hst"), h, sizeof h);
+    char err[256] = "";
+    struct fmt_reader *r = fmt_reader_open(tmp_path("hdr.hst"), err, sizeof err);
+    ck_assert_msg(r != NULL, "open: %s", err);
+    struct fmt_record rec;
+    ck_assert_int_eq(fmt_reader_next(r, &rec), 0);
+    ck_assert_ptr_null(fmt_reader_damage(r));
+    ck_assert_uint_eq(fmt_reader_offset(r), FMT_FILE_HEADER_SIZE);
+    ck_assert_uint_eq(fmt_reader_size(r), FMT_FILE_HEADER_SIZE);
+    ck_assert_int_eq(fmt_reader_rewind(r), 0);
+    ck_assert_int_eq(fmt_reader_next(r, &rec), 0);
+    ck_assert_ptr_null(fmt_reader_damage(r));
+    fmt_reader_close(r);
+    fmt_reader_close(NULL);
+}
+END_TEST
+
+START_TEST(test_truncated_every_offset)
+{
+    static struct trace t;
+    build_trace(&t, trace_ops, NOPS, 0);
+    ck_assert_uint_eq(t.nchunks, 5);
+    const char *path = tmp_path("cut.hst");
+    char ctx[64], dmg[256];
+    size_t cuts = 0, damaged = 0;
+    for (size_t cut = FMT_FILE_HEADER_SIZE; cut <= t.len; cut++) {
+        size_t want = 0;
+        while (want < t.nexp && t.exp_end[want] <= cut)
+            want++;
+        int boundary = cut == FMT_FILE_HEADER_SIZE;
+        for (size_t c = 0; c < t.nchunks; c++)
+            boundary |= t.ends[c] == cut;
+        write_file(path, t.data, cut);
+        snprintf(ctx, sizeof ctx, "cut at %zu of %zu", cut, t.len);
+        size_t got = read_check(path, &t, want, dmg, sizeof dmg, ctx);
+        ck_assert_msg(got == want, "%s: %zu records, want %zu (damage: %s)", ctx, got, want, dmg);
+        if (boundary)
+            ck_assert_msg(dmg[0] == 0, "%s (a chunk boundary): damage \"%s\"", ctx, dmg);
+        else
+            ck_assert_msg(dmg[0] != 0, "%s (inside a chunk): no damage reported", ctx);
+        cuts++;
+        damaged += !boundary;
+    }
+    ck_assert_uint_eq(cuts, t.len - FMT_FILE_HEADER_SIZE + 1);
+    ck_assert_uint_eq(damaged, cuts - 1 - t.nchunks);
+    free_trace(&t);
+}
+END_TEST
+
+START_TEST(test_bit_flips)
+{
+    static struct trace t;
+    build_trace(&t, trace_ops, NOPS, 0);
+    const char *path = tmp_path("flip.hst");
+    uint8_t *copy = malloc(t.len);
+    memcpy(copy, t.data, t.len);
+    char ctx[96], dmg[256];
+    size_t clean = 0, bad = 0;
+    for (size_t off = FMT_FILE_HEADER_SIZE; off < t.len; off++) {
+        for (unsigned bit = 0; bit < 8; bit++) {
+            copy[off] ^= (uint8_t)(1u << bit);
+            write_file(path, copy, t.len);
+            copy[off] ^= (uint8_t)(1u << bit);
+            snprintf(ctx, sizeof ctx, "bit %u of byte %zu flipped", bit, off);
+            /* whatever comes out is a prefix of the true records */
+            size_t got = read_check(path, &t, t.nexp, dmg, sizeof dmg, ctx);
+            if (dmg[0]) {
+                bad++;
+                /* only the chunks before the damaged one */
+                size_t c = 0;
+                while (t.ends[c] <= off)
+                    c++;
+                size_t before = 0;
+                while (before < t.nexp && t.exp_end[before] < t.ends[c])
+                    before++;
+                ck_assert_msg(got <= before, "%s: %zu records, but only %zu precede the chunk",
+                              ctx, got, before);
+            } else {
+                clean++;
+                ck_assert_msg(got == t.nexp, "%s: clean end after %zu of %zu records", ctx, got,
+                              t.nexp);
+            }
+        }
+    }
+    ck_assert_uint_eq(clean + bad, (t.len - FMT_FILE_HEADER_SIZE) * 8);
+    /* a checksummed frame: nearly every flip is caught */
+    ck_assert_uint_gt(bad, clean);
+    free(copy);
+    free_trace(&t);
+}
+END_TEST
+
+/* xorshift64*: deterministic garbage */
+static uint64_t rng_state;
+static uint64_t rng(void)
+{
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return rng_state * 0x2545F4914F6CDD1Dull;
+}
+
+static const struct op garbage_ops_head[] = {
+    REC({ .type = FMT_REC_PROCESS, .u.process = { 1, 2, 3, 4, "a", "b", "c" } }),
+    THREAD(55),
+    REC({ .type = FMT_REC_ALLOC, .u.alloc = { 1, 0x1000, 10, 1, 5 } }),
+    CHUNK,
+};
+
+START_TEST(test_garbage_chunk)
+{
+    enum { GLEN = 4096, NHEAD = sizeof garbage_ops_head / sizeof garbage_ops_head[0] };
+    static uint8_t garbage[GLEN];
+    static struct op ops[NHEAD + 4];
+    static struct trace t;
+    const char *path = tmp_path("garbage.hst");
+    char ctx[96];
+    for (unsigned variant = 0; variant < 15 * 8; variant++) {
+        unsigned first = variant % 15; /* 0: random first byte; else that record type */
+        rng_state = 0x9e3779b97f4a7c15ull * (variant + 1);
+        for (size_t i = 0; i < GLEN; i++)
+            garbage[i] = (uint8_t)(rng() >> 56);
+        if (first)
+            garbage[0] = (uint8_t)first;
+        memcpy(ops, garbage_ops_head, sizeof garbage_ops_head);
+        ops[NHEAD] = (struct op){ .kind = OP_RAW, .raw = garbage, .raw_len = GLEN };
+        ops[NHEAD + 1] = (struct op){ .kind = OP_CHUNK };
+        /* a good chunk after the garbage must not be reached */
+        ops[NHEAD + 2] = (struct op){ .kind = OP_REC,
+                                      .rec = { .type = FMT_REC_MODULE_UNLOAD, .u.id = 77 } };
+        build_trace(&t, ops, NHEAD + 3, 0);
+        ck_assert_uint_eq(t.nchunks, 3);
+        ck_assert_uint_eq(t.nexp, 3);
+        write_file(path, t.data, t.len);
+
+        snprintf(ctx, sizeof ctx, "garbage variant %u", variant);
+        char err[256] = "";
+        struct fmt_reader *r = fmt_reader_open(path, err, sizeof err);
+        ck_assert_msg(r != NULL, "%s: open: %s", ctx, err);
+        struct fmt_record rec;
+        char why[256];
+        size_t n = 0;
+        while (fmt_reader_next(r, &rec)) {
+            if (n < 2)
+                ck_assert_msg(rec_diff(&rec, &t.exp[n], why, sizeof why) == 0,
+                              "%s: record %zu: %s", ctx, n, why);
+            n++;
+            /* a record takes at least one byte: no more than GLEN of them */
+            ck_assert_msg(n <= 2 + GLEN, "%s: the reader does not stop", ctx);
+        }
+        ck_assert_uint_ge(n, 2);
+        ck_assert_msg(fmt_reader_damage(r) != NULL, "%s: garbage read as a clean trace (%zu records)",
+                      ctx, n);
+        ck_assert_int_eq(fmt_reader_next(r, &rec), 0);
+        fmt_reader_close(r);
+        free_trace(&t);
+    }
+}
+END_TEST
+
+/* A raw chunk body that is malformed after a good record: the good record
+ * comes out, then the damage. */
+struct bad_case {
+    const char *what;
+    uint8_t bytes[64];
+    size_t len;
+    size_t good; /* records before the damage */
+};
+
+static const struct bad_case bad_cases[] = {
+    { "record type 0", { FMT_REC_MODULE_UNLOAD, 5, 0 }, 3, 1 },
+    { "record type 15", { FMT_REC_MODULE_UNLOAD, 5, 15, 1, 2, 3 }, 6, 1 },
+    { "record type 255", { FMT_REC_MODULE_UNLOAD, 5, 255 }, 3, 1 },
+    { "ALLOC cut short", { FMT_REC_MODULE_UNLOAD, 5, FMT_REC_ALLOC, 0, 0x80, 0x20, 3, 4 }, 8, 1 },
+    { "varint cut short", { FMT_REC_MODULE_UNLOAD, 5, FMT_REC_FREE, 1, 2, 0x80 }, 6, 1 },
+    { "varint of 11 bytes",
+      { FMT_REC_MODULE_UNLOAD, 5, FMT_REC_MODULE_UNLOAD, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+        0x80, 0x80, 0x80, 0x01 }, 14, 1 },
+    { "THREAD without tid", { FMT_REC_MODULE_UNLOAD, 5, FMT_REC_THREAD }, 3, 1 },
+    { "string past the chunk", { FMT_REC_MODULE_UNLOAD, 5, FMT_REC_TYPE, 1, 5, 'a', 'b' }, 7, 1 },
+    { "string longer than FMT_MAX_STRING",
+      { FMT_REC_MODULE_UNLOAD, 5, FMT_REC_TYPE, 1, 0x81, 0x80, 0x04, 'a', 'b' }, 9, 1 },
+    { "stack of FMT_MAX_FRAMES + 1", { FMT_REC_MODULE_UNLOAD, 5, FMT_REC_STACK, 1, 0x81, 0x08, 1, 2 },
+      8, 1 },
+    { "stack frames past the chunk", { FMT_REC_MODULE_UNLOAD, 5, FMT_REC_STACK, 1, 3, 1, 2 }, 7, 1 },
+    { "block count beyond the chunk", { FMT_REC_MODULE_UNLOAD, 5, FMT_REC_BLOCKS, 100, 1, 2, 3, 4, 5 },
+      9, 1 },
+    { "block count of UINT64_MAX",
+      { FMT_REC_MODULE_UNLOAD, 5, FMT_REC_BLOCKS, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0x01, 1, 2, 3, 4, 5 }, 17, 1 },
+    /* 3 blocks announced, 2 present (10 bytes, enough for the count check) */
+    { "block list cut short",
+      { FMT_REC_MODULE_UNLOAD, 5, FMT_REC_BLOCKS, 3, 16, 1, 1, 0, 9, 16, 2, 1, 0, 9 }, 14, 3 },
+    { "block cut short", { FMT_REC_MODULE_UNLOAD, 5, FMT_REC_BLOCKS, 1, 16, 1, 1, 0 }, 8, 1 },
+    { "PROCESS without its strings", { FMT_REC_MODULE_UNLOAD, 5, FMT_REC_PROCESS, 1, 2, 3, 4, 1, 'x' },
+      9, 1 },
+    { "MODULE_LOAD build id past the chunk",
+      { FMT_REC_MODULE_UNLOAD, 5, FMT_REC_MODULE_LOAD, 1, 2, 3, 4, 1, '/', 20, 1, 2 }, 12, 1 },
+};
+
+START_TEST(test_malformed_record)
+{
+    const struct bad_case *bc = &bad_cases[_i];
+    struct op ops[] = {
+        { .kind = OP_RAW, .raw = bc->bytes, .raw_len = bc->len },
+        CHUNK,
+        REC({ .type = FMT_REC_MODULE_UNLOAD, .u.id = 9 }), /* never reached */
+    };
+    static struct trace t;
+    build_trace(&t, ops, 3, 0);
+    /* what a correct reader yields: MODULE_UNLOAD 5, then the case's blocks */
+    ck_assert_uint_eq(t.nexp, 1);
+    struct fmt_record want[3] = {
+        { .type = FMT_REC_MODULE_UNLOAD, .u.id = 5 },
+        { .type = FMT_REC_BLOCKS, .u.block = { 16, 1, 1, 0, 9 } },
+        { .type = FMT_REC_BLOCKS, .u.block = { 32, 2, 1, 0, 9 } },
+    };
+    memcpy(t.exp, want, sizeof want);
+    const char *path = tmp_path("malformed.hst");
+    write_file(path, t.data, t.len);
+    char dmg[256];
+    size_t got = read_check(path, &t, bc->good, dmg, sizeof dmg, bc->what);
+    ck_assert_msg(got == bc->good, "%s: %zu records, want %zu", bc->what, got, bc->good);
+    ck_assert_msg(dmg[0] != 0, "%s: no damage reported", bc->what);
+    free_trace(&t);
+}
+END_TEST
+
+START_TEST(test_empty_chunk)
+{
+    static const struct op ops[] = {
+        REC({ .type = FMT_REC_MODULE_UNLOAD, .u.id = 1 }),
+        CHUNK,
+        CHUNK, /* an empty chunk */
+        REC({ .type = FMT_REC_MODULE_UNLOAD, .u.id = 2 }),
+        CHUNK,
+        BLOCKS0, /* a chunk of nothing but an empty block list */
+        CHUNK,
+        THREAD(3), /* a chunk of nothing but a THREAD record */
+        CHUNK,
+        REC({ .type = FMT_REC_MODULE_UNLOAD, .u.id = 3 }),
+    };
+    static struct trace t;
+    build_trace(&t, ops, sizeof ops / sizeof ops[0], 0);
+    ck_assert_uint_eq(t.nchunks, 6);
+    ck_assert_uint_eq(t.nexp, 3);
+    const char *path = tmp_path("emptychunk.hst");
+    write_file(path, t.data, t.len);
+    char dmg[256];
+    size_t got = read_check(path, &t, t.nexp, dmg, sizeof dmg, "empty chunks");
+    ck_assert_uint_eq(got, 3);
+    ck_assert_msg(dmg[0] == 0, "damage: %s", dmg);
+    free_trace(&t);
+}
+END_TEST
+
+START_TEST(test_long_string_cut)
+{
+    struct op ops[] = {
+        REC({ .type = FMT_REC_TYPE, .u.type = { 5, s_over } }),
+        REC({ .type = FMT_REC_MODULE_UNLOAD, .u.id = 6 }),
+    };
+    static struct trace t;
+    build_trace(&t, ops, 2, 0);
+    /* the reader gives back the first FMT_MAX_STRING bytes */
+    static char cut[FMT_MAX_STRING + 1];
+    memcpy(cut, s_over, FMT_MAX_STRING);
+    cut[FMT_MAX_STRING] = 0;
+    t.exp[0].u.type.name = cut;
+    const char *path = tmp_path("longstr.hst");
+    write_file(path, t.data, t.len);
+    char dmg[256];
+    ck_assert_uint_eq(read_check(path, &t, 2, dmg, sizeof dmg, "long string"), 2);
+    ck_assert_msg(dmg[0] == 0, "damage: %s", dmg);
+    free_trace(&t);
+}
+END_TEST
+
+static size_t read_n(struct fmt_reader *r, const struct trace *t, size_t start, size_t n,
+                     const char *ctx)
+{
+    struct fmt_record rec;
+    char why[256];
+    size_t i = 0;
+    while (i < n && fmt_reader_next(r, &rec)) {
+        ck_assert_msg(start + i < t->nexp, "%s: too many records", ctx);
+        ck_assert_msg(rec_diff(&rec, &t->exp[start + i], why, sizeof why) == 0,
+                      "%s: record %zu: %s", ctx, start + i, why);
+        i++;
+    }
+    return i;
+}
+
+START_TEST(test_rewind)
+{
+    static struct trace t;
+    build_trace(&t, trace_ops, NOPS, 1);
+    const char *path = tmp_path("rewind.hst");
+    write_file(path, t.data, t.len);
+    char err[256] = "";
+    struct fmt_reader *r = fmt_reader_open(path, err, sizeof err);
+    ck_assert_msg(r != NULL, "open: %s", err);
+
+    ck_assert_uint_eq(read_n(r, &t, 0, SIZE_MAX, "first pass"), t.nexp);
+    ck_assert_ptr_null(fmt_reader_damage(r));
+    ck_assert_int_eq(fmt_reader_rewind(r), 0);
+    ck_assert_uint_eq(fmt_reader_offset(r), FMT_FILE_HEADER_SIZE);
+    ck_assert_uint_eq(read_n(r, &t, 0, SIZE_MAX, "second pass"), t.nexp);
+    ck_assert_ptr_null(fmt_reader_damage(r));
+
+    /* rewind from the middle of a block list, and from just after a THREAD */
+    size_t mid = 0;
+    while (t.exp[mid].type != FMT_REC_BLOCKS)
+        mid++;
+    ck_assert_int_eq(fmt_reader_rewind(r), 0);
+    ck_assert_uint_eq(read_n(r, &t, 0, mid + 2, "to a block list"), mid + 2);
+    ck_assert_int_eq(fmt_reader_rewind(r), 0);
+    ck_assert_uint_eq(read_n(r, &t, 0, SIZE_MAX, "after a mid-list rewind"), t.nexp);
+
+    size_t th = 0;
+    while (t.exp[th].tid == 0)
+        th++;
+    ck_assert_int_eq(fmt_reader_rewind(r), 0);
+    ck_assert_uint_eq(read_n(r, &t, 0, th + 1, "to a thread"), th + 1);
+    ck_assert_int_eq(fmt_reader_rewind(r), 0);
+    ck_assert_uint_eq(read_n(r, &t, 0, SIZE_MAX, "after a mid-thread rewind"), t.nexp);
+    ck_assert_ptr_null(fmt_reader_damage(r));
+    fmt_reader_close(r);
+
+    /* a damaged trace: the same records and the same damage every time */
+    size_t cut = t.ends[1] + 20;
+    size_t want = 0;
+    while (t.exp_end[want] <= cut)
+        want++;
+    write_file(path, t.data, cut);
+    r = fmt_reader_open(path, err, sizeof err);
+    ck_assert_msg(r != NULL, "open: %s", err);
+    ck_assert_uint_eq(read_n(r, &t, 0, SIZE_MAX, "damaged, first pass"), want);
+    ck_assert_ptr_nonnull(fmt_reader_damage(r));
+    char first[256];
+    snprintf(first, sizeof first, "%s", fmt_reader_damage(r));
+    ck_assert_int_eq(fmt_reader_rewind(r), 0);
+    ck_assert_ptr_null(fmt_reader_damage(r));
+    ck_assert_uint_eq(read_n(r, &t, 0, SIZE_MAX, "damaged, second pass"), want);
+    ck_assert_ptr_nonnull(fmt_reader_damage(r));
+    ck_assert_str_eq(fmt_reader_damage(r), first);
+    fmt_reader_close(r);
+    free_trace(&t);
+}
+END_TEST
+
+static Suite *format_suite(void)
+{
+    Suite *s = suite_create("format");
+    TCase *tc = tcase_create("format");
+    tcase_add_unchecked_fixture(tc, tmpdir_setup, tmpdir_teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_encoders);
+    tcase_add_test(tc, test_chunk_encode);
+    tcase_add_test(tc, test_round_trip);
+    tcase_add_test(tc, test_thread_ids);
+    tcase_add_test(tc, test_open_errors);
+    tcase_add_test(tc, test_header_only);
+    tcase_add_test(tc, test_truncated_every_offset);
+    tcase_add_test(tc, test_bit_flips);
+    tcase_add_test(tc, test_garbage_chunk);
+    tcase_add_loop_test(tc, test_malformed_record, 0, sizeof bad_cases / sizeof bad_cases[0]);
+    tcase_add_test(tc, test_empty_chunk);
+    tcase_add_test(tc, test_long_string_cut);
+    tcase_add_test(tc, test_rewind);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    init_data();
+    SRunner *sr = srunner_create(format_suite());
+    srunner_set_fork_status(sr, CK_FORK);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
