@@ -18,8 +18,8 @@ static void print_json(const struct model *m, const struct model_group *g, size_
     json_str(&j, "snapshot", m->snapshot->name);
     json_object(&j, "summary");
     json_object(&j, "not_freed");
-    json_u64(&j, "bytes", m->snapshot->bytes);
-    json_u64(&j, "blocks", m->snapshot->blocks);
+    json_u64(&j, "bytes", m->reported_bytes);
+    json_u64(&j, "blocks", m->reported_blocks);
     json_object_end(&j);
     json_object_end(&j);
     json_array(&j, "records");
@@ -43,8 +43,8 @@ static void print_text(const struct model *m, const struct model_group *g, size_
     struct symbolizer *s = sym_open(m);
     char a[32], b[32], c[32];
     printf("%s (pid %llu): %s bytes in %s blocks not freed at snapshot \"%s\", from %s allocation stacks\n",
-           m->program, (unsigned long long)m->pid, fmt_count(a, m->snapshot->bytes),
-           fmt_count(b, m->snapshot->blocks), m->snapshot->name, fmt_count(c, n));
+           m->program, (unsigned long long)m->pid, fmt_count(a, m->reported_bytes),
+           fmt_count(b, m->reported_blocks), m->snapshot->name, fmt_count(c, n));
     for (size_t i = 0; i < n; i++) {
         const char *type = model_type(m, g[i].type_id);
         printf("\n%s bytes in %s block%s not freed%s%s\n", fmt_count(a, g[i].bytes),

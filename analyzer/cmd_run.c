@@ -77,8 +77,8 @@ static void report(const char *log_path)
         fprintf(stderr, "heapscope: %s (pid %llu): %s allocations, %s", m.program,
                 (unsigned long long)m.pid, fmt_count(a, m.allocs), fmt_bytes(b, m.bytes_allocated));
         if (m.snapshot)
-            fprintf(stderr, "; %s bytes in %s blocks not freed at %s", fmt_count(c, m.snapshot->bytes),
-                    fmt_count(a, m.snapshot->blocks), m.snapshot->name);
+            fprintf(stderr, "; %s bytes in %s blocks not freed at %s", fmt_count(c, m.reported_bytes),
+                    fmt_count(a, m.reported_blocks), m.snapshot->name);
         fprintf(stderr, "%s; trace %s\n", m.damage ? " (trace cut short)" : "", line);
         model_free(&m);
     }

@@ -61,8 +61,8 @@ static void print_json(const struct model *m)
     if (m->snapshot) {
         json_str(&j, "snapshot", m->snapshot->name);
         json_object(&j, "not_freed");
-        json_u64(&j, "bytes", m->snapshot->bytes);
-        json_u64(&j, "blocks", m->snapshot->blocks);
+        json_u64(&j, "bytes", m->reported_bytes);
+        json_u64(&j, "blocks", m->reported_blocks);
         json_object_end(&j);
     }
     json_object_end(&j);
@@ -92,8 +92,8 @@ static void print_text(const struct model *m)
                s->complete ? "" : " (incomplete)");
     }
     if (m->snapshot)
-        printf("not freed    %s bytes in %s blocks at snapshot %s\n", fmt_count(a, m->snapshot->bytes),
-               fmt_count(c, m->snapshot->blocks), m->snapshot->name);
+        printf("not freed    %s bytes in %s blocks at snapshot %s\n", fmt_count(a, m->reported_bytes),
+               fmt_count(c, m->reported_blocks), m->snapshot->name);
 }
 
 int cmd_summary(int argc, char **argv)

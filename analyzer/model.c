@@ -199,7 +199,8 @@ int model_load(struct model *m, const char *path, const char *want, char *err, s
         case FMT_REC_BLOCKS:
             if (cur_snap >= 0) {
                 struct model_block b = { rec.u.block.addr, rec.u.block.size, rec.u.block.birth_ns,
-                                         (uint32_t)rec.u.block.stack_id, (uint32_t)rec.u.block.type_id };
+                                         (uint32_t)rec.u.block.stack_id, (uint32_t)rec.u.block.type_id,
+                                         (uint32_t)rec.u.block.flags };
                 if (rec.u.block.stack_id >= MAX_ID)
                     b.stack_id = 0;
                 if (rec.u.block.type_id >= MAX_ID)
@@ -267,6 +268,11 @@ int model_load(struct model *m, const char *path, const char *want, char *err, s
         m->blocks = chosen.v;
         m->n_blocks = chosen.n;
         qsort(m->blocks, m->n_blocks, sizeof *m->blocks, by_addr); /* the writer sorts; be sure */
+        for (size_t i = 0; i < m->n_blocks; i++)
+            if (!(m->blocks[i].flags & FMT_BLOCK_IGNORED)) {
+                m->reported_bytes += m->blocks[i].size;
+                m->reported_blocks++;
+            }
     } else {
         free(chosen.v);
     }
@@ -336,6 +342,8 @@ size_t model_group_by_stack(const struct model *m, struct model_group **out)
     struct model_group *by_id = xcalloc(max ? max : 1, sizeof *by_id);
     size_t n = 0;
     for (size_t i = 0; i < m->n_blocks; i++) {
+        if (m->blocks[i].flags & FMT_BLOCK_IGNORED)
+            continue; /* hs_ignore: never reported */
         struct model_group *g = &by_id[m->blocks[i].stack_id];
         if (!g->blocks) {
             n++;

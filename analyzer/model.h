@@ -34,6 +34,7 @@ struct model_snapshot {
 struct model_block {
     uint64_t addr, size, birth_ns;
     uint32_t stack_id, type_id;
+    uint32_t flags; /* FMT_BLOCK_* */
 };
 
 struct model {
@@ -63,6 +64,7 @@ struct model {
     const struct model_snapshot *snapshot;
     struct model_block *blocks; /* sorted by address */
     size_t n_blocks;
+    uint64_t reported_bytes, reported_blocks; /* its blocks less those hs_ignore'd */
     /* why the trace ended early, or NULL */
     char *damage;
 };

@@ -281,6 +281,7 @@ int fmt_reader_next(struct fmt_reader *r, struct fmt_record *rec)
             rec->u.block.stack_id = get_varint(&c);
             rec->u.block.type_id = get_varint(&c);
             rec->u.block.birth_ns = get_varint(&c);
+            rec->u.block.flags = get_varint(&c);
             r->blocks_left--;
             if (c.bad)
                 return damaged(r, "damaged trace (malformed block list)");

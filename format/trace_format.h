@@ -41,7 +41,7 @@ enum fmt_record_type {
     FMT_REC_TYPE = 8,          /* id, str name */
     FMT_REC_TAG = 9,           /* addr, type_id */
     FMT_REC_SNAPSHOT_BEGIN = 10, /* index, str name, time_ns, blocks, bytes */
-    FMT_REC_BLOCKS = 11,       /* n, n x (addr delta from previous, size, stack_id, type_id, birth_ns) */
+    FMT_REC_BLOCKS = 11,       /* n, n x (addr delta from previous, size, stack_id, type_id, birth_ns, flags) */
     FMT_REC_SNAPSHOT_END = 12, /* index */
     FMT_REC_HEAP_STAT = 13,    /* time_ns, live_bytes, live_blocks, allocs, bytes_allocated */
     FMT_REC_PROCESS_END = 14,  /* time_ns, reason, allocs, frees, bytes_allocated, peak_bytes, peak_time_ns */
@@ -56,6 +56,9 @@ enum fmt_alloc_fn {
 
 /* Why a process's trace ended (FMT_REC_PROCESS_END.reason). */
 enum fmt_end_reason { FMT_END_EXIT = 0, FMT_END_EXEC = 1 };
+
+/* Flags of a block in a snapshot. */
+#define FMT_BLOCK_IGNORED 1u /* hs_ignore: a root, never reported */
 
 /* Stack id 0 means "no stack" (the allocation could not be unwound). */
 #define FMT_NO_STACK 0u
@@ -121,7 +124,7 @@ struct fmt_record {
         struct { uint64_t id; const char *name; } type;
         struct { uint64_t addr, type_id; } tag;
         struct { uint64_t index; const char *name; uint64_t time_ns, blocks, bytes; } snapshot;
-        struct { uint64_t addr, size, stack_id, type_id, birth_ns; } block;
+        struct { uint64_t addr, size, stack_id, type_id, birth_ns, flags; } block;
         struct { uint64_t time_ns, live_bytes, live_blocks, allocs, bytes_allocated; } heap_stat;
         struct { uint64_t time_ns, reason, allocs, frees, bytes_allocated,
                  peak_bytes, peak_time_ns; } end;

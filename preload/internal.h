@@ -97,18 +97,30 @@ void stack_table_foreach(void (*fn)(uint32_t id, const uintptr_t *frames, unsign
 void stack_table_lock_all(void) HS_HIDDEN;
 void stack_table_unlock_all(void) HS_HIDDEN;
 
+/* ---- type_table.c: type tag names -> ids ---- */
+
+/* The id of a type name (dense, from 1; at most 2^24 - 1 types); *is_new
+ * says whether the caller must write its TYPE record. 0 if the table is full. */
+uint32_t type_table_intern(const char *name, int *is_new) HS_HIDDEN;
+void type_table_foreach(void (*fn)(uint32_t id, const char *name, void *arg), void *arg) HS_HIDDEN;
+void type_table_lock(void) HS_HIDDEN;
+void type_table_unlock(void) HS_HIDDEN;
+
 /* ---- live.c: the table of live blocks ---- */
 
 struct live_block {
     uintptr_t addr;
     uint64_t size;
     uint32_t stack_id;
-    uint32_t type_id;
+    uint32_t type_id : 24; /* FMT_NO_TYPE or an id from type_table_intern */
+    uint32_t flags : 8;    /* FMT_BLOCK_* */
     uint64_t birth_ns;
 };
 int live_insert(const struct live_block *b) HS_HIDDEN;
 /* Removes addr; 1 and *out filled if it was live, 0 if not. */
 int live_remove(uintptr_t addr, struct live_block *out) HS_HIDDEN;
+/* Sets a live block's type (type_id != 0) and ORs flags in; 1 if addr is live. */
+int live_update(uintptr_t addr, uint32_t type_id, uint32_t flags) HS_HIDDEN;
 /* Calls fn for every live block, one shard locked at a time. */
 void live_foreach(void (*fn)(const struct live_block *b, void *arg), void *arg) HS_HIDDEN;
 void live_lock_all(void) HS_HIDDEN;
@@ -161,6 +173,8 @@ void rec_realloc_done(void *old, int had, const struct live_block *saved, void *
                       unsigned fn) HS_HIDDEN;
 void rec_modules_changed(void) HS_HIDDEN;
 void rec_snapshot(const char *name) HS_HIDDEN;
+void rec_tag(const void *block, const char *type) HS_HIDDEN;
+void rec_ignore(const void *block) HS_HIDDEN;
 void rec_exit(void) HS_HIDDEN;
 /* Before exec: everything written, as if the process ended. */
 void rec_exec(void) HS_HIDDEN;

@@ -89,29 +89,49 @@ int live_insert(const struct live_block *b)
     return 0;
 }
 
+/* The slot holding addr, or NULL. The shard's lock is held. */
+static struct live_block *find(struct shard *s, uintptr_t addr, uint64_t h)
+{
+    if (!s->cap)
+        return NULL;
+    size_t mask = s->cap - 1;
+    for (size_t j = h & mask;; j = (j + 1) & mask) {
+        uintptr_t a = s->slots[j].addr;
+        if (a == addr)
+            return &s->slots[j];
+        if (a == EMPTY)
+            return NULL;
+    }
+}
+
 int live_remove(uintptr_t addr, struct live_block *out)
 {
     uint64_t h = hash_addr(addr);
     struct shard *s = shard_of(h);
-    int found = 0;
     plat_lock(&s->lock);
-    if (s->cap) {
-        size_t mask = s->cap - 1;
-        for (size_t j = h & mask;; j = (j + 1) & mask) {
-            uintptr_t a = s->slots[j].addr;
-            if (a == EMPTY)
-                break;
-            if (a == addr) {
-                *out = s->slots[j];
-                s->slots[j].addr = TOMBSTONE;
-                s->live--;
-                found = 1;
-                break;
-            }
-        }
+    struct live_block *b = find(s, addr, h);
+    if (b) {
+        *out = *b;
+        b->addr = TOMBSTONE;
+        s->live--;
     }
     plat_unlock(&s->lock);
-    return found;
+    return b != NULL;
+}
+
+int live_update(uintptr_t addr, uint32_t type_id, uint32_t flags)
+{
+    uint64_t h = hash_addr(addr);
+    struct shard *s = shard_of(h);
+    plat_lock(&s->lock);
+    struct live_block *b = find(s, addr, h);
+    if (b) {
+        if (type_id)
+            b->type_id = type_id;
+        b->flags |= flags;
+    }
+    plat_unlock(&s->lock);
+    return b != NULL;
 }
 
 void live_foreach(void (*fn)(const struct live_block *b, void *arg), void *arg)

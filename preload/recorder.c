@@ -199,6 +199,22 @@ static void preamble_stack(uint32_t id, const uintptr_t *frames, unsigned n, voi
         fmt_put_varint(b, frames[i]);
 }
 
+static void put_type(struct fmt_buf *b, uint32_t id, const char *name)
+{
+    fmt_put_u8(b, FMT_REC_TYPE);
+    fmt_put_varint(b, id);
+    fmt_put_str(b, name);
+}
+#define TYPE_REC_MAX (FMT_REC_MAX + 256)
+
+static void preamble_type(uint32_t id, const char *name, void *arg)
+{
+    (void)arg;
+    struct out_buf *ob = out_preamble_acquire(TYPE_REC_MAX);
+    if (ob)
+        put_type(out_fmt(ob), id, name);
+}
+
 /* What every trace starts with: the process, its modules, and (in a forked
  * child) the stacks it inherited. Runs under the file lock. */
 static void write_preamble(void)
@@ -231,8 +247,12 @@ static void write_preamble(void)
         module_record(out_fmt(ob), &modules[i]);
     }
     plat_unlock(&modules_lock);
-    if (forked_child)
+    if (forked_child) {
         stack_table_foreach(preamble_stack, NULL);
+        type_table_lock();
+        type_table_foreach(preamble_type, NULL);
+        type_table_unlock();
+    }
 }
 
 /* ------------------------------------------------------ alloc and free */
@@ -264,7 +284,7 @@ static void alloc_locked(unsigned fn, void *ptr, size_t size)
     int is_new;
     uint32_t sid = capture_stack(&is_new, frames, &n);
     uint64_t now = now_rel();
-    struct live_block blk = { (uintptr_t)ptr, size, sid, FMT_NO_TYPE, now };
+    struct live_block blk = { .addr = (uintptr_t)ptr, .size = size, .stack_id = sid, .birth_ns = now };
     live_insert(&blk);
     note_live((int64_t)size, 1, now);
     atomic_fetch_add_explicit(&total_allocs, 1, memory_order_relaxed);
@@ -351,6 +371,45 @@ void rec_realloc_done(void *old, int had, const struct live_block *saved, void *
     guard_leave(g);
 }
 
+/* ---------------------------------------------------------- client API */
+
+void rec_tag(const void *block, const char *type)
+{
+    if (!atomic_load(&rec_on))
+        return;
+    struct guard g = guard_enter();
+    int is_new;
+    uint32_t id = type_table_intern(type, &is_new);
+    if (id && live_update((uintptr_t)block, id, 0)) {
+        struct out_buf *ob = out_acquire(TYPE_REC_MAX);
+        if (ob) {
+            struct fmt_buf *b = out_fmt(ob);
+            if (is_new)
+                put_type(b, id, type);
+            fmt_put_u8(b, FMT_REC_TAG);
+            fmt_put_varint(b, (uintptr_t)block);
+            fmt_put_varint(b, id);
+            out_release(ob);
+        }
+    } else if (id && is_new) { /* not a live block, but the name must reach the trace */
+        struct out_buf *ob = out_acquire(TYPE_REC_MAX);
+        if (ob) {
+            put_type(out_fmt(ob), id, type);
+            out_release(ob);
+        }
+    }
+    guard_leave(g);
+}
+
+void rec_ignore(const void *block)
+{
+    if (!atomic_load(&rec_on))
+        return;
+    struct guard g = guard_enter();
+    live_update((uintptr_t)block, 0, FMT_BLOCK_IGNORED);
+    guard_leave(g);
+}
+
 /* ----------------------------------------------------------- snapshots */
 
 static void sift_down(struct live_block *a, size_t i, size_t n)
@@ -434,7 +493,7 @@ static void write_snapshot(const char *name)
     const size_t batch = 8192;
     for (size_t i = 0; i < c.n; i += batch) {
         size_t k = c.n - i < batch ? c.n - i : batch;
-        if (!(ob = out_global_acquire(FMT_REC_MAX + k * 5 * FMT_VARINT_MAX)))
+        if (!(ob = out_global_acquire(FMT_REC_MAX + k * 6 * FMT_VARINT_MAX)))
             break;
         struct fmt_buf *b = out_fmt(ob);
         fmt_put_u8(b, FMT_REC_BLOCKS);
@@ -447,6 +506,7 @@ static void write_snapshot(const char *name)
             fmt_put_varint(b, blk->stack_id);
             fmt_put_varint(b, blk->type_id);
             fmt_put_varint(b, blk->birth_ns);
+            fmt_put_varint(b, blk->flags);
             prev = blk->addr;
         }
         out_release(ob);
@@ -586,12 +646,14 @@ static void fork_prepare(void)
     pthread_mutex_lock(&snapshot_lock);
     plat_lock(&modules_lock);
     stack_table_lock_all();
+    type_table_lock();
     live_lock_all();
 }
 
 static void fork_parent(void)
 {
     live_unlock_all();
+    type_table_unlock();
     stack_table_unlock_all();
     plat_unlock(&modules_lock);
     pthread_mutex_unlock(&snapshot_lock);
@@ -602,6 +664,7 @@ static void fork_parent(void)
 static void fork_child(void)
 {
     live_unlock_all();
+    type_table_unlock();
     stack_table_unlock_all();
     plat_unlock(&modules_lock);
     pthread_mutex_init(&snapshot_lock, NULL);

@@ -1,0 +1,24 @@
+/*
+ * The client API's definitions (include/heapscope/heapscope.h): the names a
+ * traced program's weak references bind to. Each hands over to the recorder.
+ */
+#include "internal.h"
+
+#define EXPORT __attribute__((visibility("default")))
+
+EXPORT void heapscope_tag(const void *block, const char *type)
+{
+    if (block && type)
+        rec_tag(block, type);
+}
+
+EXPORT void heapscope_snapshot(const char *label)
+{
+    rec_snapshot(label && *label ? label : "api");
+}
+
+EXPORT void heapscope_ignore(const void *block)
+{
+    if (block)
+        rec_ignore(block);
+}
