@@ -176,6 +176,14 @@ static void resolve(struct symbolizer *s, uint64_t addr)
     Dwarf_Die *cu = dwfl_module_addrdie(ms->dm, pc, &bias);
     Dwarf_Die *scopes = NULL;
     int n = cu ? dwarf_getscopes(cu, pc - bias, &scopes) : 0;
+    if (n > 0) {
+        /* dwarf_getscopes follows an inlined scope into its abstract
+         * definition; the chain of callers is in the concrete tree */
+        Dwarf_Die innermost = scopes[0], *chain = NULL;
+        free(scopes);
+        n = dwarf_getscopes_die(&innermost, &chain);
+        scopes = chain;
+    }
     size_t before = s->n_frames;
     for (int i = 0; i < n; i++) {
         int tag = dwarf_tag(&scopes[i]);
