@@ -17,12 +17,27 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zstd.h>
+
+/* Check's ck_assert_* record a mark point (a write to the parent) on every
+ * success, which is slow in hot loops: these only speak on failure. */
+#define REQUIRE(cond, ...)              \
+    do {                                \
+        if (!(cond))                    \
+            ck_abort_msg(__VA_ARGS__);  \
+    } while (0)
+#define REQ_EQ(x, y)                                                                 \
+    do {                                                                             \
+        intmax_t x_ = (intmax_t)(x), y_ = (intmax_t)(y);                              \
+        if (x_ != y_)                                                                \
+            ck_abort_msg("%s == %s: got %jd, want %jd", #x, #y, x_, y_);             \
+    } while (0)
 
 /* ------------------------------------------------------------ temp dir */
 
@@ -68,15 +83,15 @@ static const char *tmp_path(const char *name)
 static void write_file(const char *path, const void *data, size_t n)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    ck_assert_msg(fd >= 0, "open %s: %s", path, strerror(errno));
+    REQUIRE(fd >= 0, "open %s: %s", path, strerror(errno));
     const uint8_t *p = data;
     while (n) {
         ssize_t w = write(fd, p, n);
-        ck_assert_msg(w > 0, "write %s: %s", path, strerror(errno));
+        REQUIRE(w > 0, "write %s: %s", path, strerror(errno));
         p += w;
         n -= (size_t)w;
     }
-    ck_assert_int_eq(close(fd), 0);
+    REQUIRE(close(fd) == 0, "close %s: %s", path, strerror(errno));
 }
 
 /* ------------------------------------------------------- test strings */
@@ -289,6 +304,7 @@ static int rec_diff(const struct fmt_record *g, const struct fmt_record *e, char
         DIFF(u.block.stack_id);
         DIFF(u.block.type_id);
         DIFF(u.block.birth_ns);
+        DIFF(u.block.flags);
         break;
     case FMT_REC_HEAP_STAT:
         DIFF(u.heap_stat.time_ns);
@@ -318,7 +334,7 @@ static int rec_diff(const struct fmt_record *g, const struct fmt_record *e, char
 enum op_kind { OP_REC = 1, OP_THREAD, OP_BLOCKS, OP_CHUNK, OP_RAW };
 
 struct blk {
-    uint64_t addr, size, stack_id, type_id, birth_ns;
+    uint64_t addr, size, stack_id, type_id, birth_ns, flags;
 };
 
 struct op {
@@ -361,7 +377,7 @@ static void flush_chunk(struct trace *t, ZSTD_CCtx *cctx, struct fmt_buf *b, siz
         ck_assert_ptr_nonnull(t->data);
     }
     size_t z = fmt_chunk_encode(cctx, 3, b->data, b->len, t->data + t->len, t->cap - t->len);
-    ck_assert_msg(z > FMT_CHUNK_HEADER_SIZE, "fmt_chunk_encode failed (%zu raw bytes)", b->len);
+    REQUIRE(z > FMT_CHUNK_HEADER_SIZE, "fmt_chunk_encode failed (%zu raw bytes)", b->len);
     t->len += z;
     ck_assert_uint_lt(t->nchunks, MAX_CHUNKS);
     t->ends[t->nchunks++] = t->len;
@@ -416,6 +432,7 @@ static void build_trace(struct trace *t, const struct op *ops, size_t nops, int 
                 fmt_put_varint(&b, x->stack_id);
                 fmt_put_varint(&b, x->type_id);
                 fmt_put_varint(&b, x->birth_ns);
+                fmt_put_varint(&b, x->flags);
                 prev = x->addr;
                 struct fmt_record e = { .type = FMT_REC_BLOCKS, .tid = tid };
                 e.u.block.addr = x->addr;
@@ -423,6 +440,7 @@ static void build_trace(struct trace *t, const struct op *ops, size_t nops, int 
                 e.u.block.stack_id = x->stack_id;
                 e.u.block.type_id = x->type_id;
                 e.u.block.birth_ns = x->birth_ns;
+                e.u.block.flags = x->flags;
                 push_exp(t, &e);
             }
             break;
@@ -453,23 +471,23 @@ static size_t read_check(const char *path, const struct trace *t, size_t max, ch
 {
     char err[512] = "";
     struct fmt_reader *r = fmt_reader_open(path, err, sizeof err);
-    ck_assert_msg(r != NULL, "%s: fmt_reader_open failed: %s", ctx, err);
+    REQUIRE(r != NULL, "%s: fmt_reader_open failed: %s", ctx, err);
     struct fmt_record rec;
     char why[256];
     size_t i = 0;
     while (fmt_reader_next(r, &rec)) {
-        ck_assert_msg(i < max, "%s: record %zu (type %u) beyond the %zu expected", ctx, i, rec.type,
+        REQUIRE(i < max, "%s: record %zu (type %u) beyond the %zu expected", ctx, i, rec.type,
                       max);
-        ck_assert_msg(rec_diff(&rec, &t->exp[i], why, sizeof why) == 0,
+        REQUIRE(rec_diff(&rec, &t->exp[i], why, sizeof why) == 0,
                       "%s: record %zu (type %u): %s", ctx, i, t->exp[i].type, why);
         i++;
     }
     /* the end is sticky */
-    ck_assert_msg(fmt_reader_next(r, &rec) == 0, "%s: a record after the end", ctx);
+    REQUIRE(fmt_reader_next(r, &rec) == 0, "%s: a record after the end", ctx);
     const char *d = fmt_reader_damage(r);
     snprintf(dmg, dmglen, "%s", d ? d : "");
     if (d)
-        ck_assert_msg(d[0] != 0, "%s: damage is an empty string", ctx);
+        REQUIRE(d[0] != 0, "%s: damage is an empty string", ctx);
     fmt_reader_close(r);
     return i;
 }
@@ -477,15 +495,15 @@ static size_t read_check(const char *path, const struct trace *t, size_t max, ch
 /* ------------------------------------------------------- the test trace */
 
 static const struct blk blocks5[] = {
-    { 0x1000, 24, 1, 0, 100 },
-    { 0x2000, 0, 127, 1, 128 },
-    { 0x1800, 128, 128, 127, 1ull << 32 },           /* lower than the one before */
-    { UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX },
-    { 0, 1ull << 32, 0, 128, 0 },                    /* delta wraps past 2^64 */
+    { 0x1000, 24, 1, 0, 100, 0 },
+    { 0x2000, 0, 127, 1, 128, FMT_BLOCK_IGNORED },
+    { 0x1800, 128, 128, 127, 1ull << 32, 127 },           /* lower than the one before */
+    { UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX },
+    { 0, 1ull << 32, 0, 128, 0, 128 },                    /* delta wraps past 2^64 */
 };
-static const struct blk blocks1[] = { { 0x7f0000001000, 4096, 2, 1, 123456789 } };
+static const struct blk blocks1[] = { { 0x7f0000001000, 4096, 2, 1, 123456789, 1ull << 32 } };
 static const struct blk blocks3[] = {
-    { 0x5000, 16, 1, 0, 1 }, { 0x5010, 16, 1, 0, 2 }, { 0x5020, 32, 2, 0, 3 },
+    { 0x5000, 16, 1, 0, 1, 0 }, { 0x5010, 16, 1, 0, 2, FMT_BLOCK_IGNORED }, { 0x5020, 32, 2, 0, 3, 0 },
 };
 
 #define REC(...) { .kind = OP_REC, .rec = __VA_ARGS__ }
@@ -565,7 +583,7 @@ static void check_varint(uint64_t v, const uint8_t *want, size_t n)
     memset(mem, 0xee, sizeof mem);
     struct fmt_buf b = { mem, 0, sizeof mem };
     fmt_put_varint(&b, v);
-    ck_assert_msg(b.len == n, "varint %" PRIu64 ": %zu bytes, want %zu", v, b.len, n);
+    REQUIRE(b.len == n, "varint %" PRIu64 ": %zu bytes, want %zu", v, b.len, n);
     ck_assert_mem_eq(mem, want, n);
     ck_assert_uint_eq(mem[n], 0xee);
 }
@@ -675,7 +693,7 @@ START_TEST(test_round_trip)
 
     char err[512] = "";
     struct fmt_reader *r = fmt_reader_open(path, err, sizeof err);
-    ck_assert_msg(r != NULL, "open: %s", err);
+    REQUIRE(r != NULL, "open: %s", err);
     ck_assert_uint_eq(fmt_reader_size(r), t.len);
     ck_assert_uint_eq(fmt_reader_offset(r), FMT_FILE_HEADER_SIZE);
     ck_assert_ptr_null(fmt_reader_damage(r));
@@ -685,9 +703,9 @@ START_TEST(test_round_trip)
     size_t i = 0;
     unsigned seen_types = 0;
     while (fmt_reader_next(r, &rec)) {
-        ck_assert_msg(i < t.nexp, "record %zu (type %u) beyond the %zu expected", i, rec.type,
+        REQUIRE(i < t.nexp, "record %zu (type %u) beyond the %zu expected", i, rec.type,
                       t.nexp);
-        ck_assert_msg(rec_diff(&rec, &t.exp[i], why, sizeof why) == 0, "record %zu (type %u): %s",
+        REQUIRE(rec_diff(&rec, &t.exp[i], why, sizeof why) == 0, "record %zu (type %u): %s",
                       i, t.exp[i].type, why);
         seen_types |= 1u << rec.type;
         /* the reader is past the chunk this record came from */
@@ -727,7 +745,7 @@ START_TEST(test_thread_ids)
     write_file(path, t.data, t.len);
     char err[512] = "";
     struct fmt_reader *r = fmt_reader_open(path, err, sizeof err);
-    ck_assert_msg(r != NULL, "open: %s", err);
+    REQUIRE(r != NULL, "open: %s", err);
     struct fmt_record rec;
     uint32_t tids[MAX_EXP];
     unsigned types[MAX_EXP];
@@ -765,15 +783,15 @@ static void expect_open_fails(const char *path, const char *what)
     char err[512];
     memset(err, 0, sizeof err);
     struct fmt_reader *r = fmt_reader_open(path, err, sizeof err);
-    ck_assert_msg(r == NULL, "%s: fmt_reader_open succeeded", what);
-    ck_assert_msg(err[0] != 0, "%s: no error message", what);
-    ck_assert_msg(strlen(err) < sizeof err - 1, "%s: error not terminated", what);
+    REQUIRE(r == NULL, "%s: fmt_reader_open succeeded", what);
+    REQUIRE(err[0] != 0, "%s: no error message", what);
+    REQUIRE(strlen(err) < sizeof err - 1, "%s: error not terminated", what);
     /* a small err buffer is still terminated */
     char small[8];
     memset(small, 'z', sizeof small);
     ck_assert_ptr_null(fmt_reader_open(path, small, sizeof small));
-    ck_assert_msg(memchr(small, 0, sizeof small) != NULL, "%s: short err not terminated", what);
-    ck_assert_msg(small[0] != 0, "%s: short err empty", what);
+    REQUIRE(memchr(small, 0, sizeof small) != NULL, "%s: short err not terminated", what);
+    REQUIRE(small[0] != 0, "%s: short err empty", what);
 }
 
 START_TEST(test_open_errors)
@@ -825,7 +843,7 @@ START_TEST(test_header_only)
     write_file(tmp_path("hdr.hst"), h, sizeof h);
     char err[256] = "";
     struct fmt_reader *r = fmt_reader_open(tmp_path("hdr.hst"), err, sizeof err);
-    ck_assert_msg(r != NULL, "open: %s", err);
+    REQUIRE(r != NULL, "open: %s", err);
     struct fmt_record rec;
     ck_assert_int_eq(fmt_reader_next(r, &rec), 0);
     ck_assert_ptr_null(fmt_reader_damage(r));
@@ -857,11 +875,11 @@ START_TEST(test_truncated_every_offset)
         write_file(path, t.data, cut);
         snprintf(ctx, sizeof ctx, "cut at %zu of %zu", cut, t.len);
         size_t got = read_check(path, &t, want, dmg, sizeof dmg, ctx);
-        ck_assert_msg(got == want, "%s: %zu records, want %zu (damage: %s)", ctx, got, want, dmg);
+        REQUIRE(got == want, "%s: %zu records, want %zu (damage: %s)", ctx, got, want, dmg);
         if (boundary)
-            ck_assert_msg(dmg[0] == 0, "%s (a chunk boundary): damage \"%s\"", ctx, dmg);
+            REQUIRE(dmg[0] == 0, "%s (a chunk boundary): damage \"%s\"", ctx, dmg);
         else
-            ck_assert_msg(dmg[0] != 0, "%s (inside a chunk): no damage reported", ctx);
+            REQUIRE(dmg[0] != 0, "%s (inside a chunk): no damage reported", ctx);
         cuts++;
         damaged += !boundary;
     }
@@ -897,11 +915,11 @@ START_TEST(test_bit_flips)
                 size_t before = 0;
                 while (before < t.nexp && t.exp_end[before] < t.ends[c])
                     before++;
-                ck_assert_msg(got == before, "%s: %zu records, but %zu precede the chunk",
+                REQUIRE(got == before, "%s: %zu records, but %zu precede the chunk",
                               ctx, got, before);
             } else {
                 clean++;
-                ck_assert_msg(got == t.nexp, "%s: clean end after %zu of %zu records", ctx, got,
+                REQUIRE(got == t.nexp, "%s: clean end after %zu of %zu records", ctx, got,
                               t.nexp);
             }
         }
@@ -960,20 +978,20 @@ START_TEST(test_garbage_chunk)
         snprintf(ctx, sizeof ctx, "garbage variant %u", variant);
         char err[256] = "";
         struct fmt_reader *r = fmt_reader_open(path, err, sizeof err);
-        ck_assert_msg(r != NULL, "%s: open: %s", ctx, err);
+        REQUIRE(r != NULL, "%s: open: %s", ctx, err);
         struct fmt_record rec;
         char why[256];
         size_t n = 0;
         while (fmt_reader_next(r, &rec)) {
             if (n < 2)
-                ck_assert_msg(rec_diff(&rec, &t.exp[n], why, sizeof why) == 0,
+                REQUIRE(rec_diff(&rec, &t.exp[n], why, sizeof why) == 0,
                               "%s: record %zu: %s", ctx, n, why);
             n++;
             /* a record takes at least one byte: no more than GLEN of them */
-            ck_assert_msg(n <= 2 + GLEN, "%s: the reader does not stop", ctx);
+            REQUIRE(n <= 2 + GLEN, "%s: the reader does not stop", ctx);
         }
         ck_assert_uint_ge(n, 2);
-        ck_assert_msg(fmt_reader_damage(r) != NULL, "%s: garbage read as a clean trace (%zu records)",
+        REQUIRE(fmt_reader_damage(r) != NULL, "%s: garbage read as a clean trace (%zu records)",
                       ctx, n);
         ck_assert_int_eq(fmt_reader_next(r, &rec), 0);
         fmt_reader_close(r);
@@ -1012,9 +1030,10 @@ static const struct bad_case bad_cases[] = {
     { "block count of UINT64_MAX",
       { FMT_REC_MODULE_UNLOAD, 5, FMT_REC_BLOCKS, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
         0xff, 0x01, 1, 2, 3, 4, 5 }, 18, 1 },
-    /* 3 blocks announced, 2 present (10 bytes, enough for the count check) */
+    /* 3 blocks announced, 2 present (12 bytes, enough for the count check) */
     { "block list cut short",
-      { FMT_REC_MODULE_UNLOAD, 5, FMT_REC_BLOCKS, 3, 16, 1, 1, 0, 9, 16, 2, 1, 0, 9 }, 14, 3 },
+      { FMT_REC_MODULE_UNLOAD, 5, FMT_REC_BLOCKS, 3, 16, 1, 1, 0, 9, 0, 16, 2, 1, 0, 9, 1 }, 16, 3 },
+    { "block without flags", { FMT_REC_MODULE_UNLOAD, 5, FMT_REC_BLOCKS, 1, 16, 1, 1, 0, 9 }, 9, 1 },
     { "block cut short", { FMT_REC_MODULE_UNLOAD, 5, FMT_REC_BLOCKS, 1, 16, 1, 1, 0 }, 8, 1 },
     { "PROCESS without its strings", { FMT_REC_MODULE_UNLOAD, 5, FMT_REC_PROCESS, 1, 2, 3, 4, 1, 'x' },
       9, 1 },
@@ -1036,17 +1055,60 @@ START_TEST(test_malformed_record)
     ck_assert_uint_eq(t.nexp, 1);
     struct fmt_record want[3] = {
         { .type = FMT_REC_MODULE_UNLOAD, .u.id = 5 },
-        { .type = FMT_REC_BLOCKS, .u.block = { 16, 1, 1, 0, 9 } },
-        { .type = FMT_REC_BLOCKS, .u.block = { 32, 2, 1, 0, 9 } },
+        { .type = FMT_REC_BLOCKS, .u.block = { 16, 1, 1, 0, 9, 0 } },
+        { .type = FMT_REC_BLOCKS, .u.block = { 32, 2, 1, 0, 9, 1 } },
     };
     memcpy(t.exp, want, sizeof want);
     const char *path = tmp_path("malformed.hst");
     write_file(path, t.data, t.len);
     char dmg[256];
     size_t got = read_check(path, &t, bc->good, dmg, sizeof dmg, bc->what);
-    ck_assert_msg(got == bc->good, "%s: %zu records, want %zu", bc->what, got, bc->good);
-    ck_assert_msg(dmg[0] != 0, "%s: no damage reported", bc->what);
+    REQUIRE(got == bc->good, "%s: %zu records, want %zu", bc->what, got, bc->good);
+    REQUIRE(dmg[0] != 0, "%s: no damage reported", bc->what);
     free_trace(&t);
+}
+END_TEST
+
+/* Over the reader's limits, with every byte present: damage, not a record
+ * (and not FMT_MAX_FRAMES + 1 frames written into the reader's frame array). */
+START_TEST(test_over_limits)
+{
+    static uint8_t body[2 * (FMT_MAX_STRING + 64)];
+    const char *path = tmp_path("limits.hst");
+    char dmg[256];
+    for (int which = 0; which < 2; which++) {
+        struct fmt_buf b = { body, 0, sizeof body };
+        fmt_put_u8(&b, FMT_REC_MODULE_UNLOAD);
+        fmt_put_varint(&b, 5);
+        if (which == 0) {
+            /* a TYPE whose name is FMT_MAX_STRING + 1 bytes, all there */
+            fmt_put_u8(&b, FMT_REC_TYPE);
+            fmt_put_varint(&b, 1);
+            fmt_put_varint(&b, FMT_MAX_STRING + 1);
+            memset(b.data + b.len, 'n', FMT_MAX_STRING + 1);
+            b.len += FMT_MAX_STRING + 1;
+        } else {
+            /* a STACK of FMT_MAX_FRAMES + 1 frames, all there */
+            fmt_put_u8(&b, FMT_REC_STACK);
+            fmt_put_varint(&b, 1);
+            fmt_put_varint(&b, FMT_MAX_FRAMES + 1);
+            for (unsigned i = 0; i <= FMT_MAX_FRAMES; i++)
+                fmt_put_varint(&b, 0x400000 + i);
+        }
+        /* then a good record, which must not be reached */
+        fmt_put_u8(&b, FMT_REC_MODULE_UNLOAD);
+        fmt_put_varint(&b, 6);
+        struct op ops[] = { { .kind = OP_RAW, .raw = body, .raw_len = b.len } };
+        static struct trace t;
+        build_trace(&t, ops, 1, 0);
+        t.exp[0] = (struct fmt_record){ .type = FMT_REC_MODULE_UNLOAD, .u.id = 5 };
+        write_file(path, t.data, t.len);
+        const char *what = which ? "FMT_MAX_FRAMES + 1 frames" : "FMT_MAX_STRING + 1 bytes";
+        size_t got = read_check(path, &t, 1, dmg, sizeof dmg, what);
+        REQUIRE(got == 1, "%s: %zu records, want 1", what, got);
+        REQUIRE(dmg[0] != 0, "%s: no damage reported", what);
+        free_trace(&t);
+    }
 }
 END_TEST
 
@@ -1073,7 +1135,7 @@ START_TEST(test_empty_chunk)
     char dmg[256];
     size_t got = read_check(path, &t, t.nexp, dmg, sizeof dmg, "empty chunks");
     ck_assert_uint_eq(got, 3);
-    ck_assert_msg(dmg[0] == 0, "damage: %s", dmg);
+    REQUIRE(dmg[0] == 0, "damage: %s", dmg);
     free_trace(&t);
 }
 END_TEST
@@ -1095,7 +1157,7 @@ START_TEST(test_long_string_cut)
     write_file(path, t.data, t.len);
     char dmg[256];
     ck_assert_uint_eq(read_check(path, &t, 2, dmg, sizeof dmg, "long string"), 2);
-    ck_assert_msg(dmg[0] == 0, "damage: %s", dmg);
+    REQUIRE(dmg[0] == 0, "damage: %s", dmg);
     free_trace(&t);
 }
 END_TEST
@@ -1107,8 +1169,8 @@ static size_t read_n(struct fmt_reader *r, const struct trace *t, size_t start, 
     char why[256];
     size_t i = 0;
     while (i < n && fmt_reader_next(r, &rec)) {
-        ck_assert_msg(start + i < t->nexp, "%s: too many records", ctx);
-        ck_assert_msg(rec_diff(&rec, &t->exp[start + i], why, sizeof why) == 0,
+        REQUIRE(start + i < t->nexp, "%s: too many records", ctx);
+        REQUIRE(rec_diff(&rec, &t->exp[start + i], why, sizeof why) == 0,
                       "%s: record %zu: %s", ctx, start + i, why);
         i++;
     }
@@ -1123,7 +1185,7 @@ START_TEST(test_rewind)
     write_file(path, t.data, t.len);
     char err[256] = "";
     struct fmt_reader *r = fmt_reader_open(path, err, sizeof err);
-    ck_assert_msg(r != NULL, "open: %s", err);
+    REQUIRE(r != NULL, "open: %s", err);
 
     ck_assert_uint_eq(read_n(r, &t, 0, SIZE_MAX, "first pass"), t.nexp);
     ck_assert_ptr_null(fmt_reader_damage(r));
@@ -1158,7 +1220,7 @@ START_TEST(test_rewind)
         want++;
     write_file(path, t.data, cut);
     r = fmt_reader_open(path, err, sizeof err);
-    ck_assert_msg(r != NULL, "open: %s", err);
+    REQUIRE(r != NULL, "open: %s", err);
     ck_assert_uint_eq(read_n(r, &t, 0, SIZE_MAX, "damaged, first pass"), want);
     ck_assert_ptr_nonnull(fmt_reader_damage(r));
     char first[256];
@@ -1189,6 +1251,7 @@ static Suite *format_suite(void)
     tcase_add_test(tc, test_bit_flips);
     tcase_add_test(tc, test_garbage_chunk);
     tcase_add_loop_test(tc, test_malformed_record, 0, sizeof bad_cases / sizeof bad_cases[0]);
+    tcase_add_test(tc, test_over_limits);
     tcase_add_test(tc, test_empty_chunk);
     tcase_add_test(tc, test_long_string_cut);
     tcase_add_test(tc, test_rewind);
