@@ -6,23 +6,38 @@
 
 #include "util.h"
 
-int cli_common_option(int c, const char *arg, struct common_opts *o)
+const char *cli_parse_reader(int argc, char **argv, const char *usage, struct common_opts *o, int *status)
 {
-    switch (c) {
-    case 'F':
-        if (strcmp(arg, "text") == 0)
-            o->format = OUT_TEXT;
-        else if (strcmp(arg, "json") == 0)
-            o->format = OUT_JSON;
-        else
-            return -1;
-        return 1;
-    case 'S':
-        o->snapshot = arg;
-        return 1;
-    default:
-        return 0;
+    static const struct option longopts[] = { COMMON_LONG_OPTIONS, { 0 } };
+    int c;
+    *o = (struct common_opts){ 0 };
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'h':
+            printf("usage: %s\n", usage);
+            *status = 0;
+            return NULL;
+        case 'F':
+            if (strcmp(optarg, "text") == 0 || strcmp(optarg, "json") == 0) {
+                o->format = optarg[0] == 'j' ? OUT_JSON : OUT_TEXT;
+                break;
+            }
+            *status = cli_error("--format takes text or json, not '%s'", optarg);
+            return NULL;
+        case 'S':
+            o->snapshot = optarg;
+            break;
+        default:
+            *status = cli_error("usage: %s", usage);
+            return NULL;
+        }
     }
+    if (optind != argc - 1) {
+        *status = cli_error("usage: %s", usage);
+        return NULL;
+    }
+    return argv[optind];
 }
 
 int cli_error(const char *fmt, ...)

@@ -27,8 +27,10 @@ struct common_opts {
     { "snapshot", required_argument, NULL, 'S' },             \
     { "help", no_argument, NULL, 'h' }
 
-/* Handles a common option; 1 if it was one, 0 if not, -1 on a bad value. */
-int cli_common_option(int c, const char *arg, struct common_opts *o);
+/* Parses the options of a command that reads one trace and takes only the
+ * common options. Returns the trace's path, or NULL with *status set (0 after
+ * --help, EXIT_TRACE_ERROR after an error, which it has printed). */
+const char *cli_parse_reader(int argc, char **argv, const char *usage, struct common_opts *o, int *status);
 
 /* One line on stderr, "heapscope: " first; returns EXIT_TRACE_ERROR. */
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -57,25 +57,18 @@ static void print_text(const struct model *m, const struct model_group *g, size_
 
 int cmd_leaks(int argc, char **argv)
 {
-    static const struct option longopts[] = { COMMON_LONG_OPTIONS, { 0 } };
-    struct common_opts o = { 0 };
-    int c;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        if (c == 'h') {
-            puts("usage: heapscope leaks [--format text|json] [--snapshot NAME|INDEX] FILE");
-            return 0;
-        }
-        if (cli_common_option(c, optarg, &o) != 1)
-            return cli_error("leaks: bad option (see heapscope leaks --help)");
-    }
-    if (optind != argc - 1)
-        return cli_error("leaks: one trace file expected");
+    struct common_opts o;
+    int status;
+    const char *path = cli_parse_reader(argc, argv,
+        "heapscope leaks [--format text|json] [--snapshot NAME|INDEX] FILE", &o, &status);
+    if (!path)
+        return status;
     struct model m;
-    if (cli_load(&m, argv[optind], o.snapshot) != 0)
+    if (cli_load(&m, path, o.snapshot) != 0)
         return EXIT_TRACE_ERROR;
     if (!m.snapshot) {
         model_free(&m);
-        return cli_error("%s: the trace has no complete snapshot", argv[optind]);
+        return cli_error("%s: the trace has no complete snapshot", path);
     }
     struct model_group *g;
     size_t n = model_group_by_stack(&m, &g);

@@ -98,21 +98,14 @@ static void print_text(const struct model *m)
 
 int cmd_summary(int argc, char **argv)
 {
-    static const struct option longopts[] = { COMMON_LONG_OPTIONS, { 0 } };
-    struct common_opts o = { 0 };
-    int c;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        if (c == 'h') {
-            puts("usage: heapscope summary [--format text|json] [--snapshot NAME|INDEX] FILE");
-            return 0;
-        }
-        if (cli_common_option(c, optarg, &o) != 1)
-            return cli_error("summary: bad option (see heapscope summary --help)");
-    }
-    if (optind != argc - 1)
-        return cli_error("summary: one trace file expected");
+    struct common_opts o;
+    int status;
+    const char *path = cli_parse_reader(argc, argv,
+        "heapscope summary [--format text|json] [--snapshot NAME|INDEX] FILE", &o, &status);
+    if (!path)
+        return status;
     struct model m;
-    if (cli_load(&m, argv[optind], o.snapshot) != 0)
+    if (cli_load(&m, path, o.snapshot) != 0)
         return EXIT_TRACE_ERROR;
     if (o.format == OUT_JSON)
         print_json(&m);

@@ -12,18 +12,25 @@
 
 #define MAX_ID (1u << 26) /* a larger stack or type id can only be damage */
 
+/* Grows an array indexed by id (zero-filling) so that id fits. */
+static void *grow_for_id(void *arr, size_t *n, size_t elem, uint64_t id)
+{
+    if (id < *n)
+        return arr;
+    size_t cap = *n ? *n : 64;
+    while (cap <= id)
+        cap *= 2;
+    arr = xrealloc(arr, cap * elem);
+    memset((char *)arr + *n * elem, 0, (cap - *n) * elem);
+    *n = cap;
+    return arr;
+}
+
 static void set_stack(struct model *m, uint64_t id, uint64_t n, const uint64_t *frames)
 {
     if (id == 0 || id >= MAX_ID)
         return;
-    if (id >= m->n_stacks) {
-        size_t cap = m->n_stacks ? m->n_stacks : 1024;
-        while (cap <= id)
-            cap *= 2;
-        m->stacks = xrealloc(m->stacks, cap * sizeof *m->stacks);
-        memset(m->stacks + m->n_stacks, 0, (cap - m->n_stacks) * sizeof *m->stacks);
-        m->n_stacks = cap;
-    }
+    m->stacks = grow_for_id(m->stacks, &m->n_stacks, sizeof *m->stacks, id);
     struct model_stack *s = &m->stacks[id];
     if (s->n) /* written again (a forked child's preamble): the first stays */
         return;
@@ -36,14 +43,7 @@ static void set_type(struct model *m, uint64_t id, const char *name)
 {
     if (id == 0 || id >= MAX_ID)
         return;
-    if (id >= m->n_types) {
-        size_t cap = m->n_types ? m->n_types : 64;
-        while (cap <= id)
-            cap *= 2;
-        m->types = xrealloc(m->types, cap * sizeof *m->types);
-        memset(m->types + m->n_types, 0, (cap - m->n_types) * sizeof *m->types);
-        m->n_types = cap;
-    }
+    m->types = grow_for_id(m->types, &m->n_types, sizeof *m->types, id);
     free(m->types[id]);
     m->types[id] = xstrdup(name);
 }

@@ -298,62 +298,38 @@ EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
     return do_exec(EXEC_FD, NULL, fd, argv, envp);
 }
 
-/* The execl family: gather the variadic arguments into an argv. */
+/* The execl family: gather the variadic arguments into an argv (and, for
+ * execle, the environment after its terminating NULL). */
 #define ARGV_MAX 2048
-#define GATHER_ARGS(first, ap, argv, ok)                         \
-    do {                                                         \
-        size_t i_ = 0;                                           \
-        argv[i_++] = (char *)(first);                            \
-        while (i_ < ARGV_MAX && (argv[i_] = va_arg(ap, char *))) \
-            i_++;                                                \
-        ok = i_ < ARGV_MAX;                                      \
-    } while (0)
 
-EXPORT int execl(const char *path, const char *arg, ...)
+static int exec_list(enum exec_kind kind, const char *file, const char *arg, va_list ap, int has_env)
 {
     char *argv[ARGV_MAX];
-    int ok;
-    va_list ap;
-    va_start(ap, arg);
-    GATHER_ARGS(arg, ap, argv, ok);
-    va_end(ap);
-    if (!ok) {
+    size_t i = 0;
+    argv[i++] = (char *)arg;
+    while (i < ARGV_MAX && (argv[i] = va_arg(ap, char *)))
+        i++;
+    if (i == ARGV_MAX) {
         errno = E2BIG;
         return -1;
     }
-    return do_exec(EXEC_PATH, path, -1, argv, environ);
+    char *const *envp = has_env ? va_arg(ap, char *const *) : environ;
+    return do_exec(kind, file, -1, argv, envp);
 }
 
-EXPORT int execlp(const char *file, const char *arg, ...)
-{
-    char *argv[ARGV_MAX];
-    int ok;
-    va_list ap;
-    va_start(ap, arg);
-    GATHER_ARGS(arg, ap, argv, ok);
-    va_end(ap);
-    if (!ok) {
-        errno = E2BIG;
-        return -1;
+#define EXEC_LIST_HOOK(name, kind, has_env)                    \
+    EXPORT int name(const char *file, const char *arg, ...)    \
+    {                                                          \
+        va_list ap;                                            \
+        va_start(ap, arg);                                     \
+        int r = exec_list(kind, file, arg, ap, has_env);       \
+        va_end(ap);                                            \
+        return r;                                              \
     }
-    return do_exec(EXEC_SEARCH, file, -1, argv, environ);
-}
 
-EXPORT int execle(const char *path, const char *arg, ...)
-{
-    char *argv[ARGV_MAX];
-    int ok;
-    va_list ap;
-    va_start(ap, arg);
-    GATHER_ARGS(arg, ap, argv, ok);
-    char *const *envp = va_arg(ap, char *const *);
-    va_end(ap);
-    if (!ok) {
-        errno = E2BIG;
-        return -1;
-    }
-    return do_exec(EXEC_PATH, path, -1, argv, envp);
-}
+EXEC_LIST_HOOK(execl, EXEC_PATH, 0)
+EXEC_LIST_HOOK(execlp, EXEC_SEARCH, 0)
+EXEC_LIST_HOOK(execle, EXEC_PATH, 1)
 
 /* ------------------------------------------------------------ lifetime */
 
