@@ -56,8 +56,13 @@ static int rebuild(struct shard *s)
     return 0;
 }
 
+/* Addresses 0 and 1 mark empty and deleted slots: no block lives there. */
+static inline int storable(uintptr_t addr) { return addr > TOMBSTONE; }
+
 int live_insert(const struct live_block *b)
 {
+    if (!storable(b->addr))
+        return -1;
     uint64_t h = hash_addr(b->addr);
     struct shard *s = shard_of(h);
     plat_lock(&s->lock);
@@ -97,15 +102,17 @@ static struct live_block *find(struct shard *s, uintptr_t addr, uint64_t h)
     size_t mask = s->cap - 1;
     for (size_t j = h & mask;; j = (j + 1) & mask) {
         uintptr_t a = s->slots[j].addr;
-        if (a == addr)
-            return &s->slots[j];
         if (a == EMPTY)
             return NULL;
+        if (a == addr)
+            return &s->slots[j];
     }
 }
 
 int live_remove(uintptr_t addr, struct live_block *out)
 {
+    if (!storable(addr))
+        return 0;
     uint64_t h = hash_addr(addr);
     struct shard *s = shard_of(h);
     plat_lock(&s->lock);
@@ -121,6 +128,8 @@ int live_remove(uintptr_t addr, struct live_block *out)
 
 int live_update(uintptr_t addr, uint32_t type_id, uint32_t flags)
 {
+    if (!storable(addr))
+        return 0;
     uint64_t h = hash_addr(addr);
     struct shard *s = shard_of(h);
     plat_lock(&s->lock);

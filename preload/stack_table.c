@@ -83,9 +83,11 @@ static uintptr_t *arena_copy(struct shard *s, const uintptr_t *f, unsigned n)
 
 uint32_t stack_table_intern(const uintptr_t *frames, unsigned n, int *is_new)
 {
+    *is_new = 0;
+    if (n == 0)
+        return FMT_NO_STACK;
     uint64_t h = hash_frames(frames, n);
     struct shard *s = &shards[h >> 58];
-    *is_new = 0;
     plat_lock(&s->lock);
     if (s->count * 4 >= s->cap * 3 && grow(s) != 0) {
         plat_unlock(&s->lock);

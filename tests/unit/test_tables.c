@@ -277,6 +277,30 @@ START_TEST(test_live_update)
 }
 END_TEST
 
+/* Address 0 is never live (EMPTY marks free slots with it), so removing or
+ * updating it must find nothing, whatever the table holds. hash_addr(0) is 0:
+ * shard 0, slot 0. */
+START_TEST(test_live_null_address)
+{
+    enum { N = 20000 }; /* enough that shard 0 has slots */
+    for (size_t i = 0; i < N; i++) {
+        struct live_block b = live_block_of(i);
+        REQ_EQ(live_insert(&b), 0);
+    }
+    struct live_block out;
+    memset(&out, 0xab, sizeof out);
+    REQUIRE(live_remove(0, &out) == 0,
+            "live_remove(0) reports a live block (addr %#" PRIxPTR ", size %" PRIu64 ")", out.addr,
+            out.size);
+    REQUIRE(live_update(0, 5, FMT_BLOCK_IGNORED) == 0, "live_update(0) reports a live block");
+    REQ_EQ(live_count(), N);
+    /* and the table still works */
+    for (size_t i = 0; i < N; i++)
+        REQUIRE(live_remove(live_block_of(i).addr, &out) == 1, "block %zu lost", i);
+    REQ_EQ(live_count(), 0);
+}
+END_TEST
+
 /* Many rounds of fill-and-empty with fresh addresses: tombstones pile up and
  * must be swept, never making an insert or remove loop. */
 START_TEST(test_live_churn)
@@ -759,6 +783,7 @@ static Suite *tables_suite(void)
     tcase_add_test(live, test_live_replace);
     tcase_add_test(live, test_live_remove_missing);
     tcase_add_test(live, test_live_update);
+    tcase_add_test(live, test_live_null_address);
     tcase_add_test(live, test_live_churn);
     tcase_add_test(live, test_live_threads);
     suite_add_tcase(s, live);
