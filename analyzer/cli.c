@@ -6,6 +6,21 @@
 
 #include "util.h"
 
+int cli_common_option(int c, const char *arg, struct common_opts *o)
+{
+    if (c == 'F') {
+        if (strcmp(arg, "text") != 0 && strcmp(arg, "json") != 0)
+            return -1;
+        o->format = arg[0] == 'j' ? OUT_JSON : OUT_TEXT;
+        return 1;
+    }
+    if (c == 'S') {
+        o->snapshot = arg;
+        return 1;
+    }
+    return 0;
+}
+
 const char *cli_parse_reader(int argc, char **argv, const char *usage, struct common_opts *o, int *status)
 {
     static const struct option longopts[] = { COMMON_LONG_OPTIONS, { 0 } };
@@ -19,15 +34,11 @@ const char *cli_parse_reader(int argc, char **argv, const char *usage, struct co
             *status = 0;
             return NULL;
         case 'F':
-            if (strcmp(optarg, "text") == 0 || strcmp(optarg, "json") == 0) {
-                o->format = optarg[0] == 'j' ? OUT_JSON : OUT_TEXT;
+        case 'S':
+            if (cli_common_option(c, optarg, o) == 1)
                 break;
-            }
             *status = cli_error("--format takes text or json, not '%s'", optarg);
             return NULL;
-        case 'S':
-            o->snapshot = optarg;
-            break;
         default:
             *status = cli_error("usage: %s", usage);
             return NULL;
@@ -116,4 +127,82 @@ void stack_print_json(struct json *j, const char *key, struct symbolizer *s, con
         }
     }
     json_array_end(j);
+}
+
+void block_json(struct json *j, const char *key, struct symbolizer *s, const struct model *m, size_t block)
+{
+    const struct model_block *b = &m->blocks[block];
+    json_object(j, key);
+    json_hex(j, "address", b->addr);
+    json_u64(j, "size", b->size);
+    json_str(j, "type", sym_block_type(s, m, block));
+    stack_print_json(j, "stack", s, m, b->stack_id);
+    json_object_end(j);
+}
+
+static const char *const register_names[] = {
+    "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "rdi", "rsi", "rbp", "rbx",
+    "rdx", "rax", "rcx", "rsp", "rip", "eflags", "csgsfs", "err", "trapno", "oldmask", "cr2",
+};
+
+static const char *root_kind_name(uint32_t kind)
+{
+    static const char *const names[] = { "global", "stack", "register", "tls" };
+    return kind < 4 ? names[kind] : "?";
+}
+
+/* What a root pointer at off names: a global's symbol, or a register. */
+static const char *root_symbol(struct symbolizer *s, const struct model_root *r, uint64_t off, uint64_t *sym_off)
+{
+    *sym_off = 0;
+    if (r->kind == FMT_ROOT_GLOBAL)
+        return sym_data(s, r->start + off, sym_off);
+    if (r->kind == FMT_ROOT_REGISTERS)
+        return off / 8 < sizeof register_names / sizeof register_names[0] ? register_names[off / 8] : NULL;
+    return NULL;
+}
+
+void root_json(struct json *j, const char *key, struct symbolizer *s, const struct model *m, uint32_t root,
+               uint64_t off)
+{
+    const struct model_root *r = &m->roots[root];
+    uint64_t sym_off;
+    const char *sym = root_symbol(s, r, off, &sym_off);
+    const struct model_module *mod = r->kind == FMT_ROOT_GLOBAL ? model_module_at(m, r->start) : NULL;
+    json_object(j, key);
+    json_str(j, "kind", root_kind_name(r->kind));
+    json_str(j, "symbol", sym);
+    if (sym && r->kind == FMT_ROOT_GLOBAL)
+        json_u64(j, "symbol_offset", sym_off);
+    json_str(j, "module", mod ? mod->path : NULL);
+    if (r->kind != FMT_ROOT_GLOBAL)
+        json_u64(j, "tid", r->tid);
+    if (r->kind != FMT_ROOT_REGISTERS)
+        json_hex(j, "address", r->start + off);
+    json_object_end(j);
+}
+
+void root_text(char *buf, size_t room, struct symbolizer *s, const struct model *m, uint32_t root, uint64_t off)
+{
+    const struct model_root *r = &m->roots[root];
+    uint64_t sym_off;
+    const char *sym = root_symbol(s, r, off, &sym_off);
+    const struct model_module *mod = model_module_at(m, r->start);
+    switch (r->kind) {
+    case FMT_ROOT_GLOBAL:
+        if (sym && sym_off)
+            snprintf(buf, room, "global %s+%llu in %s", sym, (unsigned long long)sym_off, mod ? mod->path : "?");
+        else if (sym)
+            snprintf(buf, room, "global %s in %s", sym, mod ? mod->path : "?");
+        else
+            snprintf(buf, room, "global data at 0x%llx in %s", (unsigned long long)(r->start + off),
+                     mod ? mod->path : "?");
+        break;
+    case FMT_ROOT_REGISTERS:
+        snprintf(buf, room, "register %s of thread %llu", sym ? sym : "?", (unsigned long long)r->tid);
+        break;
+    default:
+        snprintf(buf, room, "%s of thread %llu at 0x%llx", r->kind == FMT_ROOT_STACK ? "stack" : "TLS",
+                 (unsigned long long)r->tid, (unsigned long long)(r->start + off));
+    }
 }

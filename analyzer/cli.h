@@ -45,8 +45,21 @@ void stack_print_text(FILE *f, struct symbolizer *s, const struct model *m, uint
 void stack_print_json(struct json *j, const char *key, struct symbolizer *s, const struct model *m,
                       uint32_t stack_id);
 
+/* A block as JSON: {"address", "size", "type", "stack"}. */
+void block_json(struct json *j, const char *key, struct symbolizer *s, const struct model *m, size_t block);
+/* A root as JSON: {"kind", "symbol", "module", "tid", "address"}; off is the
+ * offset of the pointer within the root region. */
+void root_json(struct json *j, const char *key, struct symbolizer *s, const struct model *m, uint32_t root,
+               uint64_t off);
+/* The same in words, e.g. "global g_items+8 in /path/prog". */
+void root_text(char *buf, size_t room, struct symbolizer *s, const struct model *m, uint32_t root, uint64_t off);
+
 int cmd_run(int argc, char **argv);
 int cmd_summary(int argc, char **argv);
 int cmd_leaks(int argc, char **argv);
+int cmd_referrers(int argc, char **argv);
+/* Handles --format/--snapshot for commands with options of their own: 1 if
+ * it was one, 0 if not, -1 on a bad value. */
+int cli_common_option(int c, const char *arg, struct common_opts *o);
 
 #endif

@@ -14,7 +14,8 @@ static const struct {
 } commands[] = {
     { "run", cmd_run, "run a program under the tracer" },
     { "summary", cmd_summary, "run facts: allocations, peak, snapshots, what was not freed" },
-    { "leaks", cmd_leaks, "blocks live at a snapshot, grouped by allocation stack" },
+    { "leaks", cmd_leaks, "blocks live at a snapshot by leak kind, grouped by allocation stack" },
+    { "referrers", cmd_referrers, "who points at a block, and the shortest chains from roots" },
 };
 
 static void usage(FILE *f)

@@ -113,24 +113,52 @@ static int wanted(const char *want, uint64_t index, const char *name)
     return strcmp(want, name) == 0;
 }
 
-struct block_vec {
-    struct model_block *v;
-    size_t n, cap;
+/* A growing array of one snapshot's blocks, roots and edges. */
+struct snap_vec {
+    struct model_block *blocks;
+    size_t n_blocks, cap_blocks;
+    struct model_root *roots;
+    size_t n_roots, cap_roots;
+    struct model_edge *edges;
+    size_t n_edges, cap_edges;
 };
 
-static void block_push(struct block_vec *b, const struct model_block *blk)
+#define VEC_PUSH(arr, n, cap, item)                                \
+    do {                                                           \
+        if ((n) == (cap)) {                                        \
+            (cap) = (cap) ? (cap) * 2 : 1024;                      \
+            (arr) = xrealloc((arr), (cap) * sizeof *(arr));        \
+        }                                                          \
+        (arr)[(n)++] = (item);                                     \
+    } while (0)
+
+static void snap_vec_free(struct snap_vec *v)
 {
-    if (b->n == b->cap) {
-        b->cap = b->cap ? b->cap * 2 : 4096;
-        b->v = xrealloc(b->v, b->cap * sizeof *b->v);
-    }
-    b->v[b->n++] = *blk;
+    free(v->blocks);
+    free(v->roots);
+    free(v->edges);
 }
 
-static int by_addr(const void *a, const void *b)
+
+/* The graph must index what exists: blocks in address order, edges within
+ * bounds. A damaged graph is dropped, with a warning, not trusted. */
+static void check_graph(struct model *m)
 {
-    const struct model_block *x = a, *y = b;
-    return x->addr < y->addr ? -1 : x->addr > y->addr;
+    int ok = 1;
+    for (size_t i = 1; i < m->n_blocks && ok; i++)
+        ok = m->blocks[i - 1].addr < m->blocks[i].addr;
+    for (size_t i = 0; i < m->n_edges && ok; i++) {
+        const struct model_edge *e = &m->edges[i];
+        ok = e->dst < m->n_blocks && (e->src_is_root ? e->src < m->n_roots : e->src < m->n_blocks);
+    }
+    if (!ok) {
+        fprintf(stderr, "heapscope: warning: %s: snapshot %s has an inconsistent heap graph; ignoring it\n",
+                m->path, m->snapshot->name);
+        free(m->edges);
+        m->edges = NULL;
+        m->n_edges = 0;
+        m->snapshots[m->snapshot - m->snapshots].scanned = 0;
+    }
 }
 
 int model_load(struct model *m, const char *path, const char *want, char *err, size_t errlen)
@@ -142,7 +170,7 @@ int model_load(struct model *m, const char *path, const char *want, char *err, s
         return -1;
     struct fmt_record rec;
     struct tid_set tids = { 0 };
-    struct block_vec cur = { 0 }, chosen = { 0 };
+    struct snap_vec cur = { 0 }, chosen = { 0 };
     ssize_t cur_snap = -1, chosen_snap = -1;
     int chosen_is_exit = 0;
     uint64_t seq = 0;
@@ -190,8 +218,9 @@ int model_load(struct model *m, const char *path, const char *want, char *err, s
                 .index = rec.u.snapshot.index, .time_ns = rec.u.snapshot.time_ns,
                 .blocks = rec.u.snapshot.blocks, .bytes = rec.u.snapshot.bytes,
                 .name = xstrdup(rec.u.snapshot.name) };
+            m->snapshots[m->n_snapshots].scanned = rec.u.snapshot.scanned != 0;
             cur_snap = (ssize_t)m->n_snapshots++;
-            cur.n = 0;
+            cur.n_blocks = cur.n_roots = cur.n_edges = 0;
             if (!wanted(want, rec.u.snapshot.index, rec.u.snapshot.name) ||
                 (!want && chosen_is_exit))
                 cur_snap = -1 - cur_snap; /* not kept: remember it only to close it */
@@ -200,12 +229,26 @@ int model_load(struct model *m, const char *path, const char *want, char *err, s
             if (cur_snap >= 0) {
                 struct model_block b = { rec.u.block.addr, rec.u.block.size, rec.u.block.birth_ns,
                                          (uint32_t)rec.u.block.stack_id, (uint32_t)rec.u.block.type_id,
-                                         (uint32_t)rec.u.block.flags };
+                                         (uint32_t)rec.u.block.flags, rec.u.block.hash, rec.u.block.word0 };
                 if (rec.u.block.stack_id >= MAX_ID)
                     b.stack_id = 0;
                 if (rec.u.block.type_id >= MAX_ID)
                     b.type_id = 0;
-                block_push(&cur, &b);
+                VEC_PUSH(cur.blocks, cur.n_blocks, cur.cap_blocks, b);
+            }
+            break;
+        case FMT_REC_ROOT:
+            if (cur_snap >= 0 && rec.u.root.id == cur.n_roots) {
+                struct model_root root = { (uint32_t)rec.u.root.kind, rec.u.root.start, rec.u.root.end,
+                                           rec.u.root.tid };
+                VEC_PUSH(cur.roots, cur.n_roots, cur.cap_roots, root);
+            }
+            break;
+        case FMT_REC_EDGES:
+            if (cur_snap >= 0) {
+                struct model_edge e = { (uint32_t)rec.u.edge.src, (uint32_t)rec.u.edge.dst,
+                                        (uint32_t)rec.u.edge.src_is_root, rec.u.edge.src_off, rec.u.edge.dst_off };
+                VEC_PUSH(cur.edges, cur.n_edges, cur.cap_edges, e);
             }
             break;
         case FMT_REC_SNAPSHOT_END: {
@@ -214,7 +257,7 @@ int model_load(struct model *m, const char *path, const char *want, char *err, s
                 break;
             m->snapshots[idx].complete = 1;
             if (cur_snap >= 0) {
-                struct block_vec t = chosen;
+                struct snap_vec t = chosen;
                 chosen = cur;
                 cur = t;
                 chosen_snap = cur_snap;
@@ -242,12 +285,12 @@ int model_load(struct model *m, const char *path, const char *want, char *err, s
         m->damage = xstrdup(fmt_reader_damage(r));
     fmt_reader_close(r);
     free(tids.slots);
-    free(cur.v);
+    snap_vec_free(&cur);
     m->threads = tids.n;
     if (!m->has_process) {
         snprintf(err, errlen, "%s: %s", path,
                  m->damage ? m->damage : "trace holds no process record");
-        free(chosen.v);
+        snap_vec_free(&chosen);
         model_free(m);
         return -1;
     }
@@ -259,22 +302,26 @@ int model_load(struct model *m, const char *path, const char *want, char *err, s
                          *names ? ", " : "", m->snapshots[i].name);
         snprintf(err, errlen, "%s: no snapshot %s (the trace has: %s)", path,
                  want ? want : "complete", *names ? names : "none");
-        free(chosen.v);
+        snap_vec_free(&chosen);
         model_free(m);
         return -1;
     }
     if (chosen_snap >= 0) {
         m->snapshot = &m->snapshots[chosen_snap];
-        m->blocks = chosen.v;
-        m->n_blocks = chosen.n;
-        qsort(m->blocks, m->n_blocks, sizeof *m->blocks, by_addr); /* the writer sorts; be sure */
+        m->blocks = chosen.blocks;
+        m->n_blocks = chosen.n_blocks;
+        m->roots = chosen.roots;
+        m->n_roots = chosen.n_roots;
+        m->edges = chosen.edges;
+        m->n_edges = chosen.n_edges;
+        check_graph(m);
         for (size_t i = 0; i < m->n_blocks; i++)
             if (!(m->blocks[i].flags & FMT_BLOCK_IGNORED)) {
                 m->reported_bytes += m->blocks[i].size;
                 m->reported_blocks++;
             }
     } else {
-        free(chosen.v);
+        snap_vec_free(&chosen);
     }
     return 0;
 }
@@ -297,6 +344,8 @@ void model_free(struct model *m)
         free(m->snapshots[i].name);
     free(m->snapshots);
     free(m->blocks);
+    free(m->roots);
+    free(m->edges);
     free(m->damage);
     memset(m, 0, sizeof *m);
 }

@@ -29,12 +29,29 @@ struct model_snapshot {
     uint64_t index, time_ns, blocks, bytes;
     char *name;
     int complete; /* its end record was read */
+    int scanned;  /* it has the heap graph */
 };
 
 struct model_block {
     uint64_t addr, size, birth_ns;
     uint32_t stack_id, type_id;
     uint32_t flags; /* FMT_BLOCK_* */
+    uint64_t hash;  /* of its contents, when scanned */
+    uint64_t word0; /* its first word, when that points into a module */
+};
+
+/* A root region of the chosen snapshot. */
+struct model_root {
+    uint32_t kind; /* FMT_ROOT_* */
+    uint64_t start, end, tid;
+};
+
+/* A pointer found by the scan: at src_off in a block (or root region), to
+ * dst_off in block dst. */
+struct model_edge {
+    uint32_t src, dst;
+    uint32_t src_is_root;
+    uint64_t src_off, dst_off;
 };
 
 struct model {
@@ -65,6 +82,10 @@ struct model {
     struct model_block *blocks; /* sorted by address */
     size_t n_blocks;
     uint64_t reported_bytes, reported_blocks; /* its blocks less those hs_ignore'd */
+    struct model_root *roots;   /* its heap graph, if scanned */
+    size_t n_roots;
+    struct model_edge *edges;
+    size_t n_edges;
     /* why the trace ended early, or NULL */
     char *damage;
 };

@@ -29,8 +29,16 @@ struct cache_entry {
     size_t first, n;
 };
 
+struct vt_entry {
+    uint64_t addr;
+    const char *name; /* NULL: not a vtable */
+    int used;
+};
+
 struct symbolizer {
     const struct model *model;
+    struct vt_entry *vt; /* vtable pointer -> class, cached */
+    size_t vt_cap, vt_n;
     struct mod_state *mods;
     struct cache_entry *cache;
     size_t cache_cap, cache_n;
@@ -71,6 +79,7 @@ void sym_close(struct symbolizer *s)
         free(s->strings[i]);
     free(s->strings);
     free(s->mods);
+    free(s->vt);
     free(s->cache);
     free(s->frames);
     free(s);
@@ -236,4 +245,106 @@ size_t sym_resolve(struct symbolizer *s, uint64_t addr, const struct sym_frame *
     }
     *out = &s->frames[s->cache[j].first];
     return s->cache[j].n;
+}
+
+const char *sym_data(struct symbolizer *s, uint64_t addr, uint64_t *offset)
+{
+    struct mod_state *ms = open_module(s, addr);
+    *offset = 0;
+    if (!ms || !ms->dm)
+        return NULL;
+    GElf_Off off = 0;
+    GElf_Sym sym;
+    const char *name = dwfl_module_addrinfo(ms->dm, addr, &off, &sym, NULL, NULL, NULL);
+    if (!name)
+        return NULL;
+    *offset = off;
+    return name;
+}
+
+/* <source-name> ::= <length> <identifier>; appends it, returns the rest. */
+static const char *source_name(const char *p, char *out, size_t room)
+{
+    char *end;
+    unsigned long len = strtoul(p, &end, 10);
+    if (end == p || len == 0 || strlen(end) < len)
+        return NULL;
+    size_t have = strlen(out);
+    if (have + len + 3 >= room)
+        return NULL;
+    if (have)
+        strcat(out, "::");
+    strncat(out, end, len);
+    return end + len;
+}
+
+/* Demangles the <type> of a _ZTV symbol: plain, std:: or nested names.
+ * Anything else (templates, local names) is left mangled. */
+static int demangle_class(const char *p, char *out, size_t room)
+{
+    out[0] = 0;
+    if (p[0] == 'S' && p[1] == 't') {
+        strcpy(out, "std");
+        return source_name(p + 2, out, room) && out[0];
+    }
+    if (p[0] != 'N')
+        return source_name(p, out, room) != NULL;
+    p++;
+    while (*p == 'K' || *p == 'V' || *p == 'r')
+        p++;
+    if (p[0] == 'S' && p[1] == 't') {
+        strcpy(out, "std");
+        p += 2;
+    }
+    while (*p && *p != 'E')
+        if (!(p = source_name(p, out, room)))
+            return 0;
+    return *p == 'E';
+}
+
+static const char *vtable_class(struct symbolizer *s, uint64_t addr)
+{
+    uint64_t off;
+    const char *name = sym_data(s, addr, &off);
+    if (!name || strncmp(name, "_ZTV", 4) != 0)
+        return NULL;
+    char buf[512];
+    return keep(s, demangle_class(name + 4, buf, sizeof buf) ? buf : name);
+}
+
+static struct vt_entry *vt_slot(struct vt_entry *t, size_t cap, uint64_t addr)
+{
+    size_t j = (size_t)(addr * 0x9e3779b97f4a7c15ull >> 17) & (cap - 1);
+    while (t[j].used && t[j].addr != addr)
+        j = (j + 1) & (cap - 1);
+    return &t[j];
+}
+
+const char *sym_vtable_class(struct symbolizer *s, uint64_t addr)
+{
+    if ((s->vt_n + 1) * 2 > s->vt_cap) {
+        size_t cap = s->vt_cap ? s->vt_cap * 2 : 256;
+        struct vt_entry *t = xcalloc(cap, sizeof *t);
+        for (size_t i = 0; i < s->vt_cap; i++)
+            if (s->vt[i].used)
+                *vt_slot(t, cap, s->vt[i].addr) = s->vt[i];
+        free(s->vt);
+        s->vt = t;
+        s->vt_cap = cap;
+    }
+    struct vt_entry *e = vt_slot(s->vt, s->vt_cap, addr);
+    if (!e->used) {
+        *e = (struct vt_entry){ addr, vtable_class(s, addr), 1 };
+        s->vt_n++;
+    }
+    return e->name;
+}
+
+const char *sym_block_type(struct symbolizer *s, const struct model *m, size_t block)
+{
+    const struct model_block *b = &m->blocks[block];
+    const char *t = model_type(m, b->type_id);
+    if (t || !b->word0)
+        return t;
+    return sym_vtable_class(s, b->word0);
 }

@@ -25,4 +25,11 @@ void sym_close(struct symbolizer *s);
  * first. *out stays valid until the next sym_resolve call. */
 size_t sym_resolve(struct symbolizer *s, uint64_t addr, const struct sym_frame **out);
 
+/* The data symbol holding addr (a global), its offset in it; NULL if none. */
+const char *sym_data(struct symbolizer *s, uint64_t addr, uint64_t *offset);
+/* The C++ class whose vtable addr points into ("Node", "ns::Shape"), or NULL. */
+const char *sym_vtable_class(struct symbolizer *s, uint64_t addr);
+/* A block's type: its tag, else the class of its vtable, else NULL. */
+const char *sym_block_type(struct symbolizer *s, const struct model *m, size_t block);
+
 #endif

@@ -90,8 +90,9 @@ struct fmt_reader {
     size_t raw_len, raw_cap, pos;
     ZSTD_DCtx *dctx;
     uint32_t tid;
-    /* a BLOCKS record being handed out block by block */
-    uint64_t blocks_left, block_addr;
+    /* a BLOCKS or EDGES record being handed out one item at a time */
+    unsigned list_type;
+    uint64_t list_left, block_addr;
     uint64_t *frames;
     char damage[160];
     int done;
@@ -166,7 +167,7 @@ int fmt_reader_rewind(struct fmt_reader *r)
 {
     r->off = FMT_FILE_HEADER_SIZE;
     r->raw_len = r->pos = 0;
-    r->blocks_left = 0;
+    r->list_left = 0;
     r->tid = 0;
     r->done = 0;
     r->damage[0] = 0;
@@ -215,7 +216,7 @@ static int next_chunk(struct fmt_reader *r)
     r->raw_len = n;
     r->pos = 0;
     r->tid = 0;
-    r->blocks_left = 0;
+    r->list_left = 0;
     return 1;
 }
 
@@ -265,7 +266,7 @@ int fmt_reader_next(struct fmt_reader *r, struct fmt_record *rec)
     for (;;) {
         if (r->done)
             return 0;
-        if (r->pos >= r->raw_len && r->blocks_left == 0) {
+        if (r->pos >= r->raw_len && r->list_left == 0) {
             if (!next_chunk(r))
                 return 0;
             continue;
@@ -273,18 +274,29 @@ int fmt_reader_next(struct fmt_reader *r, struct fmt_record *rec)
         struct cursor c = { r->raw + r->pos, r->raw + r->raw_len, 0 };
         memset(rec, 0, sizeof *rec);
         rec->tid = r->tid;
-        if (r->blocks_left) {
-            rec->type = FMT_REC_BLOCKS;
-            r->block_addr += get_varint(&c);
-            rec->u.block.addr = r->block_addr;
-            rec->u.block.size = get_varint(&c);
-            rec->u.block.stack_id = get_varint(&c);
-            rec->u.block.type_id = get_varint(&c);
-            rec->u.block.birth_ns = get_varint(&c);
-            rec->u.block.flags = get_varint(&c);
-            r->blocks_left--;
+        if (r->list_left) {
+            rec->type = r->list_type;
+            if (r->list_type == FMT_REC_BLOCKS) {
+                r->block_addr += get_varint(&c);
+                rec->u.block.addr = r->block_addr;
+                rec->u.block.size = get_varint(&c);
+                rec->u.block.stack_id = get_varint(&c);
+                rec->u.block.type_id = get_varint(&c);
+                rec->u.block.birth_ns = get_varint(&c);
+                rec->u.block.flags = get_varint(&c);
+                rec->u.block.hash = get_varint(&c);
+                rec->u.block.word0 = get_varint(&c);
+            } else {
+                uint64_t src = get_varint(&c);
+                rec->u.edge.src = src >> 1;
+                rec->u.edge.src_is_root = src & 1;
+                rec->u.edge.src_off = get_varint(&c);
+                rec->u.edge.dst = get_varint(&c);
+                rec->u.edge.dst_off = get_varint(&c);
+            }
+            r->list_left--;
             if (c.bad)
-                return damaged(r, "damaged trace (malformed block list)");
+                return damaged(r, "damaged trace (malformed block or edge list)");
             r->pos = (size_t)(c.p - r->raw);
             return 1;
         }
@@ -357,15 +369,25 @@ int fmt_reader_next(struct fmt_reader *r, struct fmt_record *rec)
             rec->u.snapshot.time_ns = get_varint(&c);
             rec->u.snapshot.blocks = get_varint(&c);
             rec->u.snapshot.bytes = get_varint(&c);
+            rec->u.snapshot.scanned = get_varint(&c);
             break;
         case FMT_REC_BLOCKS:
-            /* the header of a block list: hand out its blocks one by one */
-            r->blocks_left = get_varint(&c);
+        case FMT_REC_EDGES:
+            /* the header of a list: hand out its items one by one */
+            r->list_type = type;
+            r->list_left = get_varint(&c);
             r->block_addr = 0;
-            if (c.bad || r->blocks_left > (uint64_t)(c.end - c.p))
-                return damaged(r, "damaged trace (malformed block list)");
+            if (c.bad || r->list_left > (uint64_t)(c.end - c.p))
+                return damaged(r, "damaged trace (malformed block or edge list)");
             r->pos = (size_t)(c.p - r->raw);
             continue;
+        case FMT_REC_ROOT:
+            rec->u.root.id = get_varint(&c);
+            rec->u.root.kind = get_varint(&c);
+            rec->u.root.start = get_varint(&c);
+            rec->u.root.end = get_varint(&c);
+            rec->u.root.tid = get_varint(&c);
+            break;
         case FMT_REC_HEAP_STAT:
             rec->u.heap_stat.time_ns = get_varint(&c);
             rec->u.heap_stat.live_bytes = get_varint(&c);

@@ -40,12 +40,17 @@ enum fmt_record_type {
     FMT_REC_FREE = 7,          /* addr, size, stack_id (of the allocation) */
     FMT_REC_TYPE = 8,          /* id, str name */
     FMT_REC_TAG = 9,           /* addr, type_id */
-    FMT_REC_SNAPSHOT_BEGIN = 10, /* index, str name, time_ns, blocks, bytes */
-    FMT_REC_BLOCKS = 11,       /* n, n x (addr delta from previous, size, stack_id, type_id, birth_ns, flags) */
+    FMT_REC_SNAPSHOT_BEGIN = 10, /* index, str name, time_ns, blocks, bytes, scanned */
+    FMT_REC_BLOCKS = 11,       /* n, n x (addr delta, size, stack_id, type_id, birth_ns, flags, hash, word0) */
     FMT_REC_SNAPSHOT_END = 12, /* index */
     FMT_REC_HEAP_STAT = 13,    /* time_ns, live_bytes, live_blocks, allocs, bytes_allocated */
     FMT_REC_PROCESS_END = 14,  /* time_ns, reason, allocs, frees, bytes_allocated, peak_bytes, peak_time_ns */
+    FMT_REC_ROOT = 15,         /* id, kind, start, end, tid: a root region of the current snapshot */
+    FMT_REC_EDGES = 16,        /* n, n x (src << 1 | src_is_root, src_off, dst, dst_off) */
 };
+
+/* Kinds of root regions (FMT_REC_ROOT.kind). */
+enum fmt_root_kind { FMT_ROOT_GLOBAL = 0, FMT_ROOT_STACK = 1, FMT_ROOT_REGISTERS = 2, FMT_ROOT_TLS = 3 };
 
 /* Which interposed function made an allocation (FMT_REC_ALLOC.fn). */
 enum fmt_alloc_fn {
@@ -75,7 +80,7 @@ struct fmt_buf {
     size_t len, cap;
 };
 #define FMT_VARINT_MAX 10u
-#define FMT_REC_MAX 64u /* the largest fixed-field record (no strings, no frames) */
+#define FMT_REC_MAX 96u /* room for the largest fixed-field record (no strings, no frames) */
 
 static inline void fmt_put_u8(struct fmt_buf *b, uint8_t v) { b->data[b->len++] = v; }
 
@@ -109,7 +114,8 @@ size_t fmt_chunk_encode(void *cctx, int level, const void *raw, size_t n, void *
 
 /* One decoded record. Strings and frames point into the reader's memory and
  * stay valid until the next fmt_reader_next call. A FMT_REC_BLOCKS record is
- * handed out one block at a time, as FMT_REC_BLOCKS with block filled. */
+ * handed out one block at a time, as FMT_REC_BLOCKS with block filled; a
+ * FMT_REC_EDGES record one edge at a time, with edge filled. */
 struct fmt_record {
     unsigned type;
     uint32_t tid; /* the thread of an event record, 0 if unknown */
@@ -123,8 +129,10 @@ struct fmt_record {
         struct { uint64_t addr, size, stack_id; } free;
         struct { uint64_t id; const char *name; } type;
         struct { uint64_t addr, type_id; } tag;
-        struct { uint64_t index; const char *name; uint64_t time_ns, blocks, bytes; } snapshot;
-        struct { uint64_t addr, size, stack_id, type_id, birth_ns, flags; } block;
+        struct { uint64_t index; const char *name; uint64_t time_ns, blocks, bytes, scanned; } snapshot;
+        struct { uint64_t addr, size, stack_id, type_id, birth_ns, flags, hash, word0; } block;
+        struct { uint64_t id, kind, start, end, tid; } root;
+        struct { uint64_t src, src_is_root, src_off, dst, dst_off; } edge;
         struct { uint64_t time_ns, live_bytes, live_blocks, allocs, bytes_allocated; } heap_stat;
         struct { uint64_t time_ns, reason, allocs, frees, bytes_allocated,
                  peak_bytes, peak_time_ns; } end;

@@ -14,7 +14,7 @@ EXPORT void heapscope_tag(const void *block, const char *type)
 
 EXPORT void heapscope_snapshot(const char *label)
 {
-    rec_snapshot(label && *label ? label : "api");
+    rec_snapshot(label && *label ? label : "api", HS_CALLER_SP());
 }
 
 EXPORT void heapscope_ignore(const void *block)

@@ -98,7 +98,7 @@ static inline int traced(void)
 /* Calls the real function with the guard held: an allocator that calls
  * another interposed function (glibc's reallocarray calls realloc) must not
  * be recorded twice. */
-#define REAL_CALL(expr) (rec_self.guard++, __extension__({ __auto_type r_ = (expr); rec_self.guard--; r_; }))
+#define REAL_CALL(expr) (rec_self.guard++, __extension__({ __auto_type r_ = (expr); rec_unguard(); r_; }))
 
 #define ENSURE_REAL()                          \
     do {                                       \
@@ -263,7 +263,7 @@ static int do_exec(enum exec_kind kind, const char *file, int fd, char *const ar
     char *const *env = envp;
     if (ours) {
         env = exec_env(envp, env_copy, sizeof env_copy / sizeof env_copy[0]);
-        rec_exec();
+        rec_exec(HS_CALLER_SP());
     }
     int r = kind == EXEC_PATH ? real.execve(file, argv, env)
             : kind == EXEC_SEARCH ? real.execvpe(file, argv, env)
@@ -339,7 +339,7 @@ EXPORT void _exit(int status)
 {
     ENSURE_REAL();
     if (getpid() == rec_pid())
-        rec_exit();
+        rec_exit(HS_CALLER_SP());
     real._exit(status);
     __builtin_unreachable();
 }
@@ -348,7 +348,7 @@ EXPORT void _Exit(int status)
 {
     ENSURE_REAL();
     if (getpid() == rec_pid())
-        rec_exit();
+        rec_exit(HS_CALLER_SP());
     real._Exit(status);
     __builtin_unreachable();
 }
@@ -359,4 +359,15 @@ __attribute__((constructor)) static void heapscope_start(void)
     rec_init();
 }
 
-__attribute__((destructor)) static void heapscope_stop(void) { rec_exit(); }
+/* At exit the program's live frames are those of exit's caller and above:
+ * exit's own frames reuse stack that held the program's dead locals, and a
+ * stale pointer there would keep a lost block "reachable". */
+__attribute__((destructor)) static void heapscope_stop(void)
+{
+    static const char *const exit_fns[] = { "exit", "__libc_start_call_main", NULL };
+    uintptr_t sp = HS_CALLER_SP();
+    rec_self.guard++;
+    uintptr_t caller = stack_caller_sp(exit_fns);
+    rec_self.guard--;
+    rec_exit(caller > sp ? caller : sp);
+}

@@ -21,6 +21,16 @@
 #define HS_LIKELY(x) __builtin_expect(!!(x), 1)
 #define HS_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
+/* The stack pointer of the calling program thread, with its callee-saved
+ * registers spilled below it first, so a stack scan from here sees them. */
+#define HS_CALLER_SP()                                        \
+    __extension__({                                           \
+        __builtin_unwind_init();                              \
+        uintptr_t sp_;                                        \
+        __asm__ volatile("mov %%rsp, %0" : "=r"(sp_));        \
+        sp_;                                                  \
+    })
+
 /* ---- platform.c: everything Linux-specific ---- */
 
 /* A small lock: spins briefly, then yields. Zero-initialised is unlocked. */
@@ -85,6 +95,9 @@ void stack_capture_init(void) HS_HIDDEN;
 /* Fills frames with return addresses, the caller of the interposed function
  * first; returns how many (at most max). */
 unsigned stack_capture(uintptr_t *frames, unsigned max) HS_HIDDEN;
+/* The stack pointer of the caller of the innermost frame running one of the
+ * named functions (a NULL-terminated list), or 0 if none is on the stack. */
+uintptr_t stack_caller_sp(const char *const *names) HS_HIDDEN;
 
 /* ---- stack_table.c: stack deduplication ---- */
 
@@ -149,22 +162,70 @@ void out_fork_prepare(void) HS_HIDDEN;
 void out_fork_parent(void) HS_HIDDEN;
 void out_fork_child(void) HS_HIDDEN;
 int out_failed(void) HS_HIDDEN;
+pid_t out_writer_tid(void) HS_HIDDEN; /* 0 if no writer thread runs */
 /* Called by the file opener to write what a new trace starts with. */
 typedef void (*out_preamble_fn)(void);
 void out_set_preamble(out_preamble_fn fn) HS_HIDDEN;
 /* Used by the preamble: a buffer written straight to the new file. */
 struct out_buf *out_preamble_acquire(size_t need) HS_HIDDEN;
 
+/* ---- scan.c: the heap graph of a snapshot ---- */
+
+#define SCAN_ROOTS_MAX 8192
+#define SCAN_THREADS_MAX 1024
+
+struct scan_edge {
+    uint32_t src;        /* block index, or root index when src_is_root */
+    uint8_t src_is_root;
+    uint32_t dst;        /* block index */
+    uint64_t src_off, dst_off;
+};
+
+struct scan_root {
+    unsigned kind;       /* FMT_ROOT_* */
+    uintptr_t start, end;
+    pid_t tid;
+};
+
+struct scan_result {
+    struct scan_edge *edges;
+    size_t n_edges, edges_cap;
+    struct scan_root roots[SCAN_ROOTS_MAX];
+    size_t n_roots;
+    uint64_t *hashes;    /* per block: content hash */
+    uintptr_t *word0;    /* per block: its first word if it points into a module */
+    struct {
+        pid_t tid[SCAN_THREADS_MAX];
+        unsigned n;
+    } late;              /* threads that did not pause */
+};
+
+void scan_init(void) HS_HIDDEN;
+/* Pauses the program's other threads (not the tracer's). */
+void scan_pause(struct scan_result *out) HS_HIDDEN;
+/* Scans roots and blocks (sorted by address) while threads are paused. */
+int scan_heap(const struct live_block *blocks, size_t n, uintptr_t caller_sp, struct scan_result *out) HS_HIDDEN;
+void scan_resume(void) HS_HIDDEN;
+void scan_result_free(struct scan_result *r, size_t n_blocks) HS_HIDDEN;
+
 /* ---- recorder.c: the recording core ---- */
 
 /* Per-thread state; the hooks read guard on every call. */
 struct rec_thread {
-    int guard; /* inside the tracer: allocations pass through untraced */
+    int guard;         /* inside the tracer: allocations pass through untraced */
+    int pause_pending; /* a scan asked this thread to pause while it was inside the tracer */
 };
 extern __thread struct rec_thread rec_self HS_HIDDEN;
 extern atomic_int rec_on HS_HIDDEN; /* recording is live */
 
 void rec_init(void) HS_HIDDEN;
+/* Leaves the tracer: drops the guard, and pauses here if a scan asked. */
+void scan_pause_deferred(void) HS_HIDDEN;
+static inline void rec_unguard(void)
+{
+    if (--rec_self.guard == 0 && HS_UNLIKELY(rec_self.pause_pending))
+        scan_pause_deferred();
+}
 void rec_alloc(unsigned fn, void *ptr, size_t size) HS_HIDDEN;
 void rec_free(void *ptr) HS_HIDDEN;
 /* realloc: take the old block out before the real call, then settle. */
@@ -172,12 +233,14 @@ int rec_realloc_take(void *old, struct live_block *saved) HS_HIDDEN;
 void rec_realloc_done(void *old, int had, const struct live_block *saved, void *ptr, size_t size,
                       unsigned fn) HS_HIDDEN;
 void rec_modules_changed(void) HS_HIDDEN;
-void rec_snapshot(const char *name) HS_HIDDEN;
+/* A snapshot; caller_sp is the stack pointer of the program thread that
+ * asked (its stack is a root), or 0 from the tracer's own thread. */
+void rec_snapshot(const char *name, uintptr_t caller_sp) HS_HIDDEN;
 void rec_tag(const void *block, const char *type) HS_HIDDEN;
 void rec_ignore(const void *block) HS_HIDDEN;
-void rec_exit(void) HS_HIDDEN;
+void rec_exit(uintptr_t caller_sp) HS_HIDDEN;
 /* Before exec: everything written, as if the process ended. */
-void rec_exec(void) HS_HIDDEN;
+void rec_exec(uintptr_t caller_sp) HS_HIDDEN;
 void rec_exec_failed(void) HS_HIDDEN;
 pid_t rec_pid(void) HS_HIDDEN;
 void rec_totals(uint64_t *allocs, uint64_t *frees, uint64_t *bytes) HS_HIDDEN;

@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -387,9 +388,22 @@ void out_flush_all(void)
         ;
 }
 
+static atomic_int writer_tid;
+
+/* The writer's tid. A writer just created may not have said it yet: wait
+ * for it (briefly), or a scan would take the tracer's thread for the
+ * program's. */
+pid_t out_writer_tid(void)
+{
+    for (int i = 0; i < 2000 && atomic_load(&writer_running) && !atomic_load(&writer_tid); i++)
+        sched_yield();
+    return atomic_load(&writer_running) ? atomic_load(&writer_tid) : 0;
+}
+
 static void *writer_main(void *arg)
 {
     (void)arg;
+    atomic_store(&writer_tid, plat_gettid());
     rec_self.guard = 1; /* whatever this thread allocates is the tracer's own */
     uint64_t last_flush = plat_now_ns();
     while (!atomic_load(&writer_stop)) {
@@ -416,6 +430,7 @@ static void *writer_main(void *arg)
     }
     pthread_mutex_lock(&queue_lock);
     atomic_store(&writer_running, 0);
+    atomic_store(&writer_tid, 0);
     pthread_cond_broadcast(&queue_cond);
     pthread_mutex_unlock(&queue_lock);
     return NULL;
@@ -504,5 +519,6 @@ void out_fork_child(void)
     fd = -1;
     path[0] = 0;
     atomic_store(&writer_running, 0);
+    atomic_store(&writer_tid, 0);
     atomic_store(&writer_stop, 0);
 }

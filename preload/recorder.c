@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <link.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -45,7 +46,7 @@ static inline struct guard guard_enter(void)
 static inline void guard_leave(struct guard g)
 {
     errno = g.saved_errno;
-    rec_self.guard--;
+    rec_unguard();
 }
 
 static inline uint64_t now_rel(void) { return plat_now_ns() - start_ns; }
@@ -460,21 +461,101 @@ static void collect_cb(const struct live_block *b, void *arg)
     c->bytes += b->size;
 }
 
-static void write_snapshot(const char *name)
+static void put_blocks(const struct live_block *blocks, size_t n, const struct scan_result *scan)
 {
+    const size_t batch = 8192;
+    for (size_t i = 0; i < n; i += batch) {
+        size_t k = n - i < batch ? n - i : batch;
+        struct out_buf *ob = out_global_acquire(FMT_REC_MAX + k * 8 * FMT_VARINT_MAX);
+        if (!ob)
+            return;
+        struct fmt_buf *b = out_fmt(ob);
+        fmt_put_u8(b, FMT_REC_BLOCKS);
+        fmt_put_varint(b, k);
+        uintptr_t prev = 0;
+        for (size_t j = i; j < i + k; j++) {
+            const struct live_block *blk = &blocks[j];
+            fmt_put_varint(b, blk->addr - prev);
+            fmt_put_varint(b, blk->size);
+            fmt_put_varint(b, blk->stack_id);
+            fmt_put_varint(b, blk->type_id);
+            fmt_put_varint(b, blk->birth_ns);
+            fmt_put_varint(b, blk->flags);
+            fmt_put_varint(b, scan ? scan->hashes[j] : 0);
+            fmt_put_varint(b, scan ? scan->word0[j] : 0);
+            prev = blk->addr;
+        }
+        out_release(ob);
+    }
+}
+
+static void put_graph(const struct scan_result *scan)
+{
+    for (size_t i = 0; i < scan->n_roots; i++) {
+        struct out_buf *ob = out_global_acquire(FMT_REC_MAX);
+        if (!ob)
+            return;
+        struct fmt_buf *b = out_fmt(ob);
+        const struct scan_root *r = &scan->roots[i];
+        fmt_put_u8(b, FMT_REC_ROOT);
+        fmt_put_varint(b, i);
+        fmt_put_varint(b, r->kind);
+        fmt_put_varint(b, r->start);
+        fmt_put_varint(b, r->end);
+        fmt_put_varint(b, (uint64_t)r->tid);
+        out_release(ob);
+    }
+    const size_t batch = 16384;
+    for (size_t i = 0; i < scan->n_edges; i += batch) {
+        size_t k = scan->n_edges - i < batch ? scan->n_edges - i : batch;
+        struct out_buf *ob = out_global_acquire(FMT_REC_MAX + k * 4 * FMT_VARINT_MAX);
+        if (!ob)
+            return;
+        struct fmt_buf *b = out_fmt(ob);
+        fmt_put_u8(b, FMT_REC_EDGES);
+        fmt_put_varint(b, k);
+        for (size_t j = i; j < i + k; j++) {
+            const struct scan_edge *e = &scan->edges[j];
+            fmt_put_varint(b, (uint64_t)e->src << 1 | e->src_is_root);
+            fmt_put_varint(b, e->src_off);
+            fmt_put_varint(b, e->dst);
+            fmt_put_varint(b, e->dst_off);
+        }
+        out_release(ob);
+    }
+}
+
+/* Writes a snapshot: the live blocks and, when scan is set, the heap graph.
+ * caller_sp: see rec_snapshot. */
+static void write_snapshot(const char *name, int scan, uintptr_t caller_sp)
+{
+    static struct scan_result graph; /* big; snapshots are serialised */
+    if (scan) {
+        memset(&graph, 0, offsetof(struct scan_result, roots));
+        graph.n_roots = 0;
+        graph.hashes = NULL;
+        graph.word0 = NULL;
+        scan_pause(&graph); /* paused threads hold no tracer lock: collecting is safe */
+    }
     struct collect c = { 0 };
     size_t cap = (size_t)atomic_load(&live_blocks) + 1024;
     for (;;) { /* the heap may grow while we count: try again with more room */
         c = (struct collect){ .cap = cap + cap / 4 };
         if (!(c.blocks = plat_map(c.cap * sizeof *c.blocks)))
-            return;
+            break;
         live_foreach(collect_cb, &c);
         if (!c.overflow)
             break;
         plat_unmap(c.blocks, c.cap * sizeof *c.blocks);
         cap = c.cap * 2;
     }
-    sort_blocks(c.blocks, c.n);
+    if (c.blocks)
+        sort_blocks(c.blocks, c.n);
+    int scanned = scan && c.blocks && scan_heap(c.blocks, c.n, caller_sp, &graph) == 0;
+    if (scan)
+        scan_resume();
+    if (!c.blocks)
+        return;
 
     unsigned index = snapshot_count++;
     struct out_buf *ob = out_global_acquire(FMT_REC_MAX + fmt_str_size(256));
@@ -488,45 +569,30 @@ static void write_snapshot(const char *name)
         fmt_put_varint(b, now_rel());
         fmt_put_varint(b, c.n);
         fmt_put_varint(b, c.bytes);
+        fmt_put_varint(b, (uint64_t)scanned);
         out_release(ob);
     }
-    const size_t batch = 8192;
-    for (size_t i = 0; i < c.n; i += batch) {
-        size_t k = c.n - i < batch ? c.n - i : batch;
-        if (!(ob = out_global_acquire(FMT_REC_MAX + k * 6 * FMT_VARINT_MAX)))
-            break;
-        struct fmt_buf *b = out_fmt(ob);
-        fmt_put_u8(b, FMT_REC_BLOCKS);
-        fmt_put_varint(b, k);
-        uintptr_t prev = 0;
-        for (size_t j = i; j < i + k; j++) {
-            const struct live_block *blk = &c.blocks[j];
-            fmt_put_varint(b, blk->addr - prev);
-            fmt_put_varint(b, blk->size);
-            fmt_put_varint(b, blk->stack_id);
-            fmt_put_varint(b, blk->type_id);
-            fmt_put_varint(b, blk->birth_ns);
-            fmt_put_varint(b, blk->flags);
-            prev = blk->addr;
-        }
-        out_release(ob);
-    }
+    put_blocks(c.blocks, c.n, scanned ? &graph : NULL);
+    if (scanned)
+        put_graph(&graph);
     if ((ob = out_global_acquire(FMT_REC_MAX))) {
         fmt_put_u8(out_fmt(ob), FMT_REC_SNAPSHOT_END);
         fmt_put_varint(out_fmt(ob), index);
         out_release(ob);
     }
+    if (scan)
+        scan_result_free(&graph, c.n);
     plat_unmap(c.blocks, c.cap * sizeof *c.blocks);
 }
 
-void rec_snapshot(const char *name)
+void rec_snapshot(const char *name, uintptr_t caller_sp)
 {
     if (!atomic_load(&rec_on))
         return;
     struct guard g = guard_enter();
     rec_modules_changed();
     pthread_mutex_lock(&snapshot_lock);
-    write_snapshot(name);
+    write_snapshot(name, hs_opt.scan, caller_sp);
     pthread_mutex_unlock(&snapshot_lock);
     guard_leave(g);
 }
@@ -563,12 +629,12 @@ void rec_tick(uint64_t now_abs)
     char name[48];
     if (atomic_exchange(&snapshot_requests, 0)) {
         snprintf(name, sizeof name, "signal-%u", snapshot_count);
-        rec_snapshot(name);
+        rec_snapshot(name, 0);
     }
     if (hs_opt.interval_ms && now >= next_interval_ns) {
         if (next_interval_ns) {
             snprintf(name, sizeof name, "interval-%u", snapshot_count);
-            rec_snapshot(name);
+            rec_snapshot(name, 0);
         }
         next_interval_ns = now + (uint64_t)hs_opt.interval_ms * 1000000u;
     }
@@ -602,33 +668,33 @@ static void write_end(unsigned reason)
 }
 
 /* The end of this process image: last snapshot, end record, all written. */
-static void finish(const char *snapshot, unsigned reason, int closing)
+static void finish(const char *snapshot, unsigned reason, int closing, uintptr_t caller_sp)
 {
     if (!atomic_load(&rec_on))
         return;
     rec_modules_changed();
     pthread_mutex_lock(&snapshot_lock);
     atomic_store(&rec_on, 0); /* from here on, allocations pass through */
-    write_snapshot(snapshot);
+    write_snapshot(snapshot, hs_opt.scan, caller_sp);
     write_end(reason);
     pthread_mutex_unlock(&snapshot_lock);
     out_finish(closing);
 }
 
-void rec_exit(void)
+void rec_exit(uintptr_t caller_sp)
 {
     if (atomic_exchange(&finished, 1))
         return;
     struct guard g = guard_enter();
     if (getpid() == pid)
-        finish("exit", FMT_END_EXIT, 1);
+        finish("exit", FMT_END_EXIT, 1, caller_sp);
     guard_leave(g);
 }
 
-void rec_exec(void)
+void rec_exec(uintptr_t caller_sp)
 {
     struct guard g = guard_enter();
-    finish("exec", FMT_END_EXEC, 0);
+    finish("exec", FMT_END_EXEC, 0, caller_sp);
     guard_leave(g);
 }
 
@@ -698,6 +764,7 @@ void rec_init(void)
         return;
     }
     stack_capture_init();
+    scan_init();
     out_set_preamble(write_preamble);
     rec_modules_changed(); /* the analyzer takes a module id seen twice once */
     pthread_atfork(fork_prepare, fork_parent, fork_child);

@@ -11,6 +11,7 @@
 #include "internal.h"
 
 #include <libunwind.h>
+#include <string.h>
 
 static uintptr_t self_start, self_end;
 
@@ -35,4 +36,27 @@ unsigned stack_capture(uintptr_t *frames, unsigned max)
     for (int i = skip; i < n && kept < max; i++)
         frames[kept++] = (uintptr_t)raw[i];
     return kept;
+}
+
+uintptr_t stack_caller_sp(const char *const *names)
+{
+    unw_context_t ctx;
+    unw_cursor_t cur;
+    if (unw_getcontext(&ctx) != 0 || unw_init_local(&cur, &ctx) != 0)
+        return 0;
+    for (int depth = 0; depth < 64 && unw_step(&cur) > 0; depth++) {
+        char name[64];
+        unw_word_t off;
+        if (unw_get_proc_name(&cur, name, sizeof name, &off) != 0)
+            continue;
+        for (const char *const *n = names; *n; n++) {
+            if (strcmp(name, *n) != 0)
+                continue;
+            unw_word_t sp;
+            if (unw_step(&cur) <= 0 || unw_get_reg(&cur, UNW_REG_SP, &sp) != 0)
+                return 0;
+            return (uintptr_t)sp;
+        }
+    }
+    return 0;
 }

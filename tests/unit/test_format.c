@@ -6,7 +6,7 @@
  * malformed records).
  *
  * A trace is described as a list of operations (records, THREAD markers,
- * block lists, chunk breaks); build_trace() encodes it with the real encoders
+ * block and edge lists, chunk breaks); build_trace() encodes it with the real encoders
  * and remembers, for every record the reader should return, the record itself
  * and the file offset at which its chunk ends.
  */
@@ -186,6 +186,14 @@ static void put_rec(struct fmt_buf *b, const struct fmt_record *r)
         fmt_put_varint(b, r->u.snapshot.time_ns);
         fmt_put_varint(b, r->u.snapshot.blocks);
         fmt_put_varint(b, r->u.snapshot.bytes);
+        fmt_put_varint(b, r->u.snapshot.scanned);
+        break;
+    case FMT_REC_ROOT:
+        fmt_put_varint(b, r->u.root.id);
+        fmt_put_varint(b, r->u.root.kind);
+        fmt_put_varint(b, r->u.root.start);
+        fmt_put_varint(b, r->u.root.end);
+        fmt_put_varint(b, r->u.root.tid);
         break;
     case FMT_REC_HEAP_STAT:
         fmt_put_varint(b, r->u.heap_stat.time_ns);
@@ -297,6 +305,7 @@ static int rec_diff(const struct fmt_record *g, const struct fmt_record *e, char
         DIFF(u.snapshot.time_ns);
         DIFF(u.snapshot.blocks);
         DIFF(u.snapshot.bytes);
+        DIFF(u.snapshot.scanned);
         break;
     case FMT_REC_BLOCKS:
         DIFF(u.block.addr);
@@ -305,6 +314,22 @@ static int rec_diff(const struct fmt_record *g, const struct fmt_record *e, char
         DIFF(u.block.type_id);
         DIFF(u.block.birth_ns);
         DIFF(u.block.flags);
+        DIFF(u.block.hash);
+        DIFF(u.block.word0);
+        break;
+    case FMT_REC_ROOT:
+        DIFF(u.root.id);
+        DIFF(u.root.kind);
+        DIFF(u.root.start);
+        DIFF(u.root.end);
+        DIFF(u.root.tid);
+        break;
+    case FMT_REC_EDGES:
+        DIFF(u.edge.src);
+        DIFF(u.edge.src_is_root);
+        DIFF(u.edge.src_off);
+        DIFF(u.edge.dst);
+        DIFF(u.edge.dst_off);
         break;
     case FMT_REC_HEAP_STAT:
         DIFF(u.heap_stat.time_ns);
@@ -331,10 +356,14 @@ static int rec_diff(const struct fmt_record *g, const struct fmt_record *e, char
 
 /* ------------------------------------------------- traces as operations */
 
-enum op_kind { OP_REC = 1, OP_THREAD, OP_BLOCKS, OP_CHUNK, OP_RAW };
+enum op_kind { OP_REC = 1, OP_THREAD, OP_BLOCKS, OP_EDGES, OP_CHUNK, OP_RAW };
 
 struct blk {
-    uint64_t addr, size, stack_id, type_id, birth_ns, flags;
+    uint64_t addr, size, stack_id, type_id, birth_ns, flags, hash, word0;
+};
+
+struct edg {
+    uint64_t src, src_is_root, src_off, dst, dst_off;
 };
 
 struct op {
@@ -344,6 +373,8 @@ struct op {
     uint64_t tid;             /* OP_THREAD */
     const struct blk *blocks; /* OP_BLOCKS */
     size_t nblocks;
+    const struct edg *edges;  /* OP_EDGES */
+    size_t nedges;
     const uint8_t *raw;       /* OP_RAW: bytes put as they are, no record expected */
     size_t raw_len;
 };
@@ -406,7 +437,8 @@ static void build_trace(struct trace *t, const struct op *ops, size_t nops, int 
         if (o->big && !big)
             continue;
         /* the largest op: three FMT_MAX_STRING strings, or 1024 frames */
-        ck_assert_uint_lt(b.len + 4 * fmt_str_size(FMT_MAX_STRING) + o->nblocks * 5 * FMT_VARINT_MAX,
+        ck_assert_uint_lt(b.len + 4 * fmt_str_size(FMT_MAX_STRING) +
+                              (o->nblocks * 8 + o->nedges * 4 + 1) * FMT_VARINT_MAX,
                           b.cap);
         switch (o->kind) {
         case OP_REC: {
@@ -433,6 +465,8 @@ static void build_trace(struct trace *t, const struct op *ops, size_t nops, int 
                 fmt_put_varint(&b, x->type_id);
                 fmt_put_varint(&b, x->birth_ns);
                 fmt_put_varint(&b, x->flags);
+                fmt_put_varint(&b, x->hash);
+                fmt_put_varint(&b, x->word0);
                 prev = x->addr;
                 struct fmt_record e = { .type = FMT_REC_BLOCKS, .tid = tid };
                 e.u.block.addr = x->addr;
@@ -441,6 +475,30 @@ static void build_trace(struct trace *t, const struct op *ops, size_t nops, int 
                 e.u.block.type_id = x->type_id;
                 e.u.block.birth_ns = x->birth_ns;
                 e.u.block.flags = x->flags;
+                e.u.block.hash = x->hash;
+                e.u.block.word0 = x->word0;
+                push_exp(t, &e);
+            }
+            break;
+        }
+        case OP_EDGES: {
+            fmt_put_u8(&b, FMT_REC_EDGES);
+            fmt_put_varint(&b, o->nedges);
+            for (size_t i = 0; i < o->nedges; i++) {
+                const struct edg *x = &o->edges[i];
+                REQUIRE(x->src <= UINT64_MAX >> 1 && x->src_is_root <= 1,
+                        "edge %zu: src %" PRIu64 " / src_is_root %" PRIu64 " cannot be encoded",
+                        i, x->src, x->src_is_root);
+                fmt_put_varint(&b, x->src << 1 | x->src_is_root);
+                fmt_put_varint(&b, x->src_off);
+                fmt_put_varint(&b, x->dst);
+                fmt_put_varint(&b, x->dst_off);
+                struct fmt_record e = { .type = FMT_REC_EDGES, .tid = tid };
+                e.u.edge.src = x->src;
+                e.u.edge.src_is_root = x->src_is_root;
+                e.u.edge.src_off = x->src_off;
+                e.u.edge.dst = x->dst;
+                e.u.edge.dst_off = x->dst_off;
                 push_exp(t, &e);
             }
             break;
@@ -494,23 +552,50 @@ static size_t read_check(const char *path, const struct trace *t, size_t max, ch
 
 /* ------------------------------------------------------- the test trace */
 
+/* hash and word0 (the last two fields) go through 0, 127, 128, 2^32 and
+ * UINT64_MAX too */
 static const struct blk blocks5[] = {
-    { 0x1000, 24, 1, 0, 100, 0 },
-    { 0x2000, 0, 127, 1, 128, FMT_BLOCK_IGNORED },
-    { 0x1800, 128, 128, 127, 1ull << 32, 127 },           /* lower than the one before */
-    { UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX },
-    { 0, 1ull << 32, 0, 128, 0, 128 },                    /* delta wraps past 2^64 */
+    { 0x1000, 24, 1, 0, 100, 0, 0, 0 },
+    { 0x2000, 0, 127, 1, 128, FMT_BLOCK_IGNORED, 127, 128 },
+    { 0x1800, 128, 128, 127, 1ull << 32, 127, 128, 1ull << 32 }, /* lower than the one before */
+    { UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX,
+      UINT64_MAX },
+    { 0, 1ull << 32, 0, 128, 0, 128, 1ull << 32, 127 },          /* delta wraps past 2^64 */
 };
-static const struct blk blocks1[] = { { 0x7f0000001000, 4096, 2, 1, 123456789, 1ull << 32 } };
+static const struct blk blocks1[] = {
+    { 0x7f0000001000, 4096, 2, 1, 123456789, 1ull << 32, 0x9e3779b97f4a7c15ull, 0x5555deadbeef },
+};
 static const struct blk blocks3[] = {
-    { 0x5000, 16, 1, 0, 1, 0 }, { 0x5010, 16, 1, 0, 2, FMT_BLOCK_IGNORED }, { 0x5020, 32, 2, 0, 3, 0 },
+    { 0x5000, 16, 1, 0, 1, 0, 0xdeadbeef, 0 },
+    { 0x5010, 16, 1, 0, 2, FMT_BLOCK_IGNORED, 0, 0x5000 },
+    { 0x5020, 32, 2, 0, 3, 0, UINT64_MAX, 0x5010 },
 };
+
+/* src goes through 0, 127, 128, 2^32 and UINT64_MAX >> 1 (the largest that
+ * survives the shift), with and without src_is_root; the other fields
+ * through 0, 127, 128, 2^32 and UINT64_MAX */
+static const struct edg edges6[] = {
+    { 0, 0, 0, 0, 0 },
+    { 0, 1, 127, 128, 1ull << 32 },
+    { 127, 0, 128, 127, UINT64_MAX },
+    { 128, 1, 1ull << 32, UINT64_MAX, 0 },
+    { 1ull << 32, 0, UINT64_MAX, 1ull << 32, 127 },
+    { UINT64_MAX >> 1, 1, UINT64_MAX, UINT64_MAX, UINT64_MAX },
+};
+static const struct edg edges_max[] = {
+    { UINT64_MAX >> 1, 0, 0, 128, 128 },
+    { 63, 1, 8, 64, 0 }, /* 63 << 1 | 1 = 127: one byte */
+    { 64, 0, 16, 0, 8 }, /* 64 << 1 = 128: two bytes */
+};
+static const struct edg edges1[] = { { 2, 1, 24, 1, 0 } };
 
 #define REC(...) { .kind = OP_REC, .rec = __VA_ARGS__ }
 #define BIGREC(...) { .kind = OP_REC, .big = 1, .rec = __VA_ARGS__ }
 #define THREAD(t) { .kind = OP_THREAD, .tid = (t) }
 #define BLOCKS(a) { .kind = OP_BLOCKS, .blocks = (a), .nblocks = sizeof(a) / sizeof(a)[0] }
 #define BLOCKS0 { .kind = OP_BLOCKS, .blocks = NULL, .nblocks = 0 }
+#define EDGES(a) { .kind = OP_EDGES, .edges = (a), .nedges = sizeof(a) / sizeof(a)[0] }
+#define EDGES0 { .kind = OP_EDGES, .edges = NULL, .nedges = 0 }
 #define CHUNK { .kind = OP_CHUNK }
 
 static const struct op trace_ops[] = {
@@ -550,19 +635,30 @@ static const struct op trace_ops[] = {
     CHUNK,
     /* chunk 3: no THREAD record, so the thread is unknown again */
     REC({ .type = FMT_REC_ALLOC, .u.alloc = { FMT_FN_REALLOC, 0x1000, 10, 2, 2000 } }),
-    REC({ .type = FMT_REC_SNAPSHOT_BEGIN, .u.snapshot = { 0, "manual", 5000, 9, 1234 } }),
+    REC({ .type = FMT_REC_SNAPSHOT_BEGIN, .u.snapshot = { 0, "manual", 5000, 9, 1234, 1ull << 32 } }),
+    REC({ .type = FMT_REC_ROOT, .u.root = { 0, FMT_ROOT_GLOBAL, 0x555555558000, 0x55555555a000, 0 } }),
+    REC({ .type = FMT_REC_ROOT, .u.root = { 1, FMT_ROOT_STACK, 0x7ffc00000000, 0x7ffc00021000, 4321 } }),
     BLOCKS(blocks5),
+    EDGES(edges6),  /* a block list, then an edge list, then a block list */
     BLOCKS(blocks1),
     BLOCKS0,
+    EDGES0,
     BLOCKS(blocks3),
+    REC({ .type = FMT_REC_ROOT, .u.root = { 127, FMT_ROOT_REGISTERS, 128, 1ull << 32, 127 } }),
+    REC({ .type = FMT_REC_ROOT,
+          .u.root = { UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX } }),
+    EDGES(edges_max),
+    EDGES(edges1),  /* an edge list right after an edge list */
     REC({ .type = FMT_REC_SNAPSHOT_END, .u.id = 0 }),
     REC({ .type = FMT_REC_HEAP_STAT, .u.heap_stat = { 0, 127, 128, 1ull << 32, UINT64_MAX } }),
     REC({ .type = FMT_REC_MODULE_UNLOAD, .u.id = 2 }),
     CHUNK,
     /* chunk 4 */
     REC({ .type = FMT_REC_SNAPSHOT_BEGIN,
-          .u.snapshot = { UINT64_MAX, s300, 1ull << 32, 128, 127 } }),
+          .u.snapshot = { UINT64_MAX, s300, 1ull << 32, 128, 127, UINT64_MAX } }),
+    REC({ .type = FMT_REC_ROOT, .u.root = { 128, FMT_ROOT_TLS, 0, 0, 1ull << 32 } }),
     BLOCKS(blocks3),
+    EDGES(edges1),
     REC({ .type = FMT_REC_SNAPSHOT_END, .u.id = UINT64_MAX }),
     REC({ .type = FMT_REC_MODULE_UNLOAD, .u.id = 128 }),
     REC({ .type = FMT_REC_HEAP_STAT, .u.heap_stat = { 1, 2, 3, 4, 5 } }),
@@ -720,7 +816,7 @@ START_TEST(test_round_trip)
 
     /* every record type but THREAD (which is folded into tid) came out */
     unsigned all = 0;
-    for (unsigned ty = FMT_REC_PROCESS; ty <= FMT_REC_PROCESS_END; ty++)
+    for (unsigned ty = FMT_REC_PROCESS; ty <= FMT_REC_EDGES; ty++)
         if (ty != FMT_REC_THREAD)
             all |= 1u << ty;
     ck_assert_uint_eq(seen_types, all);
@@ -732,7 +828,134 @@ START_TEST(test_round_trip)
         if (t.exp[k].type == FMT_REC_ALLOC)
             n_alloc++;
     ck_assert_uint_eq(n_alloc, 5);
+    /* and of the new snapshot records: every block, root and edge, once */
+    size_t n_blocks = 0, n_roots = 0, n_edges = 0, n_root_src = 0;
+    for (size_t k = 0; k < t.nexp; k++) {
+        n_blocks += t.exp[k].type == FMT_REC_BLOCKS;
+        n_roots += t.exp[k].type == FMT_REC_ROOT;
+        n_edges += t.exp[k].type == FMT_REC_EDGES;
+        n_root_src += t.exp[k].type == FMT_REC_EDGES && t.exp[k].u.edge.src_is_root;
+    }
+    ck_assert_uint_eq(n_blocks, 5 + 1 + 3 + 3);
+    ck_assert_uint_eq(n_roots, 5);
+    ck_assert_uint_eq(n_edges, 6 + 3 + 1 + 1);
+    ck_assert_uint_eq(n_root_src, 3 + 1 + 1 + 1);
     free_trace(&t);
+}
+END_TEST
+
+/* The new fields and records, byte by byte as trace_format.h lays them out,
+ * assembled by hand (not by put_rec) and checked field by field. */
+START_TEST(test_snapshot_layout)
+{
+#define VMAX 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01 /* UINT64_MAX */
+#define V2_32 0x80, 0x80, 0x80, 0x80, 0x10                            /* 1 << 32 */
+    static const uint8_t body[] = {
+        FMT_REC_SNAPSHOT_BEGIN, 3, 2, 'a', 'b', 0x80, 0x01, 2, 0x7f, V2_32,
+        FMT_REC_ROOT, 1, FMT_ROOT_REGISTERS, 0x80, 0x01, VMAX, 0x7f,
+        FMT_REC_BLOCKS, 2,
+        0x80, 0x20, 24, 1, 0, 5, 1, VMAX, 0x80, 0x01,
+        16, 8, 0, 0, 0, 0, 0, 0x7f,
+        FMT_REC_EDGES, 3,
+        0x01, 0, 0, 0x7f,
+        0xfe, 0x01, 0x80, 0x01, V2_32, 0,
+        VMAX, VMAX, 1, 8,
+        FMT_REC_ROOT, 0, 0, 0, 0, 0,
+        FMT_REC_SNAPSHOT_END, 3,
+    };
+#undef VMAX
+#undef V2_32
+    struct op ops[] = { { .kind = OP_RAW, .raw = body, .raw_len = sizeof body } };
+    static struct trace t;
+    build_trace(&t, ops, 1, 0);
+    const char *path = tmp_path("layout.hst");
+    write_file(path, t.data, t.len);
+    char err[256] = "";
+    struct fmt_reader *r = fmt_reader_open(path, err, sizeof err);
+    REQUIRE(r != NULL, "open: %s", err);
+    struct fmt_record rec;
+
+    ck_assert_int_eq(fmt_reader_next(r, &rec), 1);
+    REQ_EQ(rec.type, FMT_REC_SNAPSHOT_BEGIN);
+    REQ_EQ(rec.u.snapshot.index, 3);
+    ck_assert_str_eq(rec.u.snapshot.name, "ab");
+    REQ_EQ(rec.u.snapshot.time_ns, 128);
+    REQ_EQ(rec.u.snapshot.blocks, 2);
+    REQ_EQ(rec.u.snapshot.bytes, 127);
+    REQUIRE(rec.u.snapshot.scanned == 1ull << 32, "scanned %" PRIu64, rec.u.snapshot.scanned);
+
+    ck_assert_int_eq(fmt_reader_next(r, &rec), 1);
+    REQ_EQ(rec.type, FMT_REC_ROOT);
+    REQ_EQ(rec.tid, 0);
+    REQ_EQ(rec.u.root.id, 1);
+    REQ_EQ(rec.u.root.kind, FMT_ROOT_REGISTERS);
+    REQ_EQ(rec.u.root.start, 128);
+    REQUIRE(rec.u.root.end == UINT64_MAX, "end %#" PRIx64, rec.u.root.end);
+    REQ_EQ(rec.u.root.tid, 127);
+
+    ck_assert_int_eq(fmt_reader_next(r, &rec), 1);
+    REQ_EQ(rec.type, FMT_REC_BLOCKS);
+    REQ_EQ(rec.u.block.addr, 0x1000);
+    REQ_EQ(rec.u.block.size, 24);
+    REQ_EQ(rec.u.block.stack_id, 1);
+    REQ_EQ(rec.u.block.type_id, 0);
+    REQ_EQ(rec.u.block.birth_ns, 5);
+    REQ_EQ(rec.u.block.flags, FMT_BLOCK_IGNORED);
+    REQUIRE(rec.u.block.hash == UINT64_MAX, "hash %#" PRIx64, rec.u.block.hash);
+    REQ_EQ(rec.u.block.word0, 128);
+    ck_assert_int_eq(fmt_reader_next(r, &rec), 1);
+    REQ_EQ(rec.type, FMT_REC_BLOCKS);
+    REQ_EQ(rec.u.block.addr, 0x1010);
+    REQ_EQ(rec.u.block.size, 8);
+    REQ_EQ(rec.u.block.flags, 0);
+    REQ_EQ(rec.u.block.hash, 0);
+    REQ_EQ(rec.u.block.word0, 127);
+
+    ck_assert_int_eq(fmt_reader_next(r, &rec), 1);
+    REQ_EQ(rec.type, FMT_REC_EDGES);
+    REQ_EQ(rec.u.edge.src, 0);
+    REQ_EQ(rec.u.edge.src_is_root, 1);
+    REQ_EQ(rec.u.edge.src_off, 0);
+    REQ_EQ(rec.u.edge.dst, 0);
+    REQ_EQ(rec.u.edge.dst_off, 127);
+    ck_assert_int_eq(fmt_reader_next(r, &rec), 1);
+    REQ_EQ(rec.type, FMT_REC_EDGES);
+    REQ_EQ(rec.u.edge.src, 127);
+    REQ_EQ(rec.u.edge.src_is_root, 0);
+    REQ_EQ(rec.u.edge.src_off, 128);
+    REQUIRE(rec.u.edge.dst == 1ull << 32, "dst %#" PRIx64, rec.u.edge.dst);
+    REQ_EQ(rec.u.edge.dst_off, 0);
+    ck_assert_int_eq(fmt_reader_next(r, &rec), 1);
+    REQ_EQ(rec.type, FMT_REC_EDGES);
+    REQUIRE(rec.u.edge.src == UINT64_MAX >> 1, "src %#" PRIx64, rec.u.edge.src);
+    REQ_EQ(rec.u.edge.src_is_root, 1);
+    REQUIRE(rec.u.edge.src_off == UINT64_MAX, "src_off %#" PRIx64, rec.u.edge.src_off);
+    REQ_EQ(rec.u.edge.dst, 1);
+    REQ_EQ(rec.u.edge.dst_off, 8);
+
+    ck_assert_int_eq(fmt_reader_next(r, &rec), 1);
+    REQ_EQ(rec.type, FMT_REC_ROOT);
+    REQ_EQ(rec.u.root.id, 0);
+    REQ_EQ(rec.u.root.kind, FMT_ROOT_GLOBAL);
+    REQ_EQ(rec.u.root.start, 0);
+    REQ_EQ(rec.u.root.end, 0);
+    REQ_EQ(rec.u.root.tid, 0);
+
+    ck_assert_int_eq(fmt_reader_next(r, &rec), 1);
+    REQ_EQ(rec.type, FMT_REC_SNAPSHOT_END);
+    REQ_EQ(rec.u.id, 3);
+    ck_assert_int_eq(fmt_reader_next(r, &rec), 0);
+    ck_assert_ptr_null(fmt_reader_damage(r));
+    fmt_reader_close(r);
+    free_trace(&t);
+
+    /* the record type numbers are part of the format */
+    REQ_EQ(FMT_REC_ROOT, 15);
+    REQ_EQ(FMT_REC_EDGES, 16);
+    REQ_EQ(FMT_ROOT_GLOBAL, 0);
+    REQ_EQ(FMT_ROOT_STACK, 1);
+    REQ_EQ(FMT_ROOT_REGISTERS, 2);
+    REQ_EQ(FMT_ROOT_TLS, 3);
 }
 END_TEST
 
@@ -957,8 +1180,9 @@ START_TEST(test_garbage_chunk)
     static struct trace t;
     const char *path = tmp_path("garbage.hst");
     char ctx[96];
-    for (unsigned variant = 0; variant < 15 * 8; variant++) {
-        unsigned first = variant % 15; /* 0: random first byte; else that record type */
+    for (unsigned variant = 0; variant < (FMT_REC_EDGES + 1) * 8; variant++) {
+        /* 0: random first byte; else that record type */
+        unsigned first = variant % (FMT_REC_EDGES + 1);
         rng_state = 0x9e3779b97f4a7c15ull * (variant + 1);
         for (size_t i = 0; i < GLEN; i++)
             garbage[i] = (uint8_t)(rng() >> 56);
@@ -1006,44 +1230,103 @@ struct bad_case {
     const char *what;
     uint8_t bytes[64];
     size_t len;
-    size_t good; /* records before the damage */
+    size_t good;      /* records before the damage */
+    int edges;        /* the good records after the first are want_edges, not want_blocks */
+    const char *like; /* a block list case whose damage this one reports alike */
 };
+
+/* What a correct reader yields from the cases below: MODULE_UNLOAD 5, then
+ * the case's blocks or edges. The list items in the bytes are:
+ *   block 1: 16, 1, 1, 0, 9, 0, 0x7f, 0
+ *   block 2: 16, 2, 1, 0, 9, 1, UINT64_MAX (10 bytes), 0x55
+ *   edge 1:  0x0b (5 << 1 | 1), 8, 7, 0
+ *   edge 2:  0x80 0x01 (64 << 1 | 0), 0xff 0xff 0x03, 0x80 0x01, 3
+ * The cut-short lists hold at least as many bytes as the smallest items they
+ * announce (8 a block, 4 an edge), so the damage is found in the items even
+ * by a reader that checks the count more tightly than one byte an item. */
+static const struct fmt_record want_blocks[3] = {
+    { .type = FMT_REC_MODULE_UNLOAD, .u.id = 5 },
+    { .type = FMT_REC_BLOCKS, .u.block = { 16, 1, 1, 0, 9, 0, 127, 0 } },
+    { .type = FMT_REC_BLOCKS, .u.block = { 32, 2, 1, 0, 9, 1, UINT64_MAX, 0x55 } },
+};
+static const struct fmt_record want_edges[3] = {
+    { .type = FMT_REC_MODULE_UNLOAD, .u.id = 5 },
+    { .type = FMT_REC_EDGES, .u.edge = { 5, 1, 8, 7, 0 } },
+    { .type = FMT_REC_EDGES, .u.edge = { 64, 0, 0xffff, 128, 3 } },
+};
+
+#define U5 FMT_REC_MODULE_UNLOAD, 5
+#define BLK1 16, 1, 1, 0, 9, 0, 0x7f, 0
+#define BLK2 16, 2, 1, 0, 9, 1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0x55
+#define EDG1 0x0b, 8, 7, 0
+#define EDG2 0x80, 0x01, 0xff, 0xff, 0x03, 0x80, 0x01, 3
 
 static const struct bad_case bad_cases[] = {
-    { "record type 0", { FMT_REC_MODULE_UNLOAD, 5, 0 }, 3, 1 },
-    { "record type 15", { FMT_REC_MODULE_UNLOAD, 5, 15, 1, 2, 3 }, 6, 1 },
-    { "record type 255", { FMT_REC_MODULE_UNLOAD, 5, 255 }, 3, 1 },
-    { "ALLOC cut short", { FMT_REC_MODULE_UNLOAD, 5, FMT_REC_ALLOC, 0, 0x80, 0x20, 3, 4 }, 8, 1 },
-    { "varint cut short", { FMT_REC_MODULE_UNLOAD, 5, FMT_REC_FREE, 1, 2, 0x80 }, 6, 1 },
+    { "record type 0", { U5, 0 }, 3, 1 },
+    { "record type 17", { U5, 17, 1, 2, 3, 4, 5 }, 8, 1 }, /* the first unknown one */
+    { "record type 255", { U5, 255 }, 3, 1 },
+    { "ALLOC cut short", { U5, FMT_REC_ALLOC, 0, 0x80, 0x20, 3, 4 }, 8, 1 },
+    { "varint cut short", { U5, FMT_REC_FREE, 1, 2, 0x80 }, 6, 1 },
     { "varint of 11 bytes",
-      { FMT_REC_MODULE_UNLOAD, 5, FMT_REC_MODULE_UNLOAD, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
-        0x80, 0x80, 0x80, 0x01 }, 14, 1 },
-    { "THREAD without tid", { FMT_REC_MODULE_UNLOAD, 5, FMT_REC_THREAD }, 3, 1 },
-    { "string past the chunk", { FMT_REC_MODULE_UNLOAD, 5, FMT_REC_TYPE, 1, 5, 'a', 'b' }, 7, 1 },
-    { "string longer than FMT_MAX_STRING",
-      { FMT_REC_MODULE_UNLOAD, 5, FMT_REC_TYPE, 1, 0x81, 0x80, 0x04, 'a', 'b' }, 9, 1 },
-    { "stack of FMT_MAX_FRAMES + 1", { FMT_REC_MODULE_UNLOAD, 5, FMT_REC_STACK, 1, 0x81, 0x08, 1, 2 },
-      8, 1 },
-    { "stack frames past the chunk", { FMT_REC_MODULE_UNLOAD, 5, FMT_REC_STACK, 1, 3, 1, 2 }, 7, 1 },
-    { "block count beyond the chunk", { FMT_REC_MODULE_UNLOAD, 5, FMT_REC_BLOCKS, 100, 1, 2, 3, 4, 5 },
-      9, 1 },
+      { U5, FMT_REC_MODULE_UNLOAD, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+        0x01 }, 14, 1 },
+    { "THREAD without tid", { U5, FMT_REC_THREAD }, 3, 1 },
+    { "string past the chunk", { U5, FMT_REC_TYPE, 1, 5, 'a', 'b' }, 7, 1 },
+    { "string longer than FMT_MAX_STRING", { U5, FMT_REC_TYPE, 1, 0x81, 0x80, 0x04, 'a', 'b' }, 9, 1 },
+    { "stack of FMT_MAX_FRAMES + 1", { U5, FMT_REC_STACK, 1, 0x81, 0x08, 1, 2 }, 8, 1 },
+    { "stack frames past the chunk", { U5, FMT_REC_STACK, 1, 3, 1, 2 }, 7, 1 },
+    { "BLOCKS without a count", { U5, FMT_REC_BLOCKS }, 3, 1 },
+    { "block count beyond the chunk", { U5, FMT_REC_BLOCKS, 100, 1, 2, 3, 4, 5 }, 9, 1 },
     { "block count of UINT64_MAX",
-      { FMT_REC_MODULE_UNLOAD, 5, FMT_REC_BLOCKS, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-        0xff, 0x01, 1, 2, 3, 4, 5 }, 18, 1 },
-    /* 3 blocks announced, 2 present (12 bytes, enough for the count check) */
-    { "block list cut short",
-      { FMT_REC_MODULE_UNLOAD, 5, FMT_REC_BLOCKS, 3, 16, 1, 1, 0, 9, 0, 16, 2, 1, 0, 9, 1 }, 16, 3 },
-    { "block without flags", { FMT_REC_MODULE_UNLOAD, 5, FMT_REC_BLOCKS, 1, 16, 1, 1, 0, 9 }, 9, 1 },
-    { "block cut short", { FMT_REC_MODULE_UNLOAD, 5, FMT_REC_BLOCKS, 1, 16, 1, 1, 0 }, 8, 1 },
-    { "PROCESS without its strings", { FMT_REC_MODULE_UNLOAD, 5, FMT_REC_PROCESS, 1, 2, 3, 4, 1, 'x' },
-      9, 1 },
+      { U5, FMT_REC_BLOCKS, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 1, 2, 3, 4, 5 },
+      18, 1 },
+    /* 3 blocks announced, 2 present (26 bytes) */
+    { "block list cut short", { U5, FMT_REC_BLOCKS, 3, BLK1, BLK2 }, 30, 3 },
+    { "block without flags", { U5, FMT_REC_BLOCKS, 1, 16, 1, 1, 0, 9 }, 9, 1 },
+    /* the block of the old format: six fields */
+    { "block without hash", { U5, FMT_REC_BLOCKS, 1, 16, 1, 1, 0, 9, 0 }, 10, 1 },
+    { "block without word0", { U5, FMT_REC_BLOCKS, 1, 16, 1, 1, 0, 9, 0, 0x7f }, 11, 1 },
+    { "block cut short", { U5, FMT_REC_BLOCKS, 1, 16, 1, 1, 0 }, 8, 1 },
+    /* the list ends after its n items: what follows is a record */
+    { "block list, then record type 0", { U5, FMT_REC_BLOCKS, 1, BLK1, 0 }, 13, 2 },
+    { "EDGES without a count", { U5, FMT_REC_EDGES }, 3, 1, .like = "BLOCKS without a count" },
+    { "edge count beyond the chunk", { U5, FMT_REC_EDGES, 100, 1, 2, 3, 4 }, 8, 1,
+      .like = "block count beyond the chunk" },
+    { "edge count of UINT64_MAX",
+      { U5, FMT_REC_EDGES, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 1, 2, 3, 4 },
+      17, 1, .like = "block count of UINT64_MAX" },
+    { "edge count of 2^32", { U5, FMT_REC_EDGES, 0x80, 0x80, 0x80, 0x80, 0x10, EDG1, EDG2 }, 20, 1,
+      .like = "block count beyond the chunk" },
+    /* 3 edges announced, 2 present (12 bytes) */
+    { "edge list cut short", { U5, FMT_REC_EDGES, 3, EDG1, EDG2 }, 16, 3, .edges = 1,
+      .like = "block list cut short" },
+    { "edge without dst_off", { U5, FMT_REC_EDGES, 1, 0x0b, 8, 7 }, 7, 1,
+      .like = "block without word0" },
+    { "edge without dst", { U5, FMT_REC_EDGES, 1, 0x0b, 8 }, 6, 1, .like = "block without flags" },
+    { "edge src cut short", { U5, FMT_REC_EDGES, 1, 0x80 }, 5, 1, .like = "block cut short" },
+    { "edge src of 11 bytes",
+      { U5, FMT_REC_EDGES, 1, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01 }, 15,
+      1, .like = "block cut short" },
+    { "second edge cut short", { U5, FMT_REC_EDGES, 2, EDG1, 0x80, 0x01, 0xff, 0xff }, 12, 2,
+      .edges = 1, .like = "block list cut short" },
+    { "edge list, then record type 0", { U5, FMT_REC_EDGES, 1, EDG1, 0 }, 9, 2, .edges = 1,
+      .like = "block list, then record type 0" },
+    { "ROOT without fields", { U5, FMT_REC_ROOT }, 3, 1 },
+    { "ROOT without tid", { U5, FMT_REC_ROOT, 1, 2, 3, 4 }, 7, 1 },
+    { "ROOT end cut short", { U5, FMT_REC_ROOT, 1, 2, 3, 0x80 }, 7, 1 },
+    /* the SNAPSHOT_BEGIN of the old format: five fields */
+    { "SNAPSHOT_BEGIN without scanned", { U5, FMT_REC_SNAPSHOT_BEGIN, 0, 1, 'm', 5, 9, 100 }, 9, 1 },
+    { "PROCESS without its strings", { U5, FMT_REC_PROCESS, 1, 2, 3, 4, 1, 'x' }, 9, 1 },
     { "MODULE_LOAD build id past the chunk",
-      { FMT_REC_MODULE_UNLOAD, 5, FMT_REC_MODULE_LOAD, 1, 2, 3, 4, 1, '/', 20, 1, 2 }, 12, 1 },
+      { U5, FMT_REC_MODULE_LOAD, 1, 2, 3, 4, 1, '/', 20, 1, 2 }, 12, 1 },
 };
+#define NBAD (sizeof bad_cases / sizeof bad_cases[0])
 
-START_TEST(test_malformed_record)
+/* Runs one case: checks its good records and that damage ends it. The
+ * damage, without its " at byte N" (which depends on the compressed size),
+ * goes into dmg. */
+static void run_bad_case(const struct bad_case *bc, char *dmg, size_t dmglen)
 {
-    const struct bad_case *bc = &bad_cases[_i];
     struct op ops[] = {
         { .kind = OP_RAW, .raw = bc->bytes, .raw_len = bc->len },
         CHUNK,
@@ -1051,21 +1334,39 @@ START_TEST(test_malformed_record)
     };
     static struct trace t;
     build_trace(&t, ops, 3, 0);
-    /* what a correct reader yields: MODULE_UNLOAD 5, then the case's blocks */
     ck_assert_uint_eq(t.nexp, 1);
-    struct fmt_record want[3] = {
-        { .type = FMT_REC_MODULE_UNLOAD, .u.id = 5 },
-        { .type = FMT_REC_BLOCKS, .u.block = { 16, 1, 1, 0, 9, 0 } },
-        { .type = FMT_REC_BLOCKS, .u.block = { 32, 2, 1, 0, 9, 1 } },
-    };
-    memcpy(t.exp, want, sizeof want);
+    ck_assert_uint_le(bc->good, 3);
+    for (size_t k = bc->len; k < sizeof bc->bytes; k++)
+        REQUIRE(bc->bytes[k] == 0, "%s: len %zu leaves out byte %zu", bc->what, bc->len, k);
+    memcpy(t.exp, bc->edges ? want_edges : want_blocks, sizeof want_blocks);
     const char *path = tmp_path("malformed.hst");
     write_file(path, t.data, t.len);
-    char dmg[256];
-    size_t got = read_check(path, &t, bc->good, dmg, sizeof dmg, bc->what);
+    size_t got = read_check(path, &t, bc->good, dmg, dmglen, bc->what);
     REQUIRE(got == bc->good, "%s: %zu records, want %zu", bc->what, got, bc->good);
     REQUIRE(dmg[0] != 0, "%s: no damage reported", bc->what);
+    char *at = strstr(dmg, " at byte ");
+    REQUIRE(at != NULL, "%s: damage \"%s\" does not say where", bc->what, dmg);
+    *at = 0;
     free_trace(&t);
+}
+
+START_TEST(test_malformed_record)
+{
+    const struct bad_case *bc = &bad_cases[_i];
+    char dmg[256];
+    run_bad_case(bc, dmg, sizeof dmg);
+    if (bc->like) {
+        /* damage in an edge list is reported like damage in a block list */
+        const struct bad_case *other = NULL;
+        for (size_t k = 0; k < NBAD; k++)
+            if (!strcmp(bad_cases[k].what, bc->like))
+                other = &bad_cases[k];
+        REQUIRE(other != NULL, "%s: no case \"%s\"", bc->what, bc->like);
+        char dmg2[256];
+        run_bad_case(other, dmg2, sizeof dmg2);
+        REQUIRE(!strcmp(dmg, dmg2), "%s: damage \"%s\", but \"%s\" for %s", bc->what, dmg, dmg2,
+                other->what);
+    }
 }
 END_TEST
 
@@ -1122,13 +1423,20 @@ START_TEST(test_empty_chunk)
         CHUNK,
         BLOCKS0, /* a chunk of nothing but an empty block list */
         CHUNK,
+        EDGES0, /* a chunk of nothing but an empty edge list */
+        CHUNK,
+        EDGES0, /* two empty lists of both kinds */
+        BLOCKS0,
+        BLOCKS0,
+        EDGES0,
+        CHUNK,
         THREAD(3), /* a chunk of nothing but a THREAD record */
         CHUNK,
         REC({ .type = FMT_REC_MODULE_UNLOAD, .u.id = 3 }),
     };
     static struct trace t;
     build_trace(&t, ops, sizeof ops / sizeof ops[0], 0);
-    ck_assert_uint_eq(t.nchunks, 6);
+    ck_assert_uint_eq(t.nchunks, 8);
     ck_assert_uint_eq(t.nexp, 3);
     const char *path = tmp_path("emptychunk.hst");
     write_file(path, t.data, t.len);
@@ -1203,6 +1511,17 @@ START_TEST(test_rewind)
     ck_assert_int_eq(fmt_reader_rewind(r), 0);
     ck_assert_uint_eq(read_n(r, &t, 0, SIZE_MAX, "after a mid-list rewind"), t.nexp);
 
+    /* and from the middle of an edge list (after its third edge) */
+    size_t emid = 0;
+    while (t.exp[emid].type != FMT_REC_EDGES)
+        emid++;
+    ck_assert_uint_eq(t.exp[emid + 2].type, FMT_REC_EDGES);
+    ck_assert_int_eq(fmt_reader_rewind(r), 0);
+    ck_assert_uint_eq(read_n(r, &t, 0, emid + 3, "to an edge list"), emid + 3);
+    ck_assert_int_eq(fmt_reader_rewind(r), 0);
+    ck_assert_uint_eq(read_n(r, &t, 0, SIZE_MAX, "after a mid-edge-list rewind"), t.nexp);
+    ck_assert_ptr_null(fmt_reader_damage(r));
+
     size_t th = 0;
     while (t.exp[th].tid == 0)
         th++;
@@ -1244,13 +1563,14 @@ static Suite *format_suite(void)
     tcase_add_test(tc, test_encoders);
     tcase_add_test(tc, test_chunk_encode);
     tcase_add_test(tc, test_round_trip);
+    tcase_add_test(tc, test_snapshot_layout);
     tcase_add_test(tc, test_thread_ids);
     tcase_add_test(tc, test_open_errors);
     tcase_add_test(tc, test_header_only);
     tcase_add_test(tc, test_truncated_every_offset);
     tcase_add_test(tc, test_bit_flips);
     tcase_add_test(tc, test_garbage_chunk);
-    tcase_add_loop_test(tc, test_malformed_record, 0, sizeof bad_cases / sizeof bad_cases[0]);
+    tcase_add_loop_test(tc, test_malformed_record, 0, NBAD);
     tcase_add_test(tc, test_over_limits);
     tcase_add_test(tc, test_empty_chunk);
     tcase_add_test(tc, test_long_string_cut);

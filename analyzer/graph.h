@@ -1,0 +1,51 @@
+/*
+ * Analyses of a snapshot's heap graph (graph.c): reachability and valgrind's
+ * leak kinds, strongly connected components, shortest chains from roots.
+ */
+#ifndef HEAPSCOPE_GRAPH_H
+#define HEAPSCOPE_GRAPH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "model.h"
+
+enum leak_kind {
+    KIND_STILL_REACHABLE = 0,
+    KIND_POSSIBLY_LOST,
+    KIND_INDIRECTLY_LOST,
+    KIND_DEFINITELY_LOST,
+    KIND_IGNORED, /* hs_ignore: a root, never reported */
+    KIND_COUNT
+};
+const char *leak_kind_name(enum leak_kind k);
+
+struct graph {
+    const struct model *m;
+    /* out-edges of block i: edges[out_start[i] .. out_start[i + 1]) of m->edges */
+    uint32_t *out_start;
+    uint32_t *out;      /* edge indices, grouped by source block */
+    uint32_t *in_start; /* likewise, in-edges by target block */
+    uint32_t *in;
+    uint8_t *kind;      /* enum leak_kind per block */
+    uint64_t *indirect; /* per definitely lost block: bytes lost through it */
+};
+
+/* Builds the adjacency and classifies every block. The model must be scanned. */
+void graph_build(struct graph *g, const struct model *m);
+void graph_free(struct graph *g);
+
+/* Strongly connected components with a cycle (two or more blocks, or one
+ * that points at itself). comp[i] is the component of block i or -1;
+ * returns how many components. */
+size_t graph_cycles(const struct graph *g, int32_t *comp);
+
+/* Shortest paths from the roots, breadth first over every edge: for each
+ * block, the edge that first reached it (UINT32_MAX for none), and its depth. */
+void graph_bfs(const struct graph *g, uint32_t *parent_edge, uint32_t *depth);
+
+/* The block holding addr, or -1. */
+ssize_t graph_block_at(const struct model *m, uint64_t addr);
+
+#endif
