@@ -163,6 +163,7 @@ void out_fork_parent(void) HS_HIDDEN;
 void out_fork_child(void) HS_HIDDEN;
 int out_failed(void) HS_HIDDEN;
 pid_t out_writer_tid(void) HS_HIDDEN; /* 0 if no writer thread runs */
+#define OUT_WRITER_NAME "heapscope-out" /* the writer thread's name (comm) */
 /* Called by the file opener to write what a new trace starts with. */
 typedef void (*out_preamble_fn)(void);
 void out_set_preamble(out_preamble_fn fn) HS_HIDDEN;

@@ -20,7 +20,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -390,15 +389,7 @@ void out_flush_all(void)
 
 static atomic_int writer_tid;
 
-/* The writer's tid. A writer just created may not have said it yet: wait
- * for it (briefly), or a scan would take the tracer's thread for the
- * program's. */
-pid_t out_writer_tid(void)
-{
-    for (int i = 0; i < 2000 && atomic_load(&writer_running) && !atomic_load(&writer_tid); i++)
-        sched_yield();
-    return atomic_load(&writer_running) ? atomic_load(&writer_tid) : 0;
-}
+pid_t out_writer_tid(void) { return atomic_load(&writer_running) ? atomic_load(&writer_tid) : 0; }
 
 static void *writer_main(void *arg)
 {
@@ -449,6 +440,8 @@ static int start_writer(void)
     pthread_sigmask(SIG_SETMASK, &all, &old);
     int err = pthread_create(&writer, &attr, writer_main, NULL);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (!err) /* named before it runs: a scan skips it by name even then */
+        pthread_setname_np(writer, OUT_WRITER_NAME);
     pthread_attr_destroy(&attr);
     if (err) {
         atomic_store(&writer_running, 0);

@@ -210,6 +210,18 @@ void scan_pause_deferred(void)
         pause_here(NULL);
 }
 
+/* The writer thread, by the name it is given when created (its tid may not
+ * be known yet if it has not run). */
+static int is_tracer_thread(pid_t tid)
+{
+    char path[64], comm[32];
+    snprintf(path, sizeof path, "/proc/self/task/%d/comm", (int)tid);
+    if (plat_read_file(path, comm, sizeof comm) <= 0)
+        return 0;
+    comm[strcspn(comm, "\n")] = 0;
+    return strcmp(comm, OUT_WRITER_NAME) == 0;
+}
+
 /* A real-time signal nobody uses, from the top down; 0 if none. */
 static int pick_signal(void)
 {
@@ -264,7 +276,7 @@ static void pause_others(__typeof__(((struct scan_result *)0)->late) *late)
     struct dirent *e;
     while ((e = readdir(d)) && sent < THREADS_MAX) {
         pid_t tid = (pid_t)atoi(e->d_name);
-        if (tid <= 0 || tid == self || tid == writer)
+        if (tid <= 0 || tid == self || tid == writer || is_tracer_thread(tid))
             continue;
         if (syscall(SYS_tgkill, pid, tid, pause_sig) == 0)
             sent_to[sent++] = tid;

@@ -38,7 +38,7 @@ static void *worker(void *arg)
         }
     }
     for (int i = 0; i < LEAKS_PER_THREAD; i++)
-        sink = malloc(4000); /* LEAK-THREAD */
+        sink = calloc(1, 4000); /* LEAK-THREAD (zeroed: no stale pointers inside) */
     return NULL;
 }
 
