@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "graph.h"
 #include "util.h"
 
 static int readable(const char *p) { return access(p, R_OK) == 0; }
@@ -76,9 +77,20 @@ static void report(const char *log_path)
         }
         fprintf(stderr, "heapscope: %s (pid %llu): %s allocations, %s", m.program,
                 (unsigned long long)m.pid, fmt_count(a, m.allocs), fmt_bytes(b, m.bytes_allocated));
-        if (m.snapshot)
+        if (m.snapshot && m.snapshot->scanned) {
+            struct graph g;
+            uint64_t bytes[KIND_COUNT], blocks[KIND_COUNT];
+            graph_build(&g, &m);
+            graph_totals(&g, bytes, blocks);
+            graph_free(&g);
+            fprintf(stderr, "; lost %s bytes in %s blocks (%s possibly)",
+                    fmt_count(a, bytes[KIND_DEFINITELY_LOST] + bytes[KIND_INDIRECTLY_LOST]),
+                    fmt_count(b, blocks[KIND_DEFINITELY_LOST] + blocks[KIND_INDIRECTLY_LOST]),
+                    fmt_count(c, bytes[KIND_POSSIBLY_LOST]));
+        } else if (m.snapshot) {
             fprintf(stderr, "; %s bytes in %s blocks not freed at %s", fmt_count(c, m.reported_bytes),
                     fmt_count(a, m.reported_blocks), m.snapshot->name);
+        }
         fprintf(stderr, "%s; trace %s\n", m.damage ? " (trace cut short)" : "", line);
         model_free(&m);
     }

@@ -6,7 +6,23 @@
 #include <string.h>
 
 #include "cli.h"
+#include "graph.h"
 #include "util.h"
+
+static const unsigned kinds[] = { KIND_DEFINITELY_LOST, KIND_INDIRECTLY_LOST, KIND_POSSIBLY_LOST,
+                                  KIND_STILL_REACHABLE };
+
+/* Leak totals of the chosen snapshot, by kind; 0 if it has no heap graph. */
+static int totals(const struct model *m, uint64_t bytes[KIND_COUNT], uint64_t blocks[KIND_COUNT])
+{
+    if (!m->snapshot || !m->snapshot->scanned)
+        return 0;
+    struct graph g;
+    graph_build(&g, m);
+    graph_totals(&g, bytes, blocks);
+    graph_free(&g);
+    return 1;
+}
 
 static const char *end_reason(const struct model *m)
 {
@@ -22,6 +38,8 @@ static uint64_t duration_ns(const struct model *m)
 
 static void print_json(const struct model *m)
 {
+    uint64_t bytes[KIND_COUNT], blocks[KIND_COUNT];
+    int scanned = totals(m, bytes, blocks);
     struct json j;
     json_init(&j, stdout);
     json_object(&j, NULL);
@@ -47,6 +65,8 @@ static void print_json(const struct model *m)
     json_array(&j, "snapshots");
     for (size_t i = 0; i < m->n_snapshots; i++) {
         const struct model_snapshot *s = &m->snapshots[i];
+        if (s->superseded)
+            continue;
         json_object(&j, NULL);
         json_str(&j, "name", s->name);
         json_u64(&j, "index", s->index);
@@ -54,6 +74,7 @@ static void print_json(const struct model *m)
         json_u64(&j, "live_blocks", s->blocks);
         json_u64(&j, "live_bytes", s->bytes);
         json_bool(&j, "complete", s->complete);
+        json_bool(&j, "scanned", s->scanned);
         json_object_end(&j);
     }
     json_array_end(&j);
@@ -64,6 +85,12 @@ static void print_json(const struct model *m)
         json_u64(&j, "bytes", m->reported_bytes);
         json_u64(&j, "blocks", m->reported_blocks);
         json_object_end(&j);
+        for (size_t k = 0; scanned && k < 4; k++) {
+            json_object(&j, leak_kind_name(kinds[k]));
+            json_u64(&j, "bytes", bytes[kinds[k]]);
+            json_u64(&j, "blocks", blocks[kinds[k]]);
+            json_object_end(&j);
+        }
     }
     json_object_end(&j);
     json_str(&j, "end", end_reason(m));
@@ -85,15 +112,26 @@ static void print_text(const struct model *m)
     if (m->has_end)
         printf("peak live    %s at %.3f s\n", fmt_bytes(a, m->peak_bytes), (double)m->peak_time_ns / 1e9);
     printf("threads      %llu\n", (unsigned long long)m->threads);
+    int first = 1;
     for (size_t i = 0; i < m->n_snapshots; i++) {
         const struct model_snapshot *s = &m->snapshots[i];
-        printf("%s %-10s %s blocks, %s at %.3f s%s\n", i ? "            " : "snapshots   ", s->name,
+        if (s->superseded)
+            continue;
+        printf("%s %-10s %s blocks, %s at %.3f s%s\n", first ? "snapshots   " : "            ", s->name,
                fmt_count(a, s->blocks), fmt_bytes(b, s->bytes), (double)s->time_ns / 1e9,
                s->complete ? "" : " (incomplete)");
+        first = 0;
     }
-    if (m->snapshot)
+    uint64_t bytes[KIND_COUNT], blocks[KIND_COUNT];
+    if (totals(m, bytes, blocks)) {
+        printf("leaks at %s\n", m->snapshot->name);
+        for (size_t k = 0; k < 4; k++)
+            printf("  %-16s %s bytes in %s blocks\n", leak_kind_name(kinds[k]), fmt_count(a, bytes[kinds[k]]),
+                   fmt_count(c, blocks[kinds[k]]));
+    } else if (m->snapshot) {
         printf("not freed    %s bytes in %s blocks at snapshot %s\n", fmt_count(a, m->reported_bytes),
                fmt_count(c, m->reported_blocks), m->snapshot->name);
+    }
 }
 
 int cmd_summary(int argc, char **argv)

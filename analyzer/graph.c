@@ -159,6 +159,16 @@ void graph_free(struct graph *g)
     memset(g, 0, sizeof *g);
 }
 
+void graph_totals(const struct graph *g, uint64_t bytes[KIND_COUNT], uint64_t blocks[KIND_COUNT])
+{
+    memset(bytes, 0, KIND_COUNT * sizeof *bytes);
+    memset(blocks, 0, KIND_COUNT * sizeof *blocks);
+    for (size_t i = 0; i < g->m->n_blocks; i++) {
+        bytes[g->kind[i]] += g->m->blocks[i].size;
+        blocks[g->kind[i]]++;
+    }
+}
+
 /* Tarjan's algorithm without recursion. */
 size_t graph_cycles(const struct graph *g, int32_t *comp)
 {

@@ -36,6 +36,9 @@ struct graph {
 void graph_build(struct graph *g, const struct model *m);
 void graph_free(struct graph *g);
 
+/* Bytes and blocks of each kind (ignored blocks under KIND_IGNORED). */
+void graph_totals(const struct graph *g, uint64_t bytes[KIND_COUNT], uint64_t blocks[KIND_COUNT]);
+
 /* Strongly connected components with a cycle (two or more blocks, or one
  * that points at itself). comp[i] is the component of block i or -1;
  * returns how many components. */

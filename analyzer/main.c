@@ -16,6 +16,9 @@ static const struct {
     { "summary", cmd_summary, "run facts: allocations, peak, snapshots, what was not freed" },
     { "leaks", cmd_leaks, "blocks live at a snapshot by leak kind, grouped by allocation stack" },
     { "referrers", cmd_referrers, "who points at a block, and the shortest chains from roots" },
+    { "cycles", cmd_cycles, "blocks that point at each other in a cycle, reachable or leaked" },
+    { "aliases", cmd_aliases, "blocks pointed at from two or more places; blocks with equal contents" },
+    { "diff", cmd_diff, "change in live blocks between two snapshots, by type or by site" },
 };
 
 static void usage(FILE *f)

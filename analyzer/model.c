@@ -256,6 +256,10 @@ int model_load(struct model *m, const char *path, const char *want, char *err, s
             if (idx < 0 || (size_t)idx >= m->n_snapshots || m->snapshots[idx].index != rec.u.id)
                 break;
             m->snapshots[idx].complete = 1;
+            if (strcmp(m->snapshots[idx].name, "peak") == 0) /* only the highest peak counts */
+                for (ssize_t k = 0; k < idx; k++)
+                    if (strcmp(m->snapshots[k].name, "peak") == 0)
+                        m->snapshots[k].superseded = 1;
             if (cur_snap >= 0) {
                 struct snap_vec t = chosen;
                 chosen = cur;

@@ -30,6 +30,7 @@ struct model_snapshot {
     char *name;
     int complete; /* its end record was read */
     int scanned;  /* it has the heap graph */
+    int superseded; /* a "peak" snapshot followed by a higher one */
 };
 
 struct model_block {

@@ -63,3 +63,57 @@ char *fmt_bytes(char *buf, uint64_t v)
         snprintf(buf, 32, "%.1f %s", d, units[u]);
     return buf;
 }
+
+static uint64_t hash_str(const char *s)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+    return h;
+}
+
+size_t *strmap_get(struct strmap *m, const char *key, int create)
+{
+    if (create && (m->n + 1) * 2 > m->cap) {
+        size_t cap = m->cap ? m->cap * 2 : 64;
+        char **keys = xcalloc(cap, sizeof *keys);
+        size_t *vals = xcalloc(cap, sizeof *vals);
+        for (size_t i = 0; i < m->cap; i++) {
+            if (!m->keys[i])
+                continue;
+            size_t j = hash_str(m->keys[i]) & (cap - 1);
+            while (keys[j])
+                j = (j + 1) & (cap - 1);
+            keys[j] = m->keys[i];
+            vals[j] = m->vals[i];
+        }
+        free(m->keys);
+        free(m->vals);
+        m->keys = keys;
+        m->vals = vals;
+        m->cap = cap;
+    }
+    if (!m->cap)
+        return NULL;
+    for (size_t j = hash_str(key) & (m->cap - 1);; j = (j + 1) & (m->cap - 1)) {
+        if (!m->keys[j]) {
+            if (!create)
+                return NULL;
+            m->keys[j] = xstrdup(key);
+            m->vals[j] = SIZE_MAX;
+            m->n++;
+            return &m->vals[j];
+        }
+        if (strcmp(m->keys[j], key) == 0)
+            return &m->vals[j];
+    }
+}
+
+void strmap_free(struct strmap *m)
+{
+    for (size_t i = 0; i < m->cap; i++)
+        free(m->keys[i]);
+    free(m->keys);
+    free(m->vals);
+    memset(m, 0, sizeof *m);
+}

@@ -18,4 +18,15 @@ char *fmt_count(char *buf, uint64_t v);
 /* "1.5 MiB", "512 B" into buf (at least 32 bytes); returns buf. */
 char *fmt_bytes(char *buf, uint64_t v);
 
+/* A map from strings to small numbers (indices into the caller's array). */
+struct strmap {
+    char **keys;
+    size_t *vals;
+    size_t cap, n;
+};
+/* The value slot of key; with create, a new key gets value SIZE_MAX. NULL
+ * if absent and not created. */
+size_t *strmap_get(struct strmap *m, const char *key, int create);
+void strmap_free(struct strmap *m);
+
 #endif

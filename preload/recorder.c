@@ -265,6 +265,28 @@ static uint32_t capture_stack(int *is_new, uintptr_t *frames, unsigned *n)
     return *n ? stack_table_intern(frames, *n, is_new) : FMT_NO_STACK;
 }
 
+/* The heap's peak is kept as snapshot "peak": blocks only (no scan), taken
+ * when live bytes first pass PEAK_FIRST, then each time they pass 3/2 of the
+ * last one, so a growing heap costs a bounded number of snapshots (their
+ * blocks add up to about 3 times the final heap). The exact peak is in the
+ * end record. */
+#define PEAK_FIRST (1ull << 20)
+static _Atomic uint64_t next_peak_snapshot = PEAK_FIRST;
+static void write_snapshot(const char *name, int scan, uintptr_t caller_sp);
+
+static void maybe_peak_snapshot(uint64_t live)
+{
+    uint64_t want = atomic_load_explicit(&next_peak_snapshot, memory_order_relaxed);
+    if (live < want || !atomic_compare_exchange_strong(&next_peak_snapshot, &want, UINT64_MAX))
+        return;
+    pthread_mutex_lock(&snapshot_lock);
+    if (atomic_load(&rec_on))
+        write_snapshot("peak", 0, 0);
+    pthread_mutex_unlock(&snapshot_lock);
+    uint64_t now = (uint64_t)atomic_load(&live_bytes);
+    atomic_store(&next_peak_snapshot, (now > live ? now : live) / 2 * 3);
+}
+
 static void note_live(int64_t bytes, int64_t blocks, uint64_t when)
 {
     long live = atomic_fetch_add_explicit(&live_bytes, bytes, memory_order_relaxed) + bytes;
@@ -311,6 +333,9 @@ static void alloc_locked(unsigned fn, void *ptr, size_t size)
     out_release(ob);
     if (HS_UNLIKELY(is_new))
         rec_modules_changed(); /* a new stack may come from a module loaded since */
+    uint64_t live = (uint64_t)atomic_load_explicit(&live_bytes, memory_order_relaxed);
+    if (HS_UNLIKELY(live >= atomic_load_explicit(&next_peak_snapshot, memory_order_relaxed)))
+        maybe_peak_snapshot(live);
 }
 
 static void free_locked(const struct live_block *blk)
@@ -744,6 +769,7 @@ static void fork_child(void)
     atomic_store(&total_frees, 0);
     atomic_store(&total_bytes, 0);
     atomic_store(&peak_bytes, atomic_load(&live_bytes));
+    atomic_store(&next_peak_snapshot, (uint64_t)atomic_load(&live_bytes) / 2 * 3 + PEAK_FIRST);
     if (!hs_opt.follow)
         atomic_store(&rec_on, 0);
     rec_self.guard--;

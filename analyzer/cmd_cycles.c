@@ -1,0 +1,173 @@
+/*
+ * heapscope cycles FILE: groups of blocks that point at each other in a
+ * cycle (strongly connected components of the heap graph, including a block
+ * that points at itself); for each, whether a root reaches it, its types,
+ * and its members with their allocation stacks. Biggest first.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "graph.h"
+#include "util.h"
+
+struct cycle {
+    size_t first;   /* index into the member list */
+    size_t n;
+    uint64_t bytes;
+    int reachable;
+};
+
+static int by_bytes(const void *a, const void *b)
+{
+    const struct cycle *x = a, *y = b;
+    if (x->bytes != y->bytes)
+        return x->bytes > y->bytes ? -1 : 1;
+    return x->first < y->first ? -1 : 1;
+}
+
+/* The distinct types of a cycle's members, in member order. */
+static size_t cycle_types(struct symbolizer *s, const struct model *m, const size_t *members, size_t n,
+                          const char **out, size_t room)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *t = sym_block_type(s, m, members[i]);
+        int seen = !t;
+        for (size_t j = 0; j < k && !seen; j++)
+            seen = strcmp(out[j], t) == 0;
+        if (!seen && k < room)
+            out[k++] = t;
+    }
+    return k;
+}
+
+int cmd_cycles(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        COMMON_LONG_OPTIONS, { "members", required_argument, NULL, 'm' }, { "lost", no_argument, NULL, 'l' }, { 0 } };
+    static const char usage[] =
+        "heapscope cycles [--format text|json] [--snapshot NAME|INDEX] [--lost] [--members N] FILE";
+    struct common_opts o = { 0 };
+    unsigned long max_members = 100;
+    int lost_only = 0, c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        if (c == 'm')
+            max_members = strtoul(optarg, NULL, 10);
+        else if (c == 'l')
+            lost_only = 1;
+        else if (c == 'h')
+            return printf("usage: %s\n", usage), 0;
+        else if (cli_common_option(c, optarg, &o) != 1)
+            return cli_error("usage: %s", usage);
+    }
+    if (optind != argc - 1)
+        return cli_error("usage: %s", usage);
+    const char *path = argv[optind];
+    struct model m;
+    if (cli_load(&m, path, o.snapshot) != 0)
+        return EXIT_TRACE_ERROR;
+    if (!m.snapshot || !m.snapshot->scanned) {
+        model_free(&m);
+        return cli_error("%s: snapshot has no heap graph (traced with HEAPSCOPE_SCAN=0?)", path);
+    }
+    struct graph g;
+    graph_build(&g, &m);
+    size_t n = m.n_blocks;
+    int32_t *comp = xmalloc((n ? n : 1) * sizeof *comp);
+    size_t ncomp = graph_cycles(&g, comp);
+    /* members grouped by component, in address order within each */
+    struct cycle *cy = xcalloc(ncomp ? ncomp : 1, sizeof *cy);
+    for (size_t i = 0; i < n; i++)
+        if (comp[i] >= 0)
+            cy[comp[i]].n++;
+    size_t at = 0;
+    for (size_t k = 0; k < ncomp; k++) {
+        cy[k].first = at;
+        at += cy[k].n;
+        cy[k].n = 0;
+    }
+    size_t *members = xmalloc((at ? at : 1) * sizeof *members);
+    for (size_t i = 0; i < n; i++) {
+        if (comp[i] < 0)
+            continue;
+        struct cycle *y = &cy[comp[i]];
+        members[y->first + y->n++] = i;
+        y->bytes += m.blocks[i].size;
+        if (g.kind[i] == KIND_STILL_REACHABLE || g.kind[i] == KIND_POSSIBLY_LOST || g.kind[i] == KIND_IGNORED)
+            y->reachable = 1;
+    }
+    qsort(cy, ncomp, sizeof *cy, by_bytes);
+    struct symbolizer *s = sym_open(&m);
+    struct json j;
+    json_init(&j, stdout);
+    if (o.format == OUT_JSON) {
+        json_object(&j, NULL);
+        json_str(&j, "snapshot", m.snapshot->name);
+        json_array(&j, "cycles");
+    }
+    size_t shown = 0;
+    for (size_t k = 0; k < ncomp; k++) {
+        const struct cycle *y = &cy[k];
+        if (lost_only && y->reachable)
+            continue;
+        shown++;
+        const char *types[16];
+        size_t nt = cycle_types(s, &m, members + y->first, y->n, types, 16);
+        if (o.format == OUT_JSON) {
+            json_object(&j, NULL);
+            json_u64(&j, "blocks", y->n);
+            json_u64(&j, "bytes", y->bytes);
+            json_bool(&j, "reachable", y->reachable);
+            json_array(&j, "types");
+            for (size_t t = 0; t < nt; t++)
+                json_str(&j, NULL, types[t]);
+            json_array_end(&j);
+            json_array(&j, "members");
+            for (size_t i = 0; i < y->n && i < max_members; i++) {
+                size_t b = members[y->first + i];
+                json_object(&j, NULL);
+                json_hex(&j, "address", m.blocks[b].addr);
+                json_u64(&j, "size", m.blocks[b].size);
+                json_str(&j, "type", sym_block_type(s, &m, b));
+                json_str(&j, "kind", leak_kind_name(g.kind[b]));
+                stack_print_json(&j, "stack", s, &m, m.blocks[b].stack_id);
+                json_object_end(&j);
+            }
+            json_array_end(&j);
+            json_object_end(&j);
+        } else {
+            char a[32], b[32];
+            printf("%scycle of %s block%s, %s bytes, %s", shown > 1 ? "\n" : "", fmt_count(a, y->n),
+                   y->n == 1 ? " (points at itself)" : "s", fmt_count(b, y->bytes),
+                   y->reachable ? "reachable from a root" : "unreachable (leaked)");
+            for (size_t t = 0; t < nt; t++)
+                printf("%s%s", t ? ", " : "; types ", types[t]);
+            putchar('\n');
+            for (size_t i = 0; i < y->n && i < max_members; i++) {
+                size_t bl = members[y->first + i];
+                const char *t = sym_block_type(s, &m, bl);
+                printf("  0x%llx, %llu bytes%s%s, %s\n", (unsigned long long)m.blocks[bl].addr,
+                       (unsigned long long)m.blocks[bl].size, t ? ", " : "", t ? t : "",
+                       leak_kind_name(g.kind[bl]));
+                stack_print_text(stdout, s, &m, m.blocks[bl].stack_id, "      ");
+            }
+            if (y->n > max_members)
+                printf("  (%zu more members; --members N shows more)\n", y->n - max_members);
+        }
+    }
+    if (o.format == OUT_JSON) {
+        json_array_end(&j);
+        json_object_end(&j);
+    } else if (!shown) {
+        printf("no cycles in snapshot %s\n", m.snapshot->name);
+    }
+    sym_close(s);
+    free(members);
+    free(cy);
+    free(comp);
+    graph_free(&g);
+    model_free(&m);
+    return 0;
+}

@@ -1,0 +1,217 @@
+/*
+ * heapscope diff: the change in live blocks between two snapshots, of one
+ * trace or of two, grouped by type (tag or C++ class; untagged blocks by the
+ * function that allocated them) or by allocation site (function, file:line).
+ * Biggest change first.
+ *
+ *   heapscope diff FILE              first snapshot -> exit (or last)
+ *   heapscope diff FILE A B          snapshot A -> snapshot B
+ *   heapscope diff FILE_A FILE_B     FILE_A's exit -> FILE_B's exit
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "util.h"
+
+struct row {
+    const char *key;
+    int is_type; /* the key is a type, not a function or site */
+    uint64_t count[2], bytes[2];
+};
+
+struct table {
+    struct strmap index;
+    struct row *rows;
+    size_t n, cap;
+};
+
+static const char *first_frame(struct symbolizer *s, const struct model *m, uint32_t stack_id,
+                               const struct sym_frame **frame)
+{
+    const struct model_stack *st = model_stack(m, stack_id);
+    if (!st || !st->n)
+        return NULL;
+    sym_resolve(s, st->frames[0], frame);
+    return (*frame)->function;
+}
+
+static void key_of(struct symbolizer *s, const struct model *m, size_t b, int by_site, char *key, size_t room,
+                   int *is_type)
+{
+    *is_type = 0;
+    if (!by_site) {
+        const char *t = sym_block_type(s, m, b);
+        if (t) {
+            *is_type = 1;
+            snprintf(key, room, "%s", t);
+            return;
+        }
+    }
+    const struct sym_frame *f = NULL;
+    const char *fn = first_frame(s, m, m->blocks[b].stack_id, &f);
+    if (!by_site) {
+        snprintf(key, room, "%s()", fn ? fn : "?");
+        return;
+    }
+    if (f && f->file) {
+        const char *base = strrchr(f->file, '/');
+        snprintf(key, room, "%s (%s:%u)", fn ? fn : "?", base ? base + 1 : f->file, f->line);
+    } else {
+        snprintf(key, room, "%s (0x%llx)", fn ? fn : "?", f ? (unsigned long long)f->address : 0ull);
+    }
+}
+
+static void add(struct table *t, const struct model *m, int side, int by_site)
+{
+    struct symbolizer *s = sym_open(m);
+    char key[1024];
+    for (size_t b = 0; b < m->n_blocks; b++) {
+        if (m->blocks[b].flags & FMT_BLOCK_IGNORED)
+            continue;
+        int is_type;
+        key_of(s, m, b, by_site, key, sizeof key, &is_type);
+        size_t *slot = strmap_get(&t->index, key, 1);
+        if (*slot == SIZE_MAX) {
+            if (t->n == t->cap) {
+                t->cap = t->cap ? t->cap * 2 : 256;
+                t->rows = xrealloc(t->rows, t->cap * sizeof *t->rows);
+            }
+            t->rows[t->n] = (struct row){ .is_type = is_type };
+            *slot = t->n++;
+        }
+        struct row *r = &t->rows[*slot];
+        r->count[side]++;
+        r->bytes[side] += m->blocks[b].size;
+    }
+    sym_close(s);
+}
+
+static int64_t delta(uint64_t before, uint64_t after) { return (int64_t)(after - before); }
+
+static int by_change(const void *a, const void *b)
+{
+    const struct row *x = a, *y = b;
+    int64_t dx = llabs(delta(x->bytes[0], x->bytes[1])), dy = llabs(delta(y->bytes[0], y->bytes[1]));
+    if (dx != dy)
+        return dx > dy ? -1 : 1;
+    dx = llabs(delta(x->count[0], x->count[1]));
+    dy = llabs(delta(y->count[0], y->count[1]));
+    if (dx != dy)
+        return dx > dy ? -1 : 1;
+    return strcmp(x->key, y->key);
+}
+
+static int is_file(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+int cmd_diff(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        { "format", required_argument, NULL, 'F' }, { "by", required_argument, NULL, 'b' },
+        { "all", no_argument, NULL, 'a' }, { "help", no_argument, NULL, 'h' }, { 0 } };
+    static const char usage[] = "heapscope diff [--format text|json] [--by type|site] [--all] "
+                                "(FILE [A B] | FILE_A FILE_B)";
+    struct common_opts o = { 0 };
+    int by_site = 0, all = 0, c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        if (c == 'b' && (!strcmp(optarg, "type") || !strcmp(optarg, "site")))
+            by_site = optarg[0] == 's';
+        else if (c == 'a')
+            all = 1;
+        else if (c == 'h')
+            return printf("usage: %s\n", usage), 0;
+        else if (c == 'b' || cli_common_option(c, optarg, &o) != 1)
+            return cli_error("usage: %s", usage);
+    }
+    int npos = argc - optind;
+    const char *file[2], *snap[2];
+    if (npos == 1) {
+        file[0] = file[1] = argv[optind];
+        snap[0] = "0";
+        snap[1] = NULL;
+    } else if (npos == 2 && is_file(argv[optind + 1])) {
+        file[0] = argv[optind];
+        file[1] = argv[optind + 1];
+        snap[0] = snap[1] = NULL;
+    } else if (npos == 2 || npos == 3) {
+        file[0] = file[1] = argv[optind];
+        snap[0] = argv[optind + 1];
+        snap[1] = npos == 3 ? argv[optind + 2] : NULL;
+    } else {
+        return cli_error("usage: %s", usage);
+    }
+    struct table t = { 0 };
+    const char *names[2];
+    struct model m;
+    for (int side = 0; side < 2; side++) {
+        if (cli_load(&m, file[side], snap[side]) != 0) {
+            strmap_free(&t.index);
+            free(t.rows);
+            return EXIT_TRACE_ERROR;
+        }
+        if (!m.snapshot) {
+            model_free(&m);
+            strmap_free(&t.index);
+            free(t.rows);
+            return cli_error("%s: the trace has no complete snapshot", file[side]);
+        }
+        names[side] = xstrdup(m.snapshot->name);
+        add(&t, &m, side, by_site);
+        model_free(&m);
+    }
+    for (size_t i = 0; i < t.index.cap; i++) /* rows take their keys from the map */
+        if (t.index.keys[i])
+            t.rows[t.index.vals[i]].key = t.index.keys[i];
+    qsort(t.rows, t.n, sizeof *t.rows, by_change);
+    struct json j;
+    json_init(&j, stdout);
+    if (o.format == OUT_JSON) {
+        json_object(&j, NULL);
+        json_str(&j, "by", by_site ? "site" : "type");
+        json_str(&j, "from", names[0]);
+        json_str(&j, "to", names[1]);
+        if (file[0] != file[1]) {
+            json_str(&j, "from_file", file[0]);
+            json_str(&j, "to_file", file[1]);
+        }
+        json_array(&j, "rows");
+    } else {
+        printf("%-40s %12s %12s %14s\n", by_site ? "allocation site" : "type (or allocating function)",
+               "count", "delta", "bytes delta");
+    }
+    for (size_t i = 0; i < t.n; i++) {
+        const struct row *r = &t.rows[i];
+        if (!all && r->count[0] == r->count[1] && r->bytes[0] == r->bytes[1])
+            continue;
+        if (o.format == OUT_JSON) {
+            json_object(&j, NULL);
+            json_str(&j, "key", r->key);
+            json_str(&j, "key_kind", by_site ? "site" : r->is_type ? "type" : "function");
+            json_u64(&j, "count_before", r->count[0]);
+            json_u64(&j, "count_after", r->count[1]);
+            json_i64(&j, "count_delta", delta(r->count[0], r->count[1]));
+            json_u64(&j, "bytes_before", r->bytes[0]);
+            json_u64(&j, "bytes_after", r->bytes[1]);
+            json_i64(&j, "bytes_delta", delta(r->bytes[0], r->bytes[1]));
+            json_object_end(&j);
+        } else {
+            printf("%-40s %12llu %+12lld %+14lld\n", r->key, (unsigned long long)r->count[1],
+                   (long long)delta(r->count[0], r->count[1]), (long long)delta(r->bytes[0], r->bytes[1]));
+        }
+    }
+    if (o.format == OUT_JSON) {
+        json_array_end(&j);
+        json_object_end(&j);
+    }
+    free((void *)names[0]);
+    free((void *)names[1]);
+    strmap_free(&t.index);
+    free(t.rows);
+    return 0;
+}
