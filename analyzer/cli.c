@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "graph.h"
 #include "util.h"
 
 int cli_common_option(int c, const char *arg, struct common_opts *o)
@@ -71,6 +72,20 @@ int cli_load(struct model *m, const char *path, const char *snapshot)
     }
     if (m->damage)
         fprintf(stderr, "heapscope: warning: %s: %s; read up to there\n", path, m->damage);
+    return 0;
+}
+
+int cli_load_graph(struct model *m, struct graph *g, const char *path, const char *snapshot)
+{
+    if (cli_load(m, path, snapshot) != 0)
+        return -1;
+    if (!m->snapshot || !m->snapshot->scanned) {
+        cli_error("%s: snapshot %s has no heap graph (traced with HEAPSCOPE_SCAN=0?)", path,
+                  m->snapshot ? m->snapshot->name : "?");
+        model_free(m);
+        return -1;
+    }
+    graph_build(g, m);
     return 0;
 }
 

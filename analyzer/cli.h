@@ -39,6 +39,10 @@ int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * warns about damage and returns 0. */
 int cli_load(struct model *m, const char *path, const char *snapshot);
 
+struct graph;
+/* cli_load, then the snapshot's heap graph (an error if it was not scanned). */
+int cli_load_graph(struct model *m, struct graph *g, const char *path, const char *snapshot);
+
 /* A stack, symbolized: valgrind-style lines in text, an array in JSON. */
 void stack_print_text(FILE *f, struct symbolizer *s, const struct model *m, uint32_t stack_id,
                       const char *indent);

@@ -60,14 +60,9 @@ int cmd_aliases(int argc, char **argv)
         return cli_error("usage: %s", usage);
     const char *path = argv[optind];
     struct model m;
-    if (cli_load(&m, path, o.snapshot) != 0)
-        return EXIT_TRACE_ERROR;
-    if (!m.snapshot || !m.snapshot->scanned) {
-        model_free(&m);
-        return cli_error("%s: snapshot has no heap graph (traced with HEAPSCOPE_SCAN=0?)", path);
-    }
     struct graph g;
-    graph_build(&g, &m);
+    if (cli_load_graph(&m, &g, path, o.snapshot) != 0)
+        return EXIT_TRACE_ERROR;
     struct symbolizer *s = sym_open(&m);
     size_t n = m.n_blocks, n_shared = 0, n_dup = 0;
     size_t *idx = xmalloc((n ? n : 1) * sizeof *idx);

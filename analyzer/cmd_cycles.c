@@ -66,14 +66,9 @@ int cmd_cycles(int argc, char **argv)
         return cli_error("usage: %s", usage);
     const char *path = argv[optind];
     struct model m;
-    if (cli_load(&m, path, o.snapshot) != 0)
-        return EXIT_TRACE_ERROR;
-    if (!m.snapshot || !m.snapshot->scanned) {
-        model_free(&m);
-        return cli_error("%s: snapshot has no heap graph (traced with HEAPSCOPE_SCAN=0?)", path);
-    }
     struct graph g;
-    graph_build(&g, &m);
+    if (cli_load_graph(&m, &g, path, o.snapshot) != 0)
+        return EXIT_TRACE_ERROR;
     size_t n = m.n_blocks;
     int32_t *comp = xmalloc((n ? n : 1) * sizeof *comp);
     size_t ncomp = graph_cycles(&g, comp);

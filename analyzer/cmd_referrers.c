@@ -244,14 +244,9 @@ int cmd_referrers(int argc, char **argv)
     }
     const char *path = argv[optind];
     struct model m;
-    if (cli_load(&m, path, o.snapshot) != 0)
-        return EXIT_TRACE_ERROR;
-    if (!m.snapshot || !m.snapshot->scanned) {
-        model_free(&m);
-        return cli_error("%s: snapshot has no heap graph (traced with HEAPSCOPE_SCAN=0?)", path);
-    }
     struct graph g;
-    graph_build(&g, &m);
+    if (cli_load_graph(&m, &g, path, o.snapshot) != 0)
+        return EXIT_TRACE_ERROR;
     uint32_t *parent = xmalloc((m.n_blocks ? m.n_blocks : 1) * sizeof *parent);
     uint32_t *depth = xmalloc((m.n_blocks ? m.n_blocks : 1) * sizeof *depth);
     graph_bfs(&g, parent, depth);
