@@ -18,6 +18,7 @@ static const struct {
     { "referrers", cmd_referrers, "who points at a block, and the shortest chains from roots" },
     { "cycles", cmd_cycles, "blocks that point at each other in a cycle, reachable or leaked" },
     { "aliases", cmd_aliases, "blocks pointed at from two or more places; blocks with equal contents" },
+    { "refs", cmd_refs, "refcount histories of objects made with the refcount shim" },
     { "diff", cmd_diff, "change in live blocks between two snapshots, by type or by site" },
 };
 

@@ -140,6 +140,12 @@ static void snap_vec_free(struct snap_vec *v)
 }
 
 
+static int by_seq(const void *a, const void *b)
+{
+    const struct model_rc *x = a, *y = b;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
 /* The graph must index what exists: blocks in address order, edges within
  * bounds. A damaged graph is dropped, with a warning, not trusted. */
 static void check_graph(struct model *m)
@@ -174,6 +180,7 @@ int model_load(struct model *m, const char *path, const char *want, char *err, s
     ssize_t cur_snap = -1, chosen_snap = -1;
     int chosen_is_exit = 0;
     uint64_t seq = 0;
+    size_t rc_cap = 0;
     while (fmt_reader_next(r, &rec)) {
         seq++;
         switch (rec.type) {
@@ -219,6 +226,7 @@ int model_load(struct model *m, const char *path, const char *want, char *err, s
                 .blocks = rec.u.snapshot.blocks, .bytes = rec.u.snapshot.bytes,
                 .name = xstrdup(rec.u.snapshot.name) };
             m->snapshots[m->n_snapshots].scanned = rec.u.snapshot.scanned != 0;
+            m->snapshots[m->n_snapshots].rc_seq = rec.u.snapshot.rc_seq;
             cur_snap = (ssize_t)m->n_snapshots++;
             cur.n_blocks = cur.n_roots = cur.n_edges = 0;
             if (!wanted(want, rec.u.snapshot.index, rec.u.snapshot.name) ||
@@ -270,6 +278,13 @@ int model_load(struct model *m, const char *path, const char *want, char *err, s
             cur_snap = -1 - (ssize_t)m->n_snapshots; /* closed */
             break;
         }
+        case FMT_REC_RC: {
+            struct model_rc e = { rec.u.rc.seq, rec.u.rc.addr, rec.u.rc.count, (uint32_t)rec.u.rc.op,
+                                  (uint32_t)(rec.u.rc.stack_id < MAX_ID ? rec.u.rc.stack_id : 0),
+                                  (uint32_t)(rec.u.rc.type_id < MAX_ID ? rec.u.rc.type_id : 0) };
+            VEC_PUSH(m->rc, m->n_rc, rc_cap, e);
+            break;
+        }
         case FMT_REC_HEAP_STAT:
             if (rec.u.heap_stat.time_ns > m->last_time_ns)
                 m->last_time_ns = rec.u.heap_stat.time_ns;
@@ -291,6 +306,7 @@ int model_load(struct model *m, const char *path, const char *want, char *err, s
     free(tids.slots);
     snap_vec_free(&cur);
     m->threads = tids.n;
+    qsort(m->rc, m->n_rc, sizeof *m->rc, by_seq); /* threads wrote them out of order */
     if (!m->has_process) {
         snprintf(err, errlen, "%s: %s", path,
                  m->damage ? m->damage : "trace holds no process record");
@@ -350,6 +366,7 @@ void model_free(struct model *m)
     free(m->blocks);
     free(m->roots);
     free(m->edges);
+    free(m->rc);
     free(m->damage);
     memset(m, 0, sizeof *m);
 }

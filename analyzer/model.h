@@ -31,6 +31,14 @@ struct model_snapshot {
     int complete; /* its end record was read */
     int scanned;  /* it has the heap graph */
     int superseded; /* a "peak" snapshot followed by a higher one */
+    uint64_t rc_seq;  /* refcount events numbered up to then */
+};
+
+/* A refcount event from the shim. */
+struct model_rc {
+    uint64_t seq, addr;
+    int64_t count; /* after the event */
+    uint32_t op, stack_id, type_id;
 };
 
 struct model_block {
@@ -87,6 +95,9 @@ struct model {
     size_t n_roots;
     struct model_edge *edges;
     size_t n_edges;
+    /* refcount events, in sequence order */
+    struct model_rc *rc;
+    size_t n_rc;
     /* why the trace ended early, or NULL */
     char *damage;
 };

@@ -23,6 +23,13 @@ static const char *const alloc_fn_names[FMT_FN_COUNT] = {
     "aligned_alloc", "memalign", "valloc", "pvalloc",
 };
 
+static const char *const rc_op_names[FMT_RC_OP_COUNT] = {
+    "new", "retain", "release", "free", "weak_new", "weak_clear",
+    "misuse_retain", "misuse_release", "misuse_weak", "misuse",
+};
+
+const char *fmt_rc_op_name(unsigned op) { return op < FMT_RC_OP_COUNT ? rc_op_names[op] : "?"; }
+
 const char *fmt_alloc_fn_name(unsigned fn)
 {
     return fn < FMT_FN_COUNT ? alloc_fn_names[fn] : "?";
@@ -370,6 +377,7 @@ int fmt_reader_next(struct fmt_reader *r, struct fmt_record *rec)
             rec->u.snapshot.blocks = get_varint(&c);
             rec->u.snapshot.bytes = get_varint(&c);
             rec->u.snapshot.scanned = get_varint(&c);
+            rec->u.snapshot.rc_seq = get_varint(&c);
             break;
         case FMT_REC_BLOCKS:
         case FMT_REC_EDGES:
@@ -381,6 +389,14 @@ int fmt_reader_next(struct fmt_reader *r, struct fmt_record *rec)
                 return damaged(r, "damaged trace (malformed block or edge list)");
             r->pos = (size_t)(c.p - r->raw);
             continue;
+        case FMT_REC_RC:
+            rec->u.rc.op = get_varint(&c);
+            rec->u.rc.addr = get_varint(&c);
+            rec->u.rc.count = (int64_t)get_varint(&c) - 1;
+            rec->u.rc.stack_id = get_varint(&c);
+            rec->u.rc.seq = get_varint(&c);
+            rec->u.rc.type_id = get_varint(&c);
+            break;
         case FMT_REC_ROOT:
             rec->u.root.id = get_varint(&c);
             rec->u.root.kind = get_varint(&c);

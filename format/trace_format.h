@@ -40,14 +40,24 @@ enum fmt_record_type {
     FMT_REC_FREE = 7,          /* addr, size, stack_id (of the allocation) */
     FMT_REC_TYPE = 8,          /* id, str name */
     FMT_REC_TAG = 9,           /* addr, type_id */
-    FMT_REC_SNAPSHOT_BEGIN = 10, /* index, str name, time_ns, blocks, bytes, scanned */
+    FMT_REC_SNAPSHOT_BEGIN = 10, /* index, str name, time_ns, blocks, bytes, scanned, rc_seq */
     FMT_REC_BLOCKS = 11,       /* n, n x (addr delta, size, stack_id, type_id, birth_ns, flags, hash, word0) */
     FMT_REC_SNAPSHOT_END = 12, /* index */
     FMT_REC_HEAP_STAT = 13,    /* time_ns, live_bytes, live_blocks, allocs, bytes_allocated */
     FMT_REC_PROCESS_END = 14,  /* time_ns, reason, allocs, frees, bytes_allocated, peak_bytes, peak_time_ns */
     FMT_REC_ROOT = 15,         /* id, kind, start, end, tid: a root region of the current snapshot */
     FMT_REC_EDGES = 16,        /* n, n x (src << 1 | src_is_root, src_off, dst, dst_off) */
+    FMT_REC_RC = 17,           /* op, addr, count + 1, stack_id, seq, type_id: a refcount event */
 };
+
+/* Refcount events (FMT_REC_RC.op), from the refcount shim. */
+enum fmt_rc_op {
+    FMT_RC_NEW = 0, FMT_RC_RETAIN, FMT_RC_RELEASE, FMT_RC_FREE, FMT_RC_WEAK_NEW, FMT_RC_WEAK_CLEAR,
+    FMT_RC_MISUSE_RETAIN, FMT_RC_MISUSE_RELEASE, FMT_RC_MISUSE_WEAK, FMT_RC_MISUSE_COUNT, FMT_RC_OP_COUNT
+};
+/* The shim reports a misuse with the op it was attempting; the trace records
+ * it as the matching FMT_RC_MISUSE_* op. */
+const char *fmt_rc_op_name(unsigned op);
 
 /* Kinds of root regions (FMT_REC_ROOT.kind). */
 enum fmt_root_kind { FMT_ROOT_GLOBAL = 0, FMT_ROOT_STACK = 1, FMT_ROOT_REGISTERS = 2, FMT_ROOT_TLS = 3 };
@@ -129,7 +139,8 @@ struct fmt_record {
         struct { uint64_t addr, size, stack_id; } free;
         struct { uint64_t id; const char *name; } type;
         struct { uint64_t addr, type_id; } tag;
-        struct { uint64_t index; const char *name; uint64_t time_ns, blocks, bytes, scanned; } snapshot;
+        struct { uint64_t index; const char *name; uint64_t time_ns, blocks, bytes, scanned, rc_seq; } snapshot;
+        struct { uint64_t op, addr; int64_t count; uint64_t stack_id, seq, type_id; } rc;
         struct { uint64_t addr, size, stack_id, type_id, birth_ns, flags, hash, word0; } block;
         struct { uint64_t id, kind, start, end, tid; } root;
         struct { uint64_t src, src_is_root, src_off, dst, dst_off; } edge;

@@ -107,6 +107,8 @@ uintptr_t stack_caller_sp(const char *const *names) HS_HIDDEN;
 uint32_t stack_table_intern(const uintptr_t *frames, unsigned n, int *is_new) HS_HIDDEN;
 void stack_table_foreach(void (*fn)(uint32_t id, const uintptr_t *frames, unsigned n, void *arg),
                          void *arg) HS_HIDDEN;
+/* Copies stack id's frames into out; how many (0 if unknown). */
+unsigned stack_table_get(uint32_t id, uintptr_t *out, unsigned max) HS_HIDDEN;
 void stack_table_lock_all(void) HS_HIDDEN;
 void stack_table_unlock_all(void) HS_HIDDEN;
 
@@ -209,6 +211,16 @@ int scan_heap(const struct live_block *blocks, size_t n, uintptr_t caller_sp, st
 void scan_resume(void) HS_HIDDEN;
 void scan_result_free(struct scan_result *r, size_t n_blocks) HS_HIDDEN;
 
+/* ---- rc.c: refcount events ---- */
+
+/* Records a refcount event; ret is the return address into the shim, whose
+ * frame is cut from the stack. */
+void rc_event(unsigned op, const void *obj, long count, const char *type, uintptr_t ret) HS_HIDDEN;
+/* Reports a misuse on stderr with stacks, and records it. */
+void rc_misuse(unsigned op, const void *obj, const char *type, uintptr_t ret) HS_HIDDEN;
+/* How many refcount events were numbered so far. */
+uint64_t rc_sequence(void) HS_HIDDEN;
+
 /* ---- recorder.c: the recording core ---- */
 
 /* Per-thread state; the hooks read guard on every call. */
@@ -238,6 +250,11 @@ void rec_modules_changed(void) HS_HIDDEN;
  * asked (its stack is a root), or 0 from the tracer's own thread. */
 void rec_snapshot(const char *name, uintptr_t caller_sp) HS_HIDDEN;
 void rec_tag(const void *block, const char *type) HS_HIDDEN;
+/* A refcount event from the shim (called from the client API). */
+void rec_rc(unsigned op, const void *obj, long count, const char *type, uintptr_t ret, int misuse) HS_HIDDEN;
+/* Record writers shared with rc.c. */
+void rec_put_stack(struct fmt_buf *b, uint32_t id, const uintptr_t *frames, unsigned n) HS_HIDDEN;
+void rec_put_type(struct fmt_buf *b, uint32_t id, const char *name) HS_HIDDEN;
 void rec_ignore(const void *block) HS_HIDDEN;
 void rec_exit(uintptr_t caller_sp) HS_HIDDEN;
 /* Before exec: everything written, as if the process ended. */

@@ -192,19 +192,23 @@ static void preamble_stack(uint32_t id, const uintptr_t *frames, unsigned n, voi
     struct out_buf *ob = out_preamble_acquire(FMT_REC_MAX + (size_t)n * FMT_VARINT_MAX);
     if (!ob)
         return;
-    struct fmt_buf *b = out_fmt(ob);
+    rec_put_stack(out_fmt(ob), id, frames, n);
+}
+
+void rec_put_type(struct fmt_buf *b, uint32_t id, const char *name)
+{
+    fmt_put_u8(b, FMT_REC_TYPE);
+    fmt_put_varint(b, id);
+    fmt_put_str(b, name);
+}
+
+void rec_put_stack(struct fmt_buf *b, uint32_t id, const uintptr_t *frames, unsigned n)
+{
     fmt_put_u8(b, FMT_REC_STACK);
     fmt_put_varint(b, id);
     fmt_put_varint(b, n);
     for (unsigned i = 0; i < n; i++)
         fmt_put_varint(b, frames[i]);
-}
-
-static void put_type(struct fmt_buf *b, uint32_t id, const char *name)
-{
-    fmt_put_u8(b, FMT_REC_TYPE);
-    fmt_put_varint(b, id);
-    fmt_put_str(b, name);
 }
 #define TYPE_REC_MAX (FMT_REC_MAX + 256)
 
@@ -213,7 +217,7 @@ static void preamble_type(uint32_t id, const char *name, void *arg)
     (void)arg;
     struct out_buf *ob = out_preamble_acquire(TYPE_REC_MAX);
     if (ob)
-        put_type(out_fmt(ob), id, name);
+        rec_put_type(out_fmt(ob), id, name);
 }
 
 /* What every trace starts with: the process, its modules, and (in a forked
@@ -317,13 +321,8 @@ static void alloc_locked(unsigned fn, void *ptr, size_t size)
     if (!ob)
         return;
     struct fmt_buf *b = out_fmt(ob);
-    if (is_new) {
-        fmt_put_u8(b, FMT_REC_STACK);
-        fmt_put_varint(b, sid);
-        fmt_put_varint(b, n);
-        for (unsigned i = 0; i < n; i++)
-            fmt_put_varint(b, frames[i]);
-    }
+    if (is_new)
+        rec_put_stack(b, sid, frames, n);
     fmt_put_u8(b, FMT_REC_ALLOC);
     fmt_put_varint(b, fn);
     fmt_put_varint(b, (uintptr_t)ptr);
@@ -411,7 +410,7 @@ void rec_tag(const void *block, const char *type)
         if (ob) {
             struct fmt_buf *b = out_fmt(ob);
             if (is_new)
-                put_type(b, id, type);
+                rec_put_type(b, id, type);
             fmt_put_u8(b, FMT_REC_TAG);
             fmt_put_varint(b, (uintptr_t)block);
             fmt_put_varint(b, id);
@@ -420,10 +419,22 @@ void rec_tag(const void *block, const char *type)
     } else if (id && is_new) { /* not a live block, but the name must reach the trace */
         struct out_buf *ob = out_acquire(TYPE_REC_MAX);
         if (ob) {
-            put_type(out_fmt(ob), id, type);
+            rec_put_type(out_fmt(ob), id, type);
             out_release(ob);
         }
     }
+    guard_leave(g);
+}
+
+void rec_rc(unsigned op, const void *obj, long count, const char *type, uintptr_t ret, int misuse)
+{
+    if (!atomic_load(&rec_on))
+        return;
+    struct guard g = guard_enter();
+    if (misuse)
+        rc_misuse(op, obj, type, ret);
+    else
+        rc_event(op, obj, count, type, ret);
     guard_leave(g);
 }
 
@@ -595,6 +606,7 @@ static void write_snapshot(const char *name, int scan, uintptr_t caller_sp)
         fmt_put_varint(b, c.n);
         fmt_put_varint(b, c.bytes);
         fmt_put_varint(b, (uint64_t)scanned);
+        fmt_put_varint(b, rc_sequence());
         out_release(ob);
     }
     put_blocks(c.blocks, c.n, scanned ? &graph : NULL);

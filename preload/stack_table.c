@@ -143,3 +143,20 @@ void stack_table_unlock_all(void)
     for (int i = 0; i < SHARDS; i++)
         plat_unlock(&shards[i].lock);
 }
+
+unsigned stack_table_get(uint32_t id, uintptr_t *out, unsigned max)
+{
+    for (int i = 0; i < SHARDS; i++) {
+        struct shard *s = &shards[i];
+        plat_lock(&s->lock);
+        for (size_t j = 0; j < s->cap; j++)
+            if (s->slots[j].hash && s->slots[j].id == id) {
+                unsigned n = s->slots[j].n < max ? s->slots[j].n : max;
+                memcpy(out, s->slots[j].frames, n * sizeof *out);
+                plat_unlock(&s->lock);
+                return n;
+            }
+        plat_unlock(&s->lock);
+    }
+    return 0;
+}

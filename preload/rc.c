@@ -1,0 +1,120 @@
+/*
+ * Refcount events from the refcount shim: each recorded with its stack and a
+ * process-wide sequence number (events of different threads reach the file
+ * out of order; the sequence puts an object's history back in order). A
+ * misuse is reported on stderr with the stack where it happened and, when
+ * known, the stack where the object was freed.
+ *
+ * The shim's own frame is cut from the top of each stack (the shim inlines
+ * its internals, so each public call is one frame), so a stack starts at the
+ * function that retained or released.
+ */
+#include "internal.h"
+
+#include <dlfcn.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static atomic_ulong rc_seq;
+
+uint64_t rc_sequence(void) { return atomic_load(&rc_seq); }
+
+/* Recently freed objects, for misuse reports: a ring, racy by design (a
+ * lost entry only costs the "freed at" stack of a report). */
+#define FREED_RING 4096
+static struct {
+    uintptr_t addr;
+    uint32_t stack_id;
+} freed[FREED_RING];
+static atomic_uint freed_next;
+
+/* The stack, from the frame after the shim's call into us (at ret); interned
+ * when sid is given. */
+static unsigned capture(uintptr_t ret, uintptr_t *frames, uint32_t *sid, int *is_new)
+{
+    uintptr_t raw[FMT_MAX_FRAMES];
+    unsigned n = stack_capture(raw, hs_opt.max_frames), skip = 0;
+    while (skip < n && raw[skip] != ret)
+        skip++;
+    skip = skip < n ? skip + 1 : 0;
+    memcpy(frames, raw + skip, (n - skip) * sizeof *frames);
+    n -= skip;
+    if (sid)
+        *sid = n ? stack_table_intern(frames, n, is_new) : FMT_NO_STACK;
+    return n;
+}
+
+void rc_event(unsigned op, const void *obj, long count, const char *type, uintptr_t ret)
+{
+    uintptr_t frames[FMT_MAX_FRAMES];
+    uint32_t sid;
+    int is_new = 0, type_new = 0;
+    unsigned n = capture(ret, frames, &sid, &is_new);
+    uint32_t type_id = type && op == FMT_RC_NEW ? type_table_intern(type, &type_new) : 0;
+    uint64_t seq = atomic_fetch_add(&rc_seq, 1) + 1;
+    if (op == FMT_RC_FREE) {
+        unsigned i = atomic_fetch_add(&freed_next, 1) % FREED_RING;
+        freed[i].addr = (uintptr_t)obj;
+        freed[i].stack_id = sid;
+    }
+    struct out_buf *ob = out_acquire(2 * FMT_REC_MAX + (size_t)n * FMT_VARINT_MAX + 300);
+    if (!ob)
+        return;
+    struct fmt_buf *b = out_fmt(ob);
+    if (is_new)
+        rec_put_stack(b, sid, frames, n);
+    if (type_new)
+        rec_put_type(b, type_id, type);
+    fmt_put_u8(b, FMT_REC_RC);
+    fmt_put_varint(b, op);
+    fmt_put_varint(b, (uintptr_t)obj);
+    fmt_put_varint(b, (uint64_t)(count + 1));
+    fmt_put_varint(b, sid);
+    fmt_put_varint(b, seq);
+    fmt_put_varint(b, type_id);
+    out_release(ob);
+}
+
+static void print_frames(const char *title, const uintptr_t *frames, unsigned n)
+{
+    fprintf(stderr, "  %s\n", title);
+    for (unsigned i = 0; i < n && i < 16; i++) {
+        Dl_info info;
+        if (dladdr((void *)(frames[i] - 1), &info) && info.dli_fname) {
+            const char *mod = strrchr(info.dli_fname, '/');
+            if (info.dli_sname)
+                fprintf(stderr, "    #%u 0x%lx %s+0x%lx (%s)\n", i, (unsigned long)frames[i], info.dli_sname,
+                        (unsigned long)(frames[i] - (uintptr_t)info.dli_saddr), mod ? mod + 1 : info.dli_fname);
+            else
+                fprintf(stderr, "    #%u 0x%lx (%s+0x%lx)\n", i, (unsigned long)frames[i], mod ? mod + 1 : info.dli_fname,
+                        (unsigned long)(frames[i] - (uintptr_t)info.dli_fbase));
+        } else {
+            fprintf(stderr, "    #%u 0x%lx\n", i, (unsigned long)frames[i]);
+        }
+    }
+    if (n > 16)
+        fprintf(stderr, "    ... %u more (heapscope refs shows them all, symbolized)\n", n - 16);
+}
+
+void rc_misuse(unsigned op, const void *obj, const char *type, uintptr_t ret)
+{
+    static const unsigned as_misuse[] = {
+        [FMT_RC_RETAIN] = FMT_RC_MISUSE_RETAIN, [FMT_RC_RELEASE] = FMT_RC_MISUSE_RELEASE,
+        [FMT_RC_WEAK_NEW] = FMT_RC_MISUSE_WEAK, [FMT_RC_MISUSE_WEAK] = FMT_RC_MISUSE_WEAK,
+        [FMT_RC_MISUSE_COUNT] = FMT_RC_MISUSE_COUNT };
+    unsigned mop = op < sizeof as_misuse / sizeof as_misuse[0] && as_misuse[op] ? as_misuse[op] : FMT_RC_MISUSE_COUNT;
+    uintptr_t frames[FMT_MAX_FRAMES];
+    unsigned n = capture(ret, frames, NULL, NULL);
+    print_frames("at:", frames, n);
+    for (unsigned k = 0; k < FREED_RING; k++) {
+        unsigned i = (atomic_load(&freed_next) - 1 - k) % FREED_RING;
+        if (freed[i].addr == (uintptr_t)obj && freed[i].stack_id) {
+            uintptr_t f[FMT_MAX_FRAMES];
+            unsigned fn = stack_table_get(freed[i].stack_id, f, FMT_MAX_FRAMES);
+            print_frames("the object was freed at:", f, fn);
+            break;
+        }
+    }
+    rc_event(mop, obj, -1, type, ret);
+}
