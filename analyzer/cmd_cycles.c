@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "graph.h"
+#include "rc_objects.h"
 #include "util.h"
 
 struct cycle {
@@ -16,7 +17,33 @@ struct cycle {
     size_t n;
     uint64_t bytes;
     int reachable;
+    int refcounted; /* every member is a live refcounted object */
+    int self_kept;  /* ... and each count is explained by pointers from inside */
 };
+
+/* For refcounted members: the count at the snapshot, and how many pointers
+ * to the member's start come from the cycle's own members. */
+static void refcount_facts(const struct graph *g, const struct rc_objects *rc, const int32_t *comp,
+                           const size_t *members, struct cycle *y, int64_t *count, uint32_t *inside)
+{
+    const struct model *m = g->m;
+    y->refcounted = rc->n > 0;
+    y->self_kept = y->refcounted;
+    for (size_t i = 0; i < y->n; i++) {
+        size_t b = members[y->first + i];
+        count[b] = rc->n ? rc_count_at(rc, m, m->blocks[b].addr, m->snapshot->rc_seq) : -1;
+        inside[b] = 0;
+        for (uint32_t k = g->in_start[b]; k < g->in_start[b + 1]; k++) {
+            const struct model_edge *e = &m->edges[g->in[k]];
+            if (!e->src_is_root && e->dst_off == 0 && comp[e->src] == comp[b])
+                inside[b]++;
+        }
+        if (count[b] < 0)
+            y->refcounted = y->self_kept = 0;
+        else if (count[b] != (int64_t)inside[b])
+            y->self_kept = 0;
+    }
+}
 
 static int by_bytes(const void *a, const void *b)
 {
@@ -93,6 +120,12 @@ int cmd_cycles(int argc, char **argv)
         if (g.kind[i] == KIND_STILL_REACHABLE || g.kind[i] == KIND_POSSIBLY_LOST || g.kind[i] == KIND_IGNORED)
             y->reachable = 1;
     }
+    struct rc_objects rc;
+    rc_objects_build(&rc, &m);
+    int64_t *count = xmalloc((n ? n : 1) * sizeof *count);
+    uint32_t *inside = xmalloc((n ? n : 1) * sizeof *inside);
+    for (size_t k = 0; k < ncomp; k++)
+        refcount_facts(&g, &rc, comp, members, &cy[k], count, inside);
     qsort(cy, ncomp, sizeof *cy, by_bytes);
     struct symbolizer *s = sym_open(&m);
     struct json j;
@@ -115,6 +148,11 @@ int cmd_cycles(int argc, char **argv)
             json_u64(&j, "blocks", y->n);
             json_u64(&j, "bytes", y->bytes);
             json_bool(&j, "reachable", y->reachable);
+            json_bool(&j, "refcounted", y->refcounted);
+            if (y->refcounted)
+                json_bool(&j, "kept_alive_by_cycle_only", y->self_kept);
+            else
+                json_null(&j, "kept_alive_by_cycle_only");
             json_array(&j, "types");
             for (size_t t = 0; t < nt; t++)
                 json_str(&j, NULL, types[t]);
@@ -127,6 +165,10 @@ int cmd_cycles(int argc, char **argv)
                 json_u64(&j, "size", m.blocks[b].size);
                 json_str(&j, "type", sym_block_type(s, &m, b));
                 json_str(&j, "kind", leak_kind_name(g.kind[b]));
+                if (count[b] >= 0) {
+                    json_i64(&j, "count", count[b]);
+                    json_u64(&j, "references_from_cycle", inside[b]);
+                }
                 stack_print_json(&j, "stack", s, &m, m.blocks[b].stack_id);
                 json_object_end(&j);
             }
@@ -139,13 +181,19 @@ int cmd_cycles(int argc, char **argv)
                    y->reachable ? "reachable from a root" : "unreachable (leaked)");
             for (size_t t = 0; t < nt; t++)
                 printf("%s%s", t ? ", " : "; types ", types[t]);
+            if (y->refcounted)
+                printf(y->self_kept ? "; refcounted, kept alive by the cycle alone"
+                                    : "; refcounted, some counts come from outside the cycle");
             putchar('\n');
             for (size_t i = 0; i < y->n && i < max_members; i++) {
                 size_t bl = members[y->first + i];
                 const char *t = sym_block_type(s, &m, bl);
-                printf("  0x%llx, %llu bytes%s%s, %s\n", (unsigned long long)m.blocks[bl].addr,
+                printf("  0x%llx, %llu bytes%s%s, %s", (unsigned long long)m.blocks[bl].addr,
                        (unsigned long long)m.blocks[bl].size, t ? ", " : "", t ? t : "",
                        leak_kind_name(g.kind[bl]));
+                if (count[bl] >= 0)
+                    printf(", count %lld (%u from the cycle)", (long long)count[bl], inside[bl]);
+                putchar('\n');
                 stack_print_text(stdout, s, &m, m.blocks[bl].stack_id, "      ");
             }
             if (y->n > max_members)
@@ -159,6 +207,9 @@ int cmd_cycles(int argc, char **argv)
         printf("no cycles in snapshot %s\n", m.snapshot->name);
     }
     sym_close(s);
+    rc_objects_free(&rc);
+    free(count);
+    free(inside);
     free(members);
     free(cy);
     free(comp);

@@ -140,7 +140,7 @@ int cmd_refs(int argc, char **argv)
     struct refs r = { .m = &m, .sym = sym_open(&m) };
     rc_objects_build(&r.objs, &m);
     size_t *sel = xmalloc((r.objs.n ? r.objs.n : 1) * sizeof *sel), n_sel = 0;
-    uint64_t alive = 0, unbal = 0;
+    uint64_t alive = 0, unbal = 0, inconsistent = 0, by_op[FMT_RC_OP_COUNT] = { 0 };
     for (size_t k = 0; k < r.objs.n; k++) {
         const struct rc_object *ob = &r.objs.obj[k];
         const char *t = model_type(&m, ob->type_id);
@@ -149,6 +149,11 @@ int cmd_refs(int argc, char **argv)
         sel[n_sel++] = k;
         alive += ob->alive;
         unbal += unbalanced(ob);
+        /* the history adds up: a freed object was released as often as retained */
+        if (!ob->alive && !ob->misuse && ob->retains != ob->releases)
+            inconsistent++;
+        for (size_t i = 0; i < ob->n; i++)
+            by_op[m.rc[r.objs.index[ob->first + i]].op]++;
     }
     sort_refs = &r;
     qsort(sel, n_sel, sizeof *sel, object_order);
@@ -192,6 +197,11 @@ int cmd_refs(int argc, char **argv)
         json_u64(&j, "alive", alive);
         json_u64(&j, "unbalanced", unbal);
         json_u64(&j, "events", m.n_rc);
+        json_u64(&j, "inconsistent", inconsistent);
+        json_object(&j, "by_op");
+        for (unsigned op = 0; op < FMT_RC_OP_COUNT; op++)
+            json_u64(&j, fmt_rc_op_name(op), by_op[op]);
+        json_object_end(&j);
         json_object_end(&j);
         json_array(&j, "objects");
         for (size_t s = 0; s < n_sel && s < limit; s++) {

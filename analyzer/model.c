@@ -279,7 +279,7 @@ int model_load(struct model *m, const char *path, const char *want, char *err, s
             break;
         }
         case FMT_REC_RC: {
-            struct model_rc e = { rec.u.rc.seq, rec.u.rc.addr, rec.u.rc.count, (uint32_t)rec.u.rc.op,
+            struct model_rc e = { rec.u.rc.seq, rec.u.rc.addr, rec.u.rc.id, rec.u.rc.count, (uint32_t)rec.u.rc.op,
                                   (uint32_t)(rec.u.rc.stack_id < MAX_ID ? rec.u.rc.stack_id : 0),
                                   (uint32_t)(rec.u.rc.type_id < MAX_ID ? rec.u.rc.type_id : 0) };
             VEC_PUSH(m->rc, m->n_rc, rc_cap, e);

@@ -36,7 +36,7 @@ struct model_snapshot {
 
 /* A refcount event from the shim. */
 struct model_rc {
-    uint64_t seq, addr;
+    uint64_t seq, addr, id; /* id: the shim's object id, 0 if unknown */
     int64_t count; /* after the event */
     uint32_t op, stack_id, type_id;
 };

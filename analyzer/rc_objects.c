@@ -48,22 +48,29 @@ static size_t *addr_slot(struct addr_map *a, uint64_t key)
 void rc_objects_build(struct rc_objects *r, const struct model *m)
 {
     memset(r, 0, sizeof *r);
-    struct addr_map map = { 0 };
+    struct addr_map map = { 0 }, ids = { 0 };
     size_t *owner = xmalloc((m->n_rc ? m->n_rc : 1) * sizeof *owner);
     size_t cap = 0;
     for (size_t i = 0; i < m->n_rc; i++) {
         const struct model_rc *e = &m->rc[i];
-        size_t *slot = addr_slot(&map, e->addr ? e->addr : 1);
-        if (e->op == FMT_RC_NEW || *slot == SIZE_MAX) {
+        /* by object id when known (an address is reused), else by address */
+        size_t *slot = e->id ? addr_slot(&ids, e->id) : addr_slot(&map, e->addr ? e->addr : 1);
+        if (e->id && *slot == SIZE_MAX && e->op != FMT_RC_NEW) /* an object we saw no new of */
+            slot = addr_slot(&map, e->addr ? e->addr : 1);
+        size_t k = *slot; /* before any other lookup: a lookup may rehash */
+        if (e->op == FMT_RC_NEW || k == SIZE_MAX) {
             if (r->n == cap) {
                 cap = cap ? cap * 2 : 64;
                 r->obj = xrealloc(r->obj, cap * sizeof *r->obj);
             }
             r->obj[r->n] = (struct rc_object){ .addr = e->addr, .type_id = e->type_id, .alive = 1 };
-            *slot = r->n++;
+            k = r->n++;
+            if (e->id)
+                *addr_slot(&ids, e->id) = k;
+            *addr_slot(&map, e->addr ? e->addr : 1) = k; /* the latest object at this address */
         }
-        struct rc_object *o = &r->obj[*slot];
-        owner[i] = *slot;
+        struct rc_object *o = &r->obj[k];
+        owner[i] = k;
         o->n++;
         switch (e->op) {
         case FMT_RC_NEW:
@@ -101,6 +108,8 @@ void rc_objects_build(struct rc_objects *r, const struct model *m)
     free(owner);
     free(map.keys);
     free(map.vals);
+    free(ids.keys);
+    free(ids.vals);
 }
 
 void rc_objects_free(struct rc_objects *r)

@@ -396,6 +396,7 @@ int fmt_reader_next(struct fmt_reader *r, struct fmt_record *rec)
             rec->u.rc.stack_id = get_varint(&c);
             rec->u.rc.seq = get_varint(&c);
             rec->u.rc.type_id = get_varint(&c);
+            rec->u.rc.id = get_varint(&c);
             break;
         case FMT_REC_ROOT:
             rec->u.root.id = get_varint(&c);

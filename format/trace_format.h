@@ -47,7 +47,7 @@ enum fmt_record_type {
     FMT_REC_PROCESS_END = 14,  /* time_ns, reason, allocs, frees, bytes_allocated, peak_bytes, peak_time_ns */
     FMT_REC_ROOT = 15,         /* id, kind, start, end, tid: a root region of the current snapshot */
     FMT_REC_EDGES = 16,        /* n, n x (src << 1 | src_is_root, src_off, dst, dst_off) */
-    FMT_REC_RC = 17,           /* op, addr, count + 1, stack_id, seq, type_id: a refcount event */
+    FMT_REC_RC = 17,           /* op, addr, count + 1, stack_id, seq, type_id, object id: a refcount event */
 };
 
 /* Refcount events (FMT_REC_RC.op), from the refcount shim. */
@@ -140,7 +140,7 @@ struct fmt_record {
         struct { uint64_t id; const char *name; } type;
         struct { uint64_t addr, type_id; } tag;
         struct { uint64_t index; const char *name; uint64_t time_ns, blocks, bytes, scanned, rc_seq; } snapshot;
-        struct { uint64_t op, addr; int64_t count; uint64_t stack_id, seq, type_id; } rc;
+        struct { uint64_t op, addr; int64_t count; uint64_t stack_id, seq, type_id, id; } rc;
         struct { uint64_t addr, size, stack_id, type_id, birth_ns, flags, hash, word0; } block;
         struct { uint64_t id, kind, start, end, tid; } root;
         struct { uint64_t src, src_is_root, src_off, dst, dst_off; } edge;

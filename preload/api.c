@@ -25,12 +25,12 @@ EXPORT void heapscope_ignore(const void *block)
 
 /* From the refcount shim: __builtin_return_address(0) is in the shim's one
  * frame, which is cut from the recorded stack. */
-EXPORT void heapscope_rc_event(unsigned op, const void *obj, long count, const char *type)
+EXPORT void heapscope_rc_event(unsigned op, const void *obj, unsigned long id, long count, const char *type)
 {
-    rec_rc(op, obj, count, type, (uintptr_t)__builtin_return_address(0), 0);
+    rec_rc(op, obj, id, count, type, (uintptr_t)__builtin_return_address(0), 0);
 }
 
-EXPORT void heapscope_rc_misuse(unsigned op, const void *obj, const char *type)
+EXPORT void heapscope_rc_misuse(unsigned op, const void *obj, unsigned long id, const char *type)
 {
-    rec_rc(op, obj, -1, type, (uintptr_t)__builtin_return_address(0), 1);
+    rec_rc(op, obj, id, -1, type, (uintptr_t)__builtin_return_address(0), 1);
 }

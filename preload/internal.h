@@ -215,9 +215,9 @@ void scan_result_free(struct scan_result *r, size_t n_blocks) HS_HIDDEN;
 
 /* Records a refcount event; ret is the return address into the shim, whose
  * frame is cut from the stack. */
-void rc_event(unsigned op, const void *obj, long count, const char *type, uintptr_t ret) HS_HIDDEN;
+void rc_event(unsigned op, const void *obj, uint64_t id, long count, const char *type, uintptr_t ret) HS_HIDDEN;
 /* Reports a misuse on stderr with stacks, and records it. */
-void rc_misuse(unsigned op, const void *obj, const char *type, uintptr_t ret) HS_HIDDEN;
+void rc_misuse(unsigned op, const void *obj, uint64_t id, const char *type, uintptr_t ret) HS_HIDDEN;
 /* How many refcount events were numbered so far. */
 uint64_t rc_sequence(void) HS_HIDDEN;
 
@@ -251,7 +251,8 @@ void rec_modules_changed(void) HS_HIDDEN;
 void rec_snapshot(const char *name, uintptr_t caller_sp) HS_HIDDEN;
 void rec_tag(const void *block, const char *type) HS_HIDDEN;
 /* A refcount event from the shim (called from the client API). */
-void rec_rc(unsigned op, const void *obj, long count, const char *type, uintptr_t ret, int misuse) HS_HIDDEN;
+void rec_rc(unsigned op, const void *obj, uint64_t id, long count, const char *type, uintptr_t ret,
+            int misuse) HS_HIDDEN;
 /* Record writers shared with rc.c. */
 void rec_put_stack(struct fmt_buf *b, uint32_t id, const uintptr_t *frames, unsigned n) HS_HIDDEN;
 void rec_put_type(struct fmt_buf *b, uint32_t id, const char *name) HS_HIDDEN;

@@ -45,7 +45,7 @@ static unsigned capture(uintptr_t ret, uintptr_t *frames, uint32_t *sid, int *is
     return n;
 }
 
-void rc_event(unsigned op, const void *obj, long count, const char *type, uintptr_t ret)
+void rc_event(unsigned op, const void *obj, uint64_t id, long count, const char *type, uintptr_t ret)
 {
     uintptr_t frames[FMT_MAX_FRAMES];
     uint32_t sid;
@@ -73,6 +73,7 @@ void rc_event(unsigned op, const void *obj, long count, const char *type, uintpt
     fmt_put_varint(b, sid);
     fmt_put_varint(b, seq);
     fmt_put_varint(b, type_id);
+    fmt_put_varint(b, id);
     out_release(ob);
 }
 
@@ -97,7 +98,7 @@ static void print_frames(const char *title, const uintptr_t *frames, unsigned n)
         fprintf(stderr, "    ... %u more (heapscope refs shows them all, symbolized)\n", n - 16);
 }
 
-void rc_misuse(unsigned op, const void *obj, const char *type, uintptr_t ret)
+void rc_misuse(unsigned op, const void *obj, uint64_t id, const char *type, uintptr_t ret)
 {
     static const unsigned as_misuse[] = {
         [FMT_RC_RETAIN] = FMT_RC_MISUSE_RETAIN, [FMT_RC_RELEASE] = FMT_RC_MISUSE_RELEASE,
@@ -116,5 +117,5 @@ void rc_misuse(unsigned op, const void *obj, const char *type, uintptr_t ret)
             break;
         }
     }
-    rc_event(mop, obj, -1, type, ret);
+    rc_event(mop, obj, id, -1, type, ret);
 }

@@ -426,15 +426,15 @@ void rec_tag(const void *block, const char *type)
     guard_leave(g);
 }
 
-void rec_rc(unsigned op, const void *obj, long count, const char *type, uintptr_t ret, int misuse)
+void rec_rc(unsigned op, const void *obj, uint64_t id, long count, const char *type, uintptr_t ret, int misuse)
 {
     if (!atomic_load(&rec_on))
         return;
     struct guard g = guard_enter();
     if (misuse)
-        rc_misuse(op, obj, type, ret);
+        rc_misuse(op, obj, id, type, ret);
     else
-        rc_event(op, obj, count, type, ret);
+        rc_event(op, obj, id, count, type, ret);
     guard_leave(g);
 }
 

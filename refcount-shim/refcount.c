@@ -26,8 +26,13 @@
 
 #include "trace_format.h" /* FMT_RC_*: the event codes the trace records */
 
-extern void heapscope_rc_event(unsigned op, const void *obj, long count, const char *type) __attribute__((weak));
-extern void heapscope_rc_misuse(unsigned op, const void *obj, const char *type) __attribute__((weak));
+extern void heapscope_rc_event(unsigned op, const void *obj, unsigned long id, long count, const char *type)
+    __attribute__((weak));
+extern void heapscope_rc_misuse(unsigned op, const void *obj, unsigned long id, const char *type) __attribute__((weak));
+
+/* Object ids: an address is reused once an object is freed; an id is not,
+ * so the tracer can tell apart events on two objects that had one address. */
+static atomic_ulong next_id = 1;
 
 #define MAGIC_LIVE 0x6f626a2d7273682bull /* "+hsr-obj" */
 #define MAGIC_DEAD 0x646165642d72736bull
@@ -47,7 +52,7 @@ struct header {
     void (*fin)(void *);
     _Atomic(struct control *) weak;
     uint64_t magic;
-    uint64_t pad;
+    uint64_t id;
 };
 
 struct hs_weak {
@@ -72,18 +77,21 @@ static inline struct header *header_if_any(const void *obj)
 
 /* Internals are always inlined: each public call is one frame, which the
  * tracer cuts from the stacks it records. */
-INLINE void event(unsigned op, const void *obj, long count, const char *type)
+INLINE void event(unsigned op, const void *obj, const struct header *h, long count)
 {
     if (heapscope_rc_event)
-        heapscope_rc_event(op, obj, count, type);
+        heapscope_rc_event(op, obj, h->id, count, h->type);
 }
 
-INLINE void misuse(unsigned op, const void *obj, const char *what, const char *type)
+/* h: the object's header if it can still be read (a freed object's, while
+ * the memory is not reused), else NULL. */
+INLINE void misuse(unsigned op, const void *obj, const char *what, const struct header *h)
 {
+    const char *type = h ? h->type : NULL;
     fprintf(stderr, "heapscope-refcount: %s: object %p%s%s%s\n", what, obj, type ? " (type " : "",
             type ? type : "", type ? ")" : "");
     if (heapscope_rc_misuse)
-        heapscope_rc_misuse(op, obj, type);
+        heapscope_rc_misuse(op, obj, h ? h->id : 0, type);
 }
 
 static void lock(struct control *c)
@@ -101,7 +109,7 @@ INLINE struct header *live(const void *obj, unsigned op, const char *what)
         return NULL;
     struct header *h = header_if_any(obj);
     if (!h || h->magic != MAGIC_LIVE) {
-        misuse(op, obj, what, h && h->magic == MAGIC_DEAD ? h->type : NULL);
+        misuse(op, obj, what, h && h->magic == MAGIC_DEAD ? h : NULL);
         return NULL;
     }
     return h;
@@ -116,8 +124,9 @@ void *hs_rc_new(const char *type, size_t size)
     atomic_init(&h->count, 1);
     h->type = type;
     h->magic = MAGIC_LIVE;
+    h->id = atomic_fetch_add_explicit(&next_id, 1, memory_order_relaxed);
     hs_tag(obj, type);
-    event(FMT_RC_NEW, obj, 1, type);
+    event(FMT_RC_NEW, obj, h, 1);
     return obj;
 }
 
@@ -129,10 +138,10 @@ void *hs_rc_retain(void *obj)
     long count = atomic_fetch_add_explicit(&h->count, 1, memory_order_relaxed) + 1;
     if (count <= 1) { /* it was at 0: being freed by another thread */
         atomic_fetch_sub_explicit(&h->count, 1, memory_order_relaxed);
-        misuse(FMT_RC_RETAIN, obj, "hs_rc_retain of an object being freed", h->type);
+        misuse(FMT_RC_RETAIN, obj, "hs_rc_retain of an object being freed", h);
         return obj;
     }
-    event(FMT_RC_RETAIN, obj, count, h->type);
+    event(FMT_RC_RETAIN, obj, h, count);
     return obj;
 }
 
@@ -146,11 +155,11 @@ INLINE void destroy(void *obj, struct header *h)
         c->obj = NULL;
         long handles = c->handles, refs = --c->refs;
         unlock(c);
-        event(FMT_RC_WEAK_CLEAR, obj, handles, h->type);
+        event(FMT_RC_WEAK_CLEAR, obj, h, handles);
         if (refs == 0)
             free(c);
     }
-    event(FMT_RC_FREE, obj, 0, h->type);
+    event(FMT_RC_FREE, obj, h, 0);
     h->magic = MAGIC_DEAD;
     free(obj);
 }
@@ -163,10 +172,10 @@ long hs_rc_release(void *obj)
     long count = atomic_fetch_sub_explicit(&h->count, 1, memory_order_acq_rel) - 1;
     if (count < 0) {
         atomic_fetch_add_explicit(&h->count, 1, memory_order_relaxed);
-        misuse(FMT_RC_RELEASE, obj, "hs_rc_release below zero", h->type);
+        misuse(FMT_RC_RELEASE, obj, "hs_rc_release below zero", h);
         return -1;
     }
-    event(FMT_RC_RELEASE, obj, count, h->type);
+    event(FMT_RC_RELEASE, obj, h, count);
     if (count == 0)
         destroy(obj, h);
     return count;
@@ -219,7 +228,7 @@ hs_weak *hs_weak_new(void *obj)
     unlock(c);
     w->ctl = c;
     w->magic = WEAK_LIVE;
-    event(FMT_RC_WEAK_NEW, obj, handles, h->type);
+    event(FMT_RC_WEAK_NEW, obj, h, handles);
     return w;
 }
 
@@ -259,7 +268,7 @@ void *hs_weak_retain(const hs_weak *w)
         while (count > 0 && !atomic_compare_exchange_weak(&h->count, &count, count + 1))
             ;
         if (count > 0)
-            event(FMT_RC_RETAIN, obj, count + 1, h->type);
+            event(FMT_RC_RETAIN, obj, h, count + 1);
         else
             obj = NULL; /* it is dying */
     }

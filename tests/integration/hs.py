@@ -33,9 +33,17 @@ def program(name):
     return os.path.join(PROGRAMS, name)
 
 
+def sample(name):
+    """A built sample program (samples/NAME.c)."""
+    return os.path.join(os.environ["SAMPLES"], name)
+
+
 def marker_line(source, marker):
-    """The line number of the line holding MARKER in a test program's source."""
-    with open(os.path.join(SOURCES, source)) as f:
+    """The line number of the line holding MARKER in a test program's source
+    (tests/programs/), or in a sample's (samples/) when SOURCE starts with a
+    two-digit number."""
+    base = os.environ["SAMPLE_SOURCES"] if source[:2].isdigit() else SOURCES
+    with open(os.path.join(base, source)) as f:
         for i, line in enumerate(f, 1):
             if marker in line:
                 return i
