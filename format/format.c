@@ -392,7 +392,7 @@ int fmt_reader_next(struct fmt_reader *r, struct fmt_record *rec)
         case FMT_REC_RC:
             rec->u.rc.op = get_varint(&c);
             rec->u.rc.addr = get_varint(&c);
-            rec->u.rc.count = (int64_t)get_varint(&c) - 1;
+            rec->u.rc.count = (int64_t)(get_varint(&c) - 1); /* unsigned: no overflow on damage */
             rec->u.rc.stack_id = get_varint(&c);
             rec->u.rc.seq = get_varint(&c);
             rec->u.rc.type_id = get_varint(&c);

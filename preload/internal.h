@@ -48,6 +48,7 @@ void *plat_map(size_t size);
 void plat_unmap(void *p, size_t size);
 pid_t plat_gettid(void);
 uint64_t plat_now_ns(void);       /* CLOCK_MONOTONIC */
+uint64_t plat_coarse_ns(void);    /* CLOCK_MONOTONIC_COARSE: a few ns to read, ms resolution */
 uint64_t plat_unix_now_ns(void);  /* CLOCK_REALTIME */
 /* write(2) until done; retries EINTR. 0 or -errno. */
 int plat_write_all(int fd, const void *p, size_t n);

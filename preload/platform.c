@@ -53,6 +53,7 @@ static uint64_t clock_ns(clockid_t id)
 }
 
 uint64_t plat_now_ns(void) { return clock_ns(CLOCK_MONOTONIC); }
+uint64_t plat_coarse_ns(void) { return clock_ns(CLOCK_MONOTONIC_COARSE); }
 uint64_t plat_unix_now_ns(void) { return clock_ns(CLOCK_REALTIME); }
 
 int plat_write_all(int fd, const void *p, size_t n)

@@ -69,7 +69,7 @@ void rc_event(unsigned op, const void *obj, uint64_t id, long count, const char 
     fmt_put_u8(b, FMT_REC_RC);
     fmt_put_varint(b, op);
     fmt_put_varint(b, (uintptr_t)obj);
-    fmt_put_varint(b, (uint64_t)(count + 1));
+    fmt_put_varint(b, (uint64_t)count + 1);
     fmt_put_varint(b, sid);
     fmt_put_varint(b, seq);
     fmt_put_varint(b, type_id);

@@ -39,9 +39,16 @@ static atomic_ulong next_id = 1;
 #define WEAK_LIVE 0x6b6165772d73682bull
 #define WEAK_DEAD 0x6b6165772d646561ull
 
+/* The control block keeps its object's address disguised (complemented), as
+ * garbage collectors do with weak pointers: a conservative scan must not
+ * see a weak reference as a reference, or weak parents would still make
+ * cycles. 0 once the object died. */
+#define HIDE(p) (~(uintptr_t)(p))
+#define REVEAL(h) ((h) ? (void *)~(h) : NULL)
+
 struct control {
     atomic_int lock;
-    void *obj;    /* NULL once the object died */
+    uintptr_t obj; /* HIDE(object), 0 once the object died */
     long refs;    /* weak handles, + 1 while the object lives */
     long handles; /* weak handles */
 };
@@ -152,7 +159,7 @@ INLINE void destroy(void *obj, struct header *h)
     struct control *c = atomic_load_explicit(&h->weak, memory_order_acquire);
     if (c) {
         lock(c);
-        c->obj = NULL;
+        c->obj = 0;
         long handles = c->handles, refs = --c->refs;
         unlock(c);
         event(FMT_RC_WEAK_CLEAR, obj, h, handles);
@@ -215,7 +222,7 @@ hs_weak *hs_weak_new(void *obj)
             free(w);
             return NULL;
         }
-        fresh->obj = obj;
+        fresh->obj = HIDE(obj);
         fresh->refs = 1; /* the object's own */
         if (atomic_compare_exchange_strong(&h->weak, &c, fresh))
             c = fresh;
@@ -249,7 +256,7 @@ void *hs_weak_get(const hs_weak *w)
     if (!c)
         return NULL;
     lock(c);
-    void *obj = c->obj;
+    void *obj = REVEAL(c->obj);
     unlock(c);
     return obj;
 }
@@ -260,7 +267,7 @@ void *hs_weak_retain(const hs_weak *w)
     if (!c)
         return NULL;
     lock(c);
-    void *obj = c->obj;
+    void *obj = REVEAL(c->obj);
     long count = 0;
     if (obj) { /* the last release takes this lock before freeing: obj is valid here */
         struct header *h = header_of(obj);

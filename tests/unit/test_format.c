@@ -187,6 +187,17 @@ static void put_rec(struct fmt_buf *b, const struct fmt_record *r)
         fmt_put_varint(b, r->u.snapshot.blocks);
         fmt_put_varint(b, r->u.snapshot.bytes);
         fmt_put_varint(b, r->u.snapshot.scanned);
+        fmt_put_varint(b, r->u.snapshot.rc_seq);
+        break;
+    case FMT_REC_RC:
+        fmt_put_varint(b, r->u.rc.op);
+        fmt_put_varint(b, r->u.rc.addr);
+        /* count + 1, in unsigned arithmetic: -1 is written as 0 */
+        fmt_put_varint(b, (uint64_t)r->u.rc.count + 1);
+        fmt_put_varint(b, r->u.rc.stack_id);
+        fmt_put_varint(b, r->u.rc.seq);
+        fmt_put_varint(b, r->u.rc.type_id);
+        fmt_put_varint(b, r->u.rc.id);
         break;
     case FMT_REC_ROOT:
         fmt_put_varint(b, r->u.root.id);
@@ -306,6 +317,20 @@ static int rec_diff(const struct fmt_record *g, const struct fmt_record *e, char
         DIFF(u.snapshot.blocks);
         DIFF(u.snapshot.bytes);
         DIFF(u.snapshot.scanned);
+        DIFF(u.snapshot.rc_seq);
+        break;
+    case FMT_REC_RC:
+        DIFF(u.rc.op);
+        DIFF(u.rc.addr);
+        if (g->u.rc.count != e->u.rc.count) {
+            snprintf(why, n, "u.rc.count: got %" PRId64 ", want %" PRId64, g->u.rc.count,
+                     e->u.rc.count);
+            return 1;
+        }
+        DIFF(u.rc.stack_id);
+        DIFF(u.rc.seq);
+        DIFF(u.rc.type_id);
+        DIFF(u.rc.id);
         break;
     case FMT_REC_BLOCKS:
         DIFF(u.block.addr);
@@ -597,6 +622,8 @@ static const struct edg edges1[] = { { 2, 1, 24, 1, 0 } };
 #define EDGES(a) { .kind = OP_EDGES, .edges = (a), .nedges = sizeof(a) / sizeof(a)[0] }
 #define EDGES0 { .kind = OP_EDGES, .edges = NULL, .nedges = 0 }
 #define CHUNK { .kind = OP_CHUNK }
+#define RC(op, addr, count, stack_id, seq, type_id, id) \
+    REC({ .type = FMT_REC_RC, .u.rc = { (op), (addr), (count), (stack_id), (seq), (type_id), (id) } })
 
 static const struct op trace_ops[] = {
     /* chunk 1: process-wide records, no thread */
@@ -617,25 +644,41 @@ static const struct op trace_ops[] = {
     BIGREC({ .type = FMT_REC_TYPE, .u.type = { UINT64_MAX, s_max } }),
     BIGREC({ .type = FMT_REC_PROCESS, .u.process = { 7, 8, 9, 10, s_max, s_max, s_max } }),
     CHUNK,
-    /* chunk 2: one thread's events, then another's */
+    /* chunk 2: one thread's events, then another's. The RC records go
+     * through every op; their count (written as count + 1) through -1
+     * (written as 0), 0, 1, 126 and 127 (written in one byte and in two),
+     * 2^32, INT64_MAX - 1 (the largest that survives the + 1), -2 (written
+     * as UINT64_MAX) and INT64_MIN; the other fields through 0, 127, 128,
+     * 2^32 and UINT64_MAX. */
     THREAD(1234),
     REC({ .type = FMT_REC_ALLOC, .u.alloc = { FMT_FN_MALLOC, 0x5555deadbeef, 24, 1, 1000 } }),
     REC({ .type = FMT_REC_ALLOC, .u.alloc = { FMT_FN_PVALLOC, UINT64_MAX, 128, 127, 1ull << 32 } }),
     REC({ .type = FMT_REC_FREE, .u.free = { 0x5555deadbeef, 24, 1 } }),
     REC({ .type = FMT_REC_TAG, .u.tag = { 0x5555deadbeef, 1 } }),
+    RC(FMT_RC_NEW, 0x5555deadbeef, 1, 1, 1, 1, 1),
+    RC(FMT_RC_RETAIN, 0x5555deadbeef, 2, 1, 2, 0, 1),
     THREAD(UINT32_MAX),
     REC({ .type = FMT_REC_FREE, .u.free = { 0, 0, 0 } }),
     REC({ .type = FMT_REC_ALLOC,
           .u.alloc = { UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX } }),
+    RC(FMT_RC_RELEASE, 0, 0, 0, 0, 0, 0),
+    RC(FMT_RC_FREE, UINT64_MAX, -1, UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX),
     THREAD(0),
     REC({ .type = FMT_REC_ALLOC, .u.alloc = { FMT_FN_CALLOC, 128, 127, 0, 1ull << 32 } }),
+    RC(FMT_RC_WEAK_NEW, 127, 126, 127, 127, 127, 127),
     THREAD(7),
     REC({ .type = FMT_REC_TAG, .u.tag = { 128, 127 } }),
     REC({ .type = FMT_REC_FREE, .u.free = { 1ull << 32, UINT64_MAX, 128 } }),
+    RC(FMT_RC_WEAK_CLEAR, 128, 127, 128, 128, 128, 128),
+    RC(FMT_RC_MISUSE_RETAIN, 1ull << 32, 1ll << 32, 1ull << 32, 1ull << 32, 1ull << 32, 1ull << 32),
+    RC(FMT_RC_MISUSE_RELEASE, 0x7f0000001000, INT64_MAX - 1, 2, 127, 128, 0),
+    RC(FMT_RC_MISUSE_WEAK, 0x7f0000001010, -2, 0, UINT64_MAX, 0, 128),
+    RC(FMT_RC_OP_COUNT - 1, 0x7f0000001020, INT64_MIN, 128, 1ull << 32, 127, UINT64_MAX),
     CHUNK,
     /* chunk 3: no THREAD record, so the thread is unknown again */
     REC({ .type = FMT_REC_ALLOC, .u.alloc = { FMT_FN_REALLOC, 0x1000, 10, 2, 2000 } }),
-    REC({ .type = FMT_REC_SNAPSHOT_BEGIN, .u.snapshot = { 0, "manual", 5000, 9, 1234, 1ull << 32 } }),
+    REC({ .type = FMT_REC_SNAPSHOT_BEGIN,
+          .u.snapshot = { 0, "manual", 5000, 9, 1234, 1ull << 32, 128 } }),
     REC({ .type = FMT_REC_ROOT, .u.root = { 0, FMT_ROOT_GLOBAL, 0x555555558000, 0x55555555a000, 0 } }),
     REC({ .type = FMT_REC_ROOT, .u.root = { 1, FMT_ROOT_STACK, 0x7ffc00000000, 0x7ffc00021000, 4321 } }),
     BLOCKS(blocks5),
@@ -655,11 +698,18 @@ static const struct op trace_ops[] = {
     CHUNK,
     /* chunk 4 */
     REC({ .type = FMT_REC_SNAPSHOT_BEGIN,
-          .u.snapshot = { UINT64_MAX, s300, 1ull << 32, 128, 127, UINT64_MAX } }),
+          .u.snapshot = { UINT64_MAX, s300, 1ull << 32, 128, 127, UINT64_MAX, UINT64_MAX } }),
     REC({ .type = FMT_REC_ROOT, .u.root = { 128, FMT_ROOT_TLS, 0, 0, 1ull << 32 } }),
     BLOCKS(blocks3),
     EDGES(edges1),
     REC({ .type = FMT_REC_SNAPSHOT_END, .u.id = UINT64_MAX }),
+    /* an empty snapshot, before any refcount event (rc_seq 0), and one at 127 and 2^32 */
+    REC({ .type = FMT_REC_SNAPSHOT_BEGIN, .u.snapshot = { 1, "", 0, 0, 0, 0, 0 } }),
+    REC({ .type = FMT_REC_SNAPSHOT_END, .u.id = 1 }),
+    REC({ .type = FMT_REC_SNAPSHOT_BEGIN, .u.snapshot = { 2, "r", 1, 0, 0, 1, 127 } }),
+    REC({ .type = FMT_REC_SNAPSHOT_END, .u.id = 2 }),
+    REC({ .type = FMT_REC_SNAPSHOT_BEGIN, .u.snapshot = { 3, "s", 2, 0, 0, 0, 1ull << 32 } }),
+    REC({ .type = FMT_REC_SNAPSHOT_END, .u.id = 3 }),
     REC({ .type = FMT_REC_MODULE_UNLOAD, .u.id = 128 }),
     REC({ .type = FMT_REC_HEAP_STAT, .u.heap_stat = { 1, 2, 3, 4, 5 } }),
     CHUNK,
@@ -738,6 +788,32 @@ START_TEST(test_encoders)
     ck_assert_str_eq(fmt_alloc_fn_name(FMT_FN_PVALLOC), "pvalloc");
     ck_assert_str_eq(fmt_alloc_fn_name(FMT_FN_COUNT), "?");
     ck_assert_str_eq(fmt_alloc_fn_name(~0u), "?");
+
+    ck_assert_str_eq(fmt_rc_op_name(FMT_RC_NEW), "new");
+    ck_assert_str_eq(fmt_rc_op_name(FMT_RC_RETAIN), "retain");
+    ck_assert_str_eq(fmt_rc_op_name(FMT_RC_RELEASE), "release");
+    ck_assert_str_eq(fmt_rc_op_name(FMT_RC_FREE), "free");
+    ck_assert_str_eq(fmt_rc_op_name(FMT_RC_WEAK_NEW), "weak_new");
+    ck_assert_str_eq(fmt_rc_op_name(FMT_RC_WEAK_CLEAR), "weak_clear");
+    ck_assert_str_eq(fmt_rc_op_name(FMT_RC_MISUSE_RETAIN), "misuse_retain");
+    ck_assert_str_eq(fmt_rc_op_name(FMT_RC_MISUSE_RELEASE), "misuse_release");
+    ck_assert_str_eq(fmt_rc_op_name(FMT_RC_MISUSE_WEAK), "misuse_weak");
+    ck_assert_str_eq(fmt_rc_op_name(FMT_RC_MISUSE_COUNT), "misuse");
+    ck_assert_str_eq(fmt_rc_op_name(FMT_RC_OP_COUNT), "?");
+    ck_assert_str_eq(fmt_rc_op_name(FMT_RC_OP_COUNT + 1), "?");
+    ck_assert_str_eq(fmt_rc_op_name(128), "?");
+    ck_assert_str_eq(fmt_rc_op_name(~0u), "?");
+    /* every op has a name of its own, and every misuse op's starts with
+     * "misuse" (the analyzer and the integration tests count them so) */
+    for (unsigned op = 0; op < FMT_RC_OP_COUNT; op++) {
+        const char *name = fmt_rc_op_name(op);
+        REQUIRE(name && name[0] && strcmp(name, "?") != 0, "op %u: no name", op);
+        REQUIRE((strncmp(name, "misuse", 6) == 0) == (op >= FMT_RC_MISUSE_RETAIN),
+                "op %u: name \"%s\"", op, name);
+        for (unsigned other = 0; other < op; other++)
+            REQUIRE(strcmp(name, fmt_rc_op_name(other)) != 0, "ops %u and %u: both \"%s\"",
+                    other, op, name);
+    }
 }
 END_TEST
 
@@ -816,7 +892,7 @@ START_TEST(test_round_trip)
 
     /* every record type but THREAD (which is folded into tid) came out */
     unsigned all = 0;
-    for (unsigned ty = FMT_REC_PROCESS; ty <= FMT_REC_EDGES; ty++)
+    for (unsigned ty = FMT_REC_PROCESS; ty <= FMT_REC_RC; ty++)
         if (ty != FMT_REC_THREAD)
             all |= 1u << ty;
     ck_assert_uint_eq(seen_types, all);
@@ -840,6 +916,26 @@ START_TEST(test_round_trip)
     ck_assert_uint_eq(n_roots, 5);
     ck_assert_uint_eq(n_edges, 6 + 3 + 1 + 1);
     ck_assert_uint_eq(n_root_src, 3 + 1 + 1 + 1);
+    /* and of the refcount records: every op, and the counts that need the
+     * reader's - 1 to come out signed */
+    size_t n_rc = 0, n_snap = 0;
+    unsigned seen_ops = 0;
+    int seen_minus1 = 0, seen_zero = 0, seen_min = 0;
+    for (size_t k = 0; k < t.nexp; k++) {
+        n_snap += t.exp[k].type == FMT_REC_SNAPSHOT_BEGIN;
+        if (t.exp[k].type != FMT_REC_RC)
+            continue;
+        n_rc++;
+        ck_assert_uint_lt(t.exp[k].u.rc.op, FMT_RC_OP_COUNT);
+        seen_ops |= 1u << t.exp[k].u.rc.op;
+        seen_minus1 |= t.exp[k].u.rc.count == -1;
+        seen_zero |= t.exp[k].u.rc.count == 0;
+        seen_min |= t.exp[k].u.rc.count == INT64_MIN;
+    }
+    ck_assert_uint_eq(n_rc, 10);
+    ck_assert_uint_eq(seen_ops, (1u << FMT_RC_OP_COUNT) - 1);
+    ck_assert(seen_minus1 && seen_zero && seen_min);
+    ck_assert_uint_eq(n_snap, 5);
     free_trace(&t);
 }
 END_TEST
@@ -851,7 +947,7 @@ START_TEST(test_snapshot_layout)
 #define VMAX 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01 /* UINT64_MAX */
 #define V2_32 0x80, 0x80, 0x80, 0x80, 0x10                            /* 1 << 32 */
     static const uint8_t body[] = {
-        FMT_REC_SNAPSHOT_BEGIN, 3, 2, 'a', 'b', 0x80, 0x01, 2, 0x7f, V2_32,
+        FMT_REC_SNAPSHOT_BEGIN, 3, 2, 'a', 'b', 0x80, 0x01, 2, 0x7f, V2_32, 0xac, 0x02,
         FMT_REC_ROOT, 1, FMT_ROOT_REGISTERS, 0x80, 0x01, VMAX, 0x7f,
         FMT_REC_BLOCKS, 2,
         0x80, 0x20, 24, 1, 0, 5, 1, VMAX, 0x80, 0x01,
@@ -862,6 +958,11 @@ START_TEST(test_snapshot_layout)
         VMAX, VMAX, 1, 8,
         FMT_REC_ROOT, 0, 0, 0, 0, 0,
         FMT_REC_SNAPSHOT_END, 3,
+        /* op, addr, count + 1, stack_id, seq, type_id, id */
+        FMT_REC_RC, FMT_RC_MISUSE_COUNT, 0x80, 0x20, 0, 0x7f, V2_32, 0x80, 0x01, VMAX,
+        FMT_REC_RC, FMT_RC_RELEASE, VMAX, 1, 0, 0, 0, 0,
+        FMT_REC_RC, FMT_RC_RETAIN, 0x10, 0x80, 0x01, 1, 0x7f, 0, 0x80, 0x01,
+        FMT_REC_RC, FMT_RC_NEW, 0, VMAX, 2, 0x81, 0x01, 3, 4,
     };
 #undef VMAX
 #undef V2_32
@@ -883,6 +984,7 @@ START_TEST(test_snapshot_layout)
     REQ_EQ(rec.u.snapshot.blocks, 2);
     REQ_EQ(rec.u.snapshot.bytes, 127);
     REQUIRE(rec.u.snapshot.scanned == 1ull << 32, "scanned %" PRIu64, rec.u.snapshot.scanned);
+    REQ_EQ(rec.u.snapshot.rc_seq, 300);
 
     ck_assert_int_eq(fmt_reader_next(r, &rec), 1);
     REQ_EQ(rec.type, FMT_REC_ROOT);
@@ -944,14 +1046,70 @@ START_TEST(test_snapshot_layout)
     ck_assert_int_eq(fmt_reader_next(r, &rec), 1);
     REQ_EQ(rec.type, FMT_REC_SNAPSHOT_END);
     REQ_EQ(rec.u.id, 3);
+
+    /* a written 0 is a count of -1 */
+    ck_assert_int_eq(fmt_reader_next(r, &rec), 1);
+    REQ_EQ(rec.type, FMT_REC_RC);
+    REQ_EQ(rec.tid, 0);
+    REQ_EQ(rec.u.rc.op, FMT_RC_MISUSE_COUNT);
+    REQ_EQ(rec.u.rc.addr, 0x1000);
+    REQ_EQ(rec.u.rc.count, -1);
+    REQ_EQ(rec.u.rc.stack_id, 127);
+    REQUIRE(rec.u.rc.seq == 1ull << 32, "seq %#" PRIx64, rec.u.rc.seq);
+    REQ_EQ(rec.u.rc.type_id, 128);
+    REQUIRE(rec.u.rc.id == UINT64_MAX, "id %#" PRIx64, rec.u.rc.id);
+    /* a written 1 is a count of 0 */
+    ck_assert_int_eq(fmt_reader_next(r, &rec), 1);
+    REQ_EQ(rec.type, FMT_REC_RC);
+    REQ_EQ(rec.u.rc.op, FMT_RC_RELEASE);
+    REQUIRE(rec.u.rc.addr == UINT64_MAX, "addr %#" PRIx64, rec.u.rc.addr);
+    REQ_EQ(rec.u.rc.count, 0);
+    REQ_EQ(rec.u.rc.stack_id, 0);
+    REQ_EQ(rec.u.rc.seq, 0);
+    REQ_EQ(rec.u.rc.type_id, 0);
+    REQ_EQ(rec.u.rc.id, 0);
+    /* a written 128 (two bytes) is a count of 127 */
+    ck_assert_int_eq(fmt_reader_next(r, &rec), 1);
+    REQ_EQ(rec.type, FMT_REC_RC);
+    REQ_EQ(rec.u.rc.op, FMT_RC_RETAIN);
+    REQ_EQ(rec.u.rc.addr, 0x10);
+    REQ_EQ(rec.u.rc.count, 127);
+    REQ_EQ(rec.u.rc.stack_id, 1);
+    REQ_EQ(rec.u.rc.seq, 127);
+    REQ_EQ(rec.u.rc.type_id, 0);
+    REQ_EQ(rec.u.rc.id, 128);
+    /* a written UINT64_MAX is a count of -2 */
+    ck_assert_int_eq(fmt_reader_next(r, &rec), 1);
+    REQ_EQ(rec.type, FMT_REC_RC);
+    REQ_EQ(rec.u.rc.op, FMT_RC_NEW);
+    REQ_EQ(rec.u.rc.addr, 0);
+    REQ_EQ(rec.u.rc.count, -2);
+    REQ_EQ(rec.u.rc.stack_id, 2);
+    REQ_EQ(rec.u.rc.seq, 129);
+    REQ_EQ(rec.u.rc.type_id, 3);
+    REQ_EQ(rec.u.rc.id, 4);
     ck_assert_int_eq(fmt_reader_next(r, &rec), 0);
     ck_assert_ptr_null(fmt_reader_damage(r));
     fmt_reader_close(r);
     free_trace(&t);
 
     /* the record type numbers are part of the format */
+    REQ_EQ(FMT_REC_SNAPSHOT_BEGIN, 10);
     REQ_EQ(FMT_REC_ROOT, 15);
     REQ_EQ(FMT_REC_EDGES, 16);
+    REQ_EQ(FMT_REC_RC, 17);
+    /* and so are the refcount op numbers */
+    REQ_EQ(FMT_RC_NEW, 0);
+    REQ_EQ(FMT_RC_RETAIN, 1);
+    REQ_EQ(FMT_RC_RELEASE, 2);
+    REQ_EQ(FMT_RC_FREE, 3);
+    REQ_EQ(FMT_RC_WEAK_NEW, 4);
+    REQ_EQ(FMT_RC_WEAK_CLEAR, 5);
+    REQ_EQ(FMT_RC_MISUSE_RETAIN, 6);
+    REQ_EQ(FMT_RC_MISUSE_RELEASE, 7);
+    REQ_EQ(FMT_RC_MISUSE_WEAK, 8);
+    REQ_EQ(FMT_RC_MISUSE_COUNT, 9);
+    REQ_EQ(FMT_RC_OP_COUNT, 10);
     REQ_EQ(FMT_ROOT_GLOBAL, 0);
     REQ_EQ(FMT_ROOT_STACK, 1);
     REQ_EQ(FMT_ROOT_REGISTERS, 2);
@@ -981,21 +1139,29 @@ START_TEST(test_thread_ids)
     fmt_reader_close(r);
     /* small trace: 9 records in chunk 1, then chunk 2's events */
     size_t k = 9;
-    ck_assert_uint_ge(n, k + 9);
     for (size_t i = 0; i < k; i++)
         ck_assert_uint_eq(tids[i], 0);
-    static const uint32_t want[] = { 1234, 1234, 1234, 1234, UINT32_MAX, UINT32_MAX, 0, 7, 7 };
-    static const unsigned want_type[] = { FMT_REC_ALLOC, FMT_REC_ALLOC, FMT_REC_FREE, FMT_REC_TAG,
-                                          FMT_REC_FREE, FMT_REC_ALLOC, FMT_REC_ALLOC, FMT_REC_TAG,
-                                          FMT_REC_FREE };
-    for (size_t i = 0; i < 9; i++) {
+    static const uint32_t want[] = { 1234,       1234,       1234,       1234,       1234,
+                                     1234,       UINT32_MAX, UINT32_MAX, UINT32_MAX, UINT32_MAX,
+                                     0,          0,          7,          7,          7,
+                                     7,          7,          7,          7 };
+    static const unsigned want_type[] = {
+        FMT_REC_ALLOC, FMT_REC_ALLOC, FMT_REC_FREE, FMT_REC_TAG,  FMT_REC_RC,
+        FMT_REC_RC,    FMT_REC_FREE,  FMT_REC_ALLOC, FMT_REC_RC,  FMT_REC_RC,
+        FMT_REC_ALLOC, FMT_REC_RC,    FMT_REC_TAG,  FMT_REC_FREE, FMT_REC_RC,
+        FMT_REC_RC,    FMT_REC_RC,    FMT_REC_RC,   FMT_REC_RC,
+    };
+    enum { NW = sizeof want / sizeof want[0] };
+    ck_assert_uint_eq(NW, sizeof want_type / sizeof want_type[0]);
+    ck_assert_uint_ge(n, k + NW + 1);
+    for (size_t i = 0; i < NW; i++) {
         ck_assert_uint_eq(types[k + i], want_type[i]);
         ck_assert_uint_eq(tids[k + i], want[i]);
     }
     /* chunk 3 starts without a THREAD record: unknown thread */
-    ck_assert_uint_eq(types[k + 9], FMT_REC_ALLOC);
-    ck_assert_uint_eq(tids[k + 9], 0);
-    for (size_t i = k + 9; i < n; i++)
+    ck_assert_uint_eq(types[k + NW], FMT_REC_ALLOC);
+    ck_assert_uint_eq(tids[k + NW], 0);
+    for (size_t i = k + NW; i < n; i++)
         ck_assert_uint_eq(tids[i], 0);
     free_trace(&t);
 }
@@ -1180,9 +1346,9 @@ START_TEST(test_garbage_chunk)
     static struct trace t;
     const char *path = tmp_path("garbage.hst");
     char ctx[96];
-    for (unsigned variant = 0; variant < (FMT_REC_EDGES + 1) * 8; variant++) {
+    for (unsigned variant = 0; variant < (FMT_REC_RC + 1) * 8; variant++) {
         /* 0: random first byte; else that record type */
-        unsigned first = variant % (FMT_REC_EDGES + 1);
+        unsigned first = variant % (FMT_REC_RC + 1);
         rng_state = 0x9e3779b97f4a7c15ull * (variant + 1);
         for (size_t i = 0; i < GLEN; i++)
             garbage[i] = (uint8_t)(rng() >> 56);
@@ -1263,7 +1429,10 @@ static const struct fmt_record want_edges[3] = {
 
 static const struct bad_case bad_cases[] = {
     { "record type 0", { U5, 0 }, 3, 1 },
-    { "record type 17", { U5, 17, 1, 2, 3, 4, 5 }, 8, 1 }, /* the first unknown one */
+    { "record type 18", { U5, 18, 1, 2, 3, 4, 5, 6, 7, 8 }, 11, 1 }, /* the first unknown one */
+    { "record type 19", { U5, 19, 1, 2, 3, 4, 5, 6, 7, 8 }, 11, 1 },
+    { "record type 127", { U5, 127, 1, 2, 3, 4, 5, 6, 7, 8 }, 11, 1 },
+    { "record type 128", { U5, 128, 1, 2, 3, 4, 5, 6, 7, 8 }, 11, 1 },
     { "record type 255", { U5, 255 }, 3, 1 },
     { "ALLOC cut short", { U5, FMT_REC_ALLOC, 0, 0x80, 0x20, 3, 4 }, 8, 1 },
     { "varint cut short", { U5, FMT_REC_FREE, 1, 2, 0x80 }, 6, 1 },
@@ -1316,6 +1485,31 @@ static const struct bad_case bad_cases[] = {
     { "ROOT end cut short", { U5, FMT_REC_ROOT, 1, 2, 3, 0x80 }, 7, 1 },
     /* the SNAPSHOT_BEGIN of the old format: five fields */
     { "SNAPSHOT_BEGIN without scanned", { U5, FMT_REC_SNAPSHOT_BEGIN, 0, 1, 'm', 5, 9, 100 }, 9, 1 },
+    /* the SNAPSHOT_BEGIN before refcount events: six fields */
+    { "SNAPSHOT_BEGIN without rc_seq", { U5, FMT_REC_SNAPSHOT_BEGIN, 0, 1, 'm', 5, 9, 100, 1 }, 10, 1 },
+    { "SNAPSHOT_BEGIN rc_seq cut short",
+      { U5, FMT_REC_SNAPSHOT_BEGIN, 0, 1, 'm', 5, 9, 100, 1, 0x80, 0x80 }, 12, 1 },
+    /* RC: op, addr, count + 1, stack_id, seq, type_id, id; cut before each */
+    { "RC without op", { U5, FMT_REC_RC }, 3, 1 },
+    { "RC without addr", { U5, FMT_REC_RC, FMT_RC_RETAIN }, 4, 1 },
+    { "RC without count", { U5, FMT_REC_RC, FMT_RC_RETAIN, 0x80, 0x20 }, 6, 1 },
+    { "RC without stack_id", { U5, FMT_REC_RC, FMT_RC_RETAIN, 0x80, 0x20, 3 }, 7, 1 },
+    { "RC without seq", { U5, FMT_REC_RC, FMT_RC_RETAIN, 0x80, 0x20, 3, 1 }, 8, 1 },
+    { "RC without type_id", { U5, FMT_REC_RC, FMT_RC_RETAIN, 0x80, 0x20, 3, 1, 0x80, 0x01 }, 10, 1 },
+    { "RC without id", { U5, FMT_REC_RC, FMT_RC_RETAIN, 0x80, 0x20, 3, 1, 0x80, 0x01, 0 }, 11, 1 },
+    /* and inside each field (a varint with its continuation bit set) */
+    { "RC op cut short", { U5, FMT_REC_RC, 0x80 }, 4, 1 },
+    { "RC addr cut short", { U5, FMT_REC_RC, FMT_RC_RETAIN, 0x80 }, 5, 1 },
+    { "RC count cut short", { U5, FMT_REC_RC, FMT_RC_RETAIN, 0x80, 0x20, 0x80 }, 7, 1 },
+    { "RC stack_id cut short", { U5, FMT_REC_RC, FMT_RC_RETAIN, 0x80, 0x20, 3, 0xff }, 8, 1 },
+    { "RC seq cut short", { U5, FMT_REC_RC, FMT_RC_RETAIN, 0x80, 0x20, 3, 1, 0x80 }, 9, 1 },
+    { "RC type_id cut short",
+      { U5, FMT_REC_RC, FMT_RC_RETAIN, 0x80, 0x20, 3, 1, 0x80, 0x01, 0x80 }, 11, 1 },
+    { "RC id cut short",
+      { U5, FMT_REC_RC, FMT_RC_RETAIN, 0x80, 0x20, 3, 1, 0x80, 0x01, 0, 0xff, 0xff }, 13, 1 },
+    { "RC count of 11 bytes",
+      { U5, FMT_REC_RC, FMT_RC_RETAIN, 0x10, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+        0x80, 0x01, 1, 2, 3, 4 }, 20, 1 },
     { "PROCESS without its strings", { U5, FMT_REC_PROCESS, 1, 2, 3, 4, 1, 'x' }, 9, 1 },
     { "MODULE_LOAD build id past the chunk",
       { U5, FMT_REC_MODULE_LOAD, 1, 2, 3, 4, 1, '/', 20, 1, 2 }, 12, 1 },
