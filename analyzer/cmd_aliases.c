@@ -154,9 +154,9 @@ int cmd_aliases(int argc, char **argv)
         while (k < n_dup && m.blocks[idx[k]].size == m.blocks[idx[i]].size &&
                m.blocks[idx[k]].hash == m.blocks[idx[i]].hash)
             k++;
-        int typed_ok = 1;
-        if (type) {
-            const char *t = sym_block_type(s, &m, idx[i]);
+        int typed_ok = !type; /* a group matches --type if any member has it */
+        for (size_t q = i; q < k && !typed_ok; q++) {
+            const char *t = sym_block_type(s, &m, idx[q]);
             typed_ok = t && strcmp(t, type) == 0;
         }
         if (k - i >= 2 && typed_ok && groups++ < limit) {
