@@ -8,115 +8,27 @@
 #include <string.h>
 
 #include "cli.h"
-#include "graph.h"
+#include "leak_report.h"
 #include "util.h"
-
-#define KIND_NOT_FREED KIND_COUNT /* unscanned snapshot */
-
-struct record {
-    unsigned kind;
-    uint32_t stack_id;
-    uint64_t bytes, blocks, indirect;
-    const char *type; /* shared by all its blocks, else NULL */
-    size_t first;     /* a block of the record */
-};
-
-struct leaks {
-    const struct model *m;
-    const uint8_t *kind; /* per block, or NULL when unscanned */
-    const uint64_t *indirect;
-    struct symbolizer *sym;
-    uint64_t bytes[KIND_COUNT + 1], blocks[KIND_COUNT + 1];
-    struct record *rec;
-    size_t n_rec;
-};
-
-static unsigned block_kind(const struct leaks *l, size_t i)
-{
-    if (l->m->blocks[i].flags & FMT_BLOCK_IGNORED)
-        return KIND_IGNORED;
-    return l->kind ? l->kind[i] : KIND_NOT_FREED;
-}
-
-static const struct leaks *sort_ctx;
-
-static int by_kind_stack(const void *a, const void *b)
-{
-    size_t x = *(const size_t *)a, y = *(const size_t *)b;
-    unsigned kx = block_kind(sort_ctx, x), ky = block_kind(sort_ctx, y);
-    if (kx != ky)
-        return kx < ky ? -1 : 1;
-    uint32_t sx = sort_ctx->m->blocks[x].stack_id, sy = sort_ctx->m->blocks[y].stack_id;
-    return sx < sy ? -1 : sx > sy ? 1 : (x > y) - (x < y);
-}
-
-static int by_size_desc(const void *a, const void *b)
-{
-    const struct record *x = a, *y = b;
-    uint64_t tx = x->bytes + x->indirect, ty = y->bytes + y->indirect;
-    if (tx != ty)
-        return tx > ty ? -1 : 1;
-    if (x->kind != y->kind)
-        return x->kind > y->kind ? -1 : 1; /* definitely lost before still reachable */
-    return x->stack_id < y->stack_id ? -1 : x->stack_id > y->stack_id;
-}
-
-static void build_records(struct leaks *l)
-{
-    const struct model *m = l->m;
-    size_t *idx = xmalloc((m->n_blocks ? m->n_blocks : 1) * sizeof *idx);
-    size_t n = 0;
-    for (size_t i = 0; i < m->n_blocks; i++) {
-        unsigned k = block_kind(l, i);
-        if (k == KIND_IGNORED)
-            continue;
-        l->bytes[k] += m->blocks[i].size;
-        l->blocks[k]++;
-        idx[n++] = i;
-    }
-    sort_ctx = l;
-    qsort(idx, n, sizeof *idx, by_kind_stack);
-    l->rec = xcalloc(n ? n : 1, sizeof *l->rec);
-    for (size_t i = 0; i < n; i++) {
-        size_t b = idx[i];
-        unsigned k = block_kind(l, b);
-        const char *type = sym_block_type(l->sym, m, b);
-        struct record *r = l->n_rec ? &l->rec[l->n_rec - 1] : NULL;
-        if (!r || r->kind != k || r->stack_id != m->blocks[b].stack_id) {
-            r = &l->rec[l->n_rec++];
-            *r = (struct record){ .kind = k, .stack_id = m->blocks[b].stack_id, .type = type, .first = b };
-        } else if (r->type && (!type || strcmp(r->type, type) != 0)) {
-            r->type = NULL;
-        }
-        r->bytes += m->blocks[b].size;
-        r->blocks++;
-        if (l->indirect && k == KIND_DEFINITELY_LOST)
-            r->indirect += l->indirect[b];
-    }
-    free(idx);
-    qsort(l->rec, l->n_rec, sizeof *l->rec, by_size_desc);
-}
-
-static const char *kind_name(unsigned k) { return k == KIND_NOT_FREED ? "not_freed" : leak_kind_name(k); }
 
 static const unsigned summary_kinds[] = { KIND_DEFINITELY_LOST, KIND_INDIRECTLY_LOST, KIND_POSSIBLY_LOST,
                                           KIND_STILL_REACHABLE };
 
-static void print_json(const struct leaks *l)
+static void print_json(const struct leak_report *l)
 {
     struct json j;
     json_init(&j, stdout);
     json_object(&j, NULL);
     json_str(&j, "snapshot", l->m->snapshot->name);
-    json_bool(&j, "scanned", l->kind != NULL);
+    json_bool(&j, "scanned", l->scanned);
     json_object(&j, "summary");
-    for (size_t i = 0; i < (l->kind ? 4u : 0u); i++) {
-        json_object(&j, kind_name(summary_kinds[i]));
+    for (size_t i = 0; i < (l->scanned ? 4u : 0u); i++) {
+        json_object(&j, leak_record_kind(summary_kinds[i]));
         json_u64(&j, "bytes", l->bytes[summary_kinds[i]]);
         json_u64(&j, "blocks", l->blocks[summary_kinds[i]]);
         json_object_end(&j);
     }
-    if (!l->kind) {
+    if (!l->scanned) {
         json_object(&j, "not_freed");
         json_u64(&j, "bytes", l->bytes[KIND_NOT_FREED]);
         json_u64(&j, "blocks", l->blocks[KIND_NOT_FREED]);
@@ -125,9 +37,9 @@ static void print_json(const struct leaks *l)
     json_object_end(&j);
     json_array(&j, "records");
     for (size_t i = 0; i < l->n_rec; i++) {
-        const struct record *r = &l->rec[i];
+        const struct leak_record *r = &l->rec[i];
         json_object(&j, NULL);
-        json_str(&j, "kind", kind_name(r->kind));
+        json_str(&j, "kind", leak_record_kind(r->kind));
         json_u64(&j, "bytes", r->bytes);
         json_u64(&j, "blocks", r->blocks);
         json_u64(&j, "indirect_bytes", r->indirect);
@@ -146,12 +58,12 @@ static const char *kind_words(unsigned k)
     return words[k];
 }
 
-static void print_text(const struct leaks *l)
+static void print_text(const struct leak_report *l)
 {
     char a[32], b[32], c[32];
     const struct model *m = l->m;
     printf("%s (pid %llu), snapshot \"%s\":\n", m->program, (unsigned long long)m->pid, m->snapshot->name);
-    if (l->kind) {
+    if (l->scanned) {
         for (size_t i = 0; i < 4; i++)
             printf("  %-16s %s bytes in %s blocks\n", kind_words(summary_kinds[i]),
                    fmt_count(a, l->bytes[summary_kinds[i]]), fmt_count(b, l->blocks[summary_kinds[i]]));
@@ -160,7 +72,7 @@ static void print_text(const struct leaks *l)
                fmt_count(a, l->bytes[KIND_NOT_FREED]), fmt_count(b, l->blocks[KIND_NOT_FREED]));
     }
     for (size_t i = 0; i < l->n_rec; i++) {
-        const struct record *r = &l->rec[i];
+        const struct leak_record *r = &l->rec[i];
         printf("\n%s", fmt_count(a, r->bytes));
         if (r->indirect)
             printf(" (+%s indirect)", fmt_count(c, r->indirect));
@@ -185,21 +97,15 @@ int cmd_leaks(int argc, char **argv)
         model_free(&m);
         return cli_error("%s: the trace has no complete snapshot", path);
     }
-    struct graph g = { 0 };
-    struct leaks l = { .m = &m, .sym = sym_open(&m) };
-    if (m.snapshot->scanned) {
-        graph_build(&g, &m);
-        l.kind = g.kind;
-        l.indirect = g.indirect;
-    }
-    build_records(&l);
+    struct symbolizer *sym = sym_open(&m);
+    struct leak_report l;
+    leak_report_build(&l, &m, sym);
     if (o.format == OUT_JSON)
         print_json(&l);
     else
         print_text(&l);
-    free(l.rec);
-    sym_close(l.sym);
-    graph_free(&g);
+    leak_report_free(&l);
+    sym_close(sym);
     model_free(&m);
     return 0;
 }

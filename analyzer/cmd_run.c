@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "gate.h"
 #include "graph.h"
 #include "util.h"
 
@@ -52,10 +53,32 @@ static int find_preload(char *out, size_t room)
 
 static void usage(FILE *f)
 {
-    fputs("usage: heapscope run [-o PATTERN] [--] PROGRAM [ARGS...]\n"
+    fputs("usage: heapscope run [-o PATTERN] [--gate " GATE_USAGE "] [--] PROGRAM [ARGS...]\n"
           "  -o, --output PATTERN   trace file pattern (%p pid, %e program name);\n"
           "                         default heapscope.%e.%p.hst in the current directory\n"
+          "  --gate                 after the run, judge its traces (see heapscope gate --help):\n"
+          "                         exit 1 if they leak, the program's own status if it failed\n"
           "example: heapscope run -- python3 script.py\n", f);
+}
+
+/* The traces listed in the run log. */
+static size_t read_log(const char *log_path, char ***out)
+{
+    FILE *f = fopen(log_path, "r");
+    *out = NULL;
+    if (!f)
+        return 0;
+    size_t n = 0;
+    char line[PATH_MAX + 2];
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = 0;
+        if (!*line)
+            continue;
+        *out = xrealloc(*out, (n + 1) * sizeof **out);
+        (*out)[n++] = xstrdup(line);
+    }
+    fclose(f);
+    return n;
 }
 
 /* One line per trace listed in the run log. */
@@ -100,19 +123,33 @@ static void report(const char *log_path)
 int cmd_run(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        { "output", required_argument, NULL, 'o' }, { "help", no_argument, NULL, 'h' }, { 0 } };
+        { "output", required_argument, NULL, 'o' }, { "help", no_argument, NULL, 'h' },
+        { "gate", no_argument, NULL, 'g' }, GATE_LONG_OPTIONS, { 0 } };
     const char *output = NULL;
-    int c;
+    int c, gate = 0;
+    struct gate_options gopt;
+    gate_options_init(&gopt);
     /* "+": stop at the program's name, its options are its own */
+    optind = 1;
     while ((c = getopt_long(argc, argv, "+o:h", longopts, NULL)) != -1) {
+        int r;
         switch (c) {
         case 'o':
             output = optarg;
+            break;
+        case 'g':
+            gate = 1;
             break;
         case 'h':
             usage(stdout);
             return 0;
         default:
+            if ((r = gate_option(&gopt, c, optarg)) == 1) {
+                gate = 1;
+                break;
+            }
+            if (r == -1)
+                return cli_error("bad value '%s' (see heapscope run --help)", optarg);
             usage(stderr);
             return EXIT_TRACE_ERROR;
         }
@@ -169,10 +206,20 @@ int cmd_run(int argc, char **argv)
         ;
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGQUIT, &old_quit, NULL);
-    report(log_path);
+    int verdict = 0;
+    if (gate) {
+        char **traces;
+        size_t n = read_log(log_path, &traces);
+        verdict = gate_run(traces, n, &gopt);
+        for (size_t i = 0; i < n; i++)
+            free(traces[i]);
+        free(traces);
+    } else {
+        report(log_path);
+    }
     unlink(log_path);
-    if (WIFEXITED(status))
-        return WEXITSTATUS(status);
+    if (WIFEXITED(status)) /* the program's own failure first, then the gate's */
+        return WEXITSTATUS(status) ? WEXITSTATUS(status) : verdict;
     if (WIFSIGNALED(status)) {
         /* die the same way, so our caller sees what the program did */
         int sig = WTERMSIG(status);

@@ -19,6 +19,7 @@ static const struct {
     { "cycles", cmd_cycles, "blocks that point at each other in a cycle, reachable or leaked" },
     { "aliases", cmd_aliases, "blocks pointed at from two or more places; blocks with equal contents" },
     { "refs", cmd_refs, "refcount histories of objects made with the refcount shim" },
+    { "gate", cmd_gate, "the CI leak gate: exit 1 when the traces leak more than allowed" },
     { "diff", cmd_diff, "change in live blocks between two snapshots, by type or by site" },
 };
 

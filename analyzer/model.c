@@ -285,6 +285,10 @@ int model_load(struct model *m, const char *path, const char *want, char *err, s
             VEC_PUSH(m->rc, m->n_rc, rc_cap, e);
             break;
         }
+        case FMT_REC_SUPPRESSIONS:
+            free(m->suppressions);
+            m->suppressions = xstrdup(rec.u.text);
+            break;
         case FMT_REC_HEAP_STAT:
             if (rec.u.heap_stat.time_ns > m->last_time_ns)
                 m->last_time_ns = rec.u.heap_stat.time_ns;
@@ -367,6 +371,7 @@ void model_free(struct model *m)
     free(m->roots);
     free(m->edges);
     free(m->rc);
+    free(m->suppressions);
     free(m->damage);
     memset(m, 0, sizeof *m);
 }

@@ -98,6 +98,8 @@ struct model {
     /* refcount events, in sequence order */
     struct model_rc *rc;
     size_t n_rc;
+    /* the program's own __lsan_default_suppressions(), or NULL */
+    char *suppressions;
     /* why the trace ended early, or NULL */
     char *damage;
 };

@@ -398,6 +398,9 @@ int fmt_reader_next(struct fmt_reader *r, struct fmt_record *rec)
             rec->u.rc.type_id = get_varint(&c);
             rec->u.rc.id = get_varint(&c);
             break;
+        case FMT_REC_SUPPRESSIONS:
+            rec->u.text = get_str(&c, NULL);
+            break;
         case FMT_REC_ROOT:
             rec->u.root.id = get_varint(&c);
             rec->u.root.kind = get_varint(&c);

@@ -69,6 +69,9 @@ struct plat_module {
     size_t build_id_len;
 };
 void plat_modules_foreach(void (*fn)(const struct plat_module *m, void *arg), void *arg);
+/* A function of the program by name: exported, or from the executable's
+ * symbol table; NULL if none. */
+void *plat_program_function(const char *name);
 /* The text range of the module containing addr; 0 or -ENOENT. */
 int plat_module_range(const void *addr, uintptr_t *start, uintptr_t *end);
 

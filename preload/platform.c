@@ -5,6 +5,7 @@
  */
 #include "internal.h"
 
+#include <dlfcn.h>
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -147,6 +149,20 @@ static size_t find_build_id(const struct dl_phdr_info *info, uint8_t *out, size_
     return 0;
 }
 
+static int first_module_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    (void)size;
+    *(uintptr_t *)arg = info->dlpi_addr; /* the first is the main program */
+    return 1;
+}
+
+static uintptr_t main_bias(void)
+{
+    uintptr_t bias = 0;
+    dl_iterate_phdr(first_module_cb, &bias);
+    return bias;
+}
+
 struct foreach_ctx {
     void (*fn)(const struct plat_module *m, void *arg);
     void *arg;
@@ -190,6 +206,53 @@ void plat_modules_foreach(void (*fn)(const struct plat_module *m, void *arg), vo
     ssize_t n = readlink("/proc/self/exe", c.exe, sizeof c.exe - 1);
     c.exe[n > 0 ? n : 0] = 0;
     dl_iterate_phdr(module_cb, &c);
+}
+
+/* A function symbol of the main program from its .symtab on disk (programs
+ * do not export their functions), at its runtime address; NULL if none. */
+static void *exe_symbol(const char *name)
+{
+    int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    struct stat st;
+    void *map = MAP_FAILED;
+    if (fstat(fd, &st) == 0 && st.st_size > (off_t)sizeof(ElfW(Ehdr)))
+        map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (map == MAP_FAILED)
+        return NULL;
+    const char *base = map;
+    size_t size = (size_t)st.st_size;
+    void *found = NULL;
+    const ElfW(Ehdr) *eh = map;
+    if (memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 || eh->e_shoff >= size ||
+        eh->e_shnum * sizeof(ElfW(Shdr)) > size - eh->e_shoff)
+        goto out;
+    const ElfW(Shdr) *sh = (const ElfW(Shdr) *)(base + eh->e_shoff);
+    for (unsigned i = 0; i < eh->e_shnum && !found; i++) {
+        if (sh[i].sh_type != SHT_SYMTAB || sh[i].sh_link >= eh->e_shnum)
+            continue;
+        const ElfW(Shdr) *strs = &sh[sh[i].sh_link];
+        if (sh[i].sh_offset + sh[i].sh_size > size || strs->sh_offset + strs->sh_size > size)
+            continue;
+        const ElfW(Sym) *sym = (const ElfW(Sym) *)(base + sh[i].sh_offset);
+        for (size_t k = 0; k < sh[i].sh_size / sizeof *sym; k++)
+            if (ELF64_ST_TYPE(sym[k].st_info) == STT_FUNC && sym[k].st_value && sym[k].st_name < strs->sh_size &&
+                strcmp(base + strs->sh_offset + sym[k].st_name, name) == 0) {
+                found = (void *)(main_bias() + sym[k].st_value);
+                break;
+            }
+    }
+out:
+    munmap(map, size);
+    return found;
+}
+
+void *plat_program_function(const char *name)
+{
+    void *f = dlsym(RTLD_DEFAULT, name);
+    return f ? f : exe_symbol(name);
 }
 
 struct range_ctx {

@@ -693,6 +693,22 @@ static void on_snapshot_signal(int sig)
 
 /* ------------------------------------------------------------- process */
 
+/* The program's own LeakSanitizer suppressions, asked for at its end as
+ * LeakSanitizer does, recorded for the gate. */
+static void write_suppressions(void)
+{
+    const char *(*fn)(void) = (const char *(*)(void))plat_program_function("__lsan_default_suppressions");
+    const char *text = fn ? fn() : NULL;
+    if (!text || !*text)
+        return;
+    struct out_buf *ob = out_global_acquire(FMT_REC_MAX + fmt_str_size(strnlen(text, FMT_MAX_STRING)));
+    if (!ob)
+        return;
+    fmt_put_u8(out_fmt(ob), FMT_REC_SUPPRESSIONS);
+    fmt_put_str(out_fmt(ob), text);
+    out_release(ob);
+}
+
 static void write_end(unsigned reason)
 {
     uint64_t allocs, frees, bytes;
@@ -721,6 +737,7 @@ static void finish(const char *snapshot, unsigned reason, int closing, uintptr_t
     pthread_mutex_lock(&snapshot_lock);
     atomic_store(&rec_on, 0); /* from here on, allocations pass through */
     write_snapshot(snapshot, hs_opt.scan, caller_sp);
+    write_suppressions();
     write_end(reason);
     pthread_mutex_unlock(&snapshot_lock);
     out_finish(closing);

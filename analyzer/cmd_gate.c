@@ -1,0 +1,699 @@
+/*
+ * The CI leak gate: heapscope gate FILE... and heapscope run --gate. One
+ * verdict over every trace: 1 when the leaks of the chosen kinds (definitely
+ * and indirectly lost by default), after suppressions and the baseline,
+ * exceed the thresholds; else 0. Suppressions are LeakSanitizer's
+ * `leak:PATTERN` lines, from files and from a program's own
+ * __lsan_default_suppressions (recorded in its trace). A baseline names leak
+ * records by their symbolized stack (function and file of each frame, no
+ * addresses, no lines), so it survives rebuilds and edits elsewhere.
+ * Reports: JUnit XML (a test case per traced process) and SARIF 2.1.0 (a
+ * result per leak record, at its allocating source line).
+ */
+#include "gate.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "leak_report.h"
+#include "util.h"
+
+/* ------------------------------------------------------------ options */
+
+void gate_options_init(struct gate_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->kinds[KIND_DEFINITELY_LOST] = o->kinds[KIND_INDIRECTLY_LOST] = 1;
+    o->max_bytes = 0;
+    o->max_blocks = UINT64_MAX;
+}
+
+static int parse_kinds(struct gate_options *o, const char *list)
+{
+    memset(o->kinds, 0, sizeof o->kinds);
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", list);
+    for (char *save, *k = strtok_r(buf, ",", &save); k; k = strtok_r(NULL, ",", &save)) {
+        int found = 0;
+        for (unsigned i = 0; i < KIND_IGNORED; i++)
+            if (strcmp(k, leak_kind_name(i)) == 0)
+                o->kinds[i] = found = 1;
+        if (!found)
+            return -1;
+    }
+    return 0;
+}
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end || !*s || *s == '-')
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int gate_option(struct gate_options *o, int c, const char *arg)
+{
+    switch (c) {
+    case GATE_OPT_KINDS:
+        return parse_kinds(o, arg) == 0 ? 1 : -1;
+    case GATE_OPT_MAX_BYTES:
+        return parse_u64(arg, &o->max_bytes) == 0 ? 1 : -1;
+    case GATE_OPT_MAX_BLOCKS:
+        return parse_u64(arg, &o->max_blocks) == 0 ? 1 : -1;
+    case GATE_OPT_SUPPRESSIONS:
+        if (o->n_supp_files < GATE_MAX_FILES)
+            o->supp_files[o->n_supp_files++] = arg;
+        return 1;
+    case GATE_OPT_BASELINE:
+        o->baseline = arg;
+        return 1;
+    case GATE_OPT_WRITE_BASELINE:
+        o->write_baseline = arg;
+        return 1;
+    case GATE_OPT_JUNIT:
+        o->junit = arg;
+        return 1;
+    case GATE_OPT_SARIF:
+        o->sarif = arg;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* --------------------------------------------------------- suppressions */
+
+struct patterns {
+    char **p;
+    size_t n;
+};
+
+static void add_patterns(struct patterns *ps, const char *text)
+{
+    const char *line = text;
+    while (line && *line) {
+        const char *nl = strchr(line, '\n');
+        size_t len = nl ? (size_t)(nl - line) : strlen(line);
+        while (len && (line[len - 1] == '\r' || line[len - 1] == ' ' || line[len - 1] == '\t'))
+            len--;
+        while (len && (*line == ' ' || *line == '\t')) {
+            line++;
+            len--;
+        }
+        if (len > 5 && strncmp(line, "leak:", 5) == 0) {
+            ps->p = xrealloc(ps->p, (ps->n + 1) * sizeof *ps->p);
+            ps->p[ps->n] = xmalloc(len - 5 + 1);
+            memcpy(ps->p[ps->n], line + 5, len - 5);
+            ps->p[ps->n++][len - 5] = 0;
+        }
+        line = nl ? nl + 1 : NULL;
+    }
+}
+
+static int load_patterns(struct patterns *ps, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    char *text = NULL;
+    size_t len = 0, cap = 0;
+    char chunk[4096];
+    size_t got;
+    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        if (len + got + 1 > cap) {
+            cap = (len + got + 1) * 2;
+            text = xrealloc(text, cap);
+        }
+        memcpy(text + len, chunk, got);
+        len += got;
+    }
+    fclose(f);
+    if (text) {
+        text[len] = 0;
+        add_patterns(ps, text);
+        free(text);
+    }
+    return 0;
+}
+
+/* LeakSanitizer's matching: '*' matches any run of characters, '^' and '$'
+ * anchor at the start and the end; without anchors the pattern may match
+ * anywhere. */
+static int match_here(const char *p, const char *s)
+{
+    for (;; p++, s++) {
+        if (*p == '*') {
+            while (*p == '*')
+                p++;
+            if (!*p)
+                return 1;
+            for (; *s; s++)
+                if (match_here(p, s))
+                    return 1;
+            return match_here(p, s);
+        }
+        if (*p == '$' && p[1] == 0)
+            return *s == 0;
+        if (!*p)
+            return 1;
+        if (*p != *s)
+            return 0;
+    }
+}
+
+int gate_pattern_match(const char *pattern, const char *s)
+{
+    if (!s)
+        return 0;
+    if (*pattern == '^')
+        return match_here(pattern + 1, s);
+    for (const char *t = s;; t++) {
+        if (match_here(pattern, t))
+            return 1;
+        if (!*t)
+            return 0;
+    }
+}
+
+static int suppressed(const struct patterns *ps, struct symbolizer *sym, const struct model *m, uint32_t stack_id)
+{
+    const struct model_stack *st = model_stack(m, stack_id);
+    for (uint32_t i = 0; st && i < st->n; i++) {
+        const struct sym_frame *f;
+        size_t n = sym_resolve(sym, st->frames[i], &f);
+        for (size_t k = 0; k < n; k++)
+            for (size_t q = 0; q < ps->n; q++)
+                if (gate_pattern_match(ps->p[q], f[k].function) || gate_pattern_match(ps->p[q], f[k].file) ||
+                    gate_pattern_match(ps->p[q], f[k].module))
+                    return 1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------- baseline */
+
+/* A record's name across builds: kind, then "function@file" per frame. */
+static char *signature(struct symbolizer *sym, const struct model *m, const struct leak_record *r)
+{
+    size_t cap = 256, len = 0;
+    char *s = xmalloc(cap);
+    len = (size_t)snprintf(s, cap, "%s", leak_record_kind(r->kind));
+    const struct model_stack *st = model_stack(m, r->stack_id);
+    for (uint32_t i = 0; st && i < st->n; i++) {
+        const struct sym_frame *f;
+        size_t n = sym_resolve(sym, st->frames[i], &f);
+        for (size_t k = 0; k < n; k++) {
+            const char *file = f[k].file ? strrchr(f[k].file, '/') : NULL;
+            const char *mod = f[k].module ? strrchr(f[k].module, '/') : NULL;
+            char frame[600];
+            int fl = snprintf(frame, sizeof frame, ";%s@%s", f[k].function ? f[k].function : "?",
+                              file ? file + 1 : f[k].file ? f[k].file : mod ? mod + 1 : "?");
+            if (len + (size_t)fl + 1 > cap) {
+                cap = (len + (size_t)fl + 1) * 2;
+                s = xrealloc(s, cap);
+            }
+            memcpy(s + len, frame, (size_t)fl + 1);
+            len += (size_t)fl;
+        }
+    }
+    return s;
+}
+
+struct baseline {
+    struct strmap index; /* signature -> entry */
+    uint64_t *bytes, *blocks;
+    size_t n, cap;
+};
+
+static void baseline_add(struct baseline *b, const char *sig, uint64_t bytes, uint64_t blocks)
+{
+    size_t *slot = strmap_get(&b->index, sig, 1);
+    if (*slot == SIZE_MAX) {
+        if (b->n == b->cap) {
+            b->cap = b->cap ? b->cap * 2 : 64;
+            b->bytes = xrealloc(b->bytes, b->cap * sizeof *b->bytes);
+            b->blocks = xrealloc(b->blocks, b->cap * sizeof *b->blocks);
+        }
+        b->bytes[b->n] = b->blocks[b->n] = 0;
+        *slot = b->n++;
+    }
+    b->bytes[*slot] += bytes;
+    b->blocks[*slot] += blocks;
+}
+
+/* The baseline file: a header line, then "bytes blocks signature" per line. */
+static int baseline_load(struct baseline *b, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    int ok = 0;
+    while ((len = getline(&line, &cap, f)) > 0) {
+        line[strcspn(line, "\n")] = 0;
+        if (!ok) {
+            ok = strcmp(line, "# heapscope baseline 1") == 0;
+            if (!ok)
+                break;
+            continue;
+        }
+        unsigned long long bytes, blocks;
+        int off = 0;
+        if (sscanf(line, "%llu %llu %n", &bytes, &blocks, &off) == 2 && off > 0)
+            baseline_add(b, line + off, bytes, blocks);
+    }
+    free(line);
+    fclose(f);
+    return ok ? 0 : -2;
+}
+
+static void baseline_free(struct baseline *b)
+{
+    strmap_free(&b->index);
+    free(b->bytes);
+    free(b->blocks);
+}
+
+/* -------------------------------------------------------------- reports */
+
+static void xml_text(FILE *f, const char *s)
+{
+    for (; s && *s; s++) {
+        switch (*s) {
+        case '<': fputs("&lt;", f); break;
+        case '>': fputs("&gt;", f); break;
+        case '&': fputs("&amp;", f); break;
+        case '"': fputs("&quot;", f); break;
+        default:
+            if ((unsigned char)*s >= 0x20 || *s == '\n' || *s == '\t')
+                fputc(*s, f);
+        }
+    }
+}
+
+/* A record of a chosen kind, not suppressed, with its signature's entry. */
+struct finding {
+    size_t trace;
+    const struct leak_record *rec;
+    size_t sig;       /* index into the current signatures */
+    char *stack_text; /* valgrind-style lines */
+    const char *file; /* the allocating source line, for SARIF */
+    unsigned line;
+};
+
+static int system_module(const char *path)
+{
+    return !path || strncmp(path, "/lib", 4) == 0 || strncmp(path, "/usr/lib", 8) == 0;
+}
+
+/* The allocating source line: the first frame with a file in a module that
+ * is not a system library (the program's own code), else any frame with one. */
+static void allocation_site(struct symbolizer *sym, const struct model *m, uint32_t stack_id, const char **file,
+                            unsigned *line)
+{
+    *file = NULL;
+    *line = 0;
+    const struct model_stack *st = model_stack(m, stack_id);
+    for (int pass = 0; pass < 2 && !*file; pass++)
+        for (uint32_t i = 0; st && i < st->n && !*file; i++) {
+            const struct sym_frame *f;
+            size_t n = sym_resolve(sym, st->frames[i], &f);
+            for (size_t k = 0; k < n && !*file; k++)
+                if (f[k].file && f[k].line && (pass || !system_module(f[k].module))) {
+                    *file = f[k].file;
+                    *line = f[k].line;
+                }
+        }
+}
+
+static char *stack_text(struct symbolizer *sym, const struct model *m, uint32_t stack_id)
+{
+    char *buf = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&buf, &size);
+    if (!f)
+        return xstrdup("");
+    stack_print_text(f, sym, m, stack_id, "    ");
+    fclose(f);
+    return buf;
+}
+
+struct trace_result {
+    const char *path;
+    const char *program;
+    uint64_t pid;
+    int error;
+    size_t first, n;          /* its findings */
+    uint64_t bytes, blocks;   /* of its failing findings */
+};
+
+struct gate {
+    const struct gate_options *o;
+    struct trace_result *tr;
+    size_t n_tr;
+    struct finding *fd;
+    size_t n_fd, cap_fd;
+    struct baseline current;  /* this run, by signature */
+    struct baseline base;     /* the --baseline file */
+    uint64_t *grown_bytes, *grown_blocks; /* per current signature: what fails */
+};
+
+static int failing(const struct gate *g, const struct finding *f)
+{
+    return g->grown_bytes[f->sig] || g->grown_blocks[f->sig];
+}
+
+static void write_junit(const struct gate *g)
+{
+    FILE *f = fopen(g->o->junit, "w");
+    if (!f) {
+        cli_error("cannot write %s: %s", g->o->junit, strerror(errno));
+        return;
+    }
+    size_t failures = 0, errors = 0;
+    for (size_t t = 0; t < g->n_tr; t++) {
+        errors += g->tr[t].error;
+        failures += g->tr[t].bytes || g->tr[t].blocks;
+    }
+    fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+               "<testsuites name=\"heapscope\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\">\n"
+               "  <testsuite name=\"heapscope leak gate\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\">\n",
+            g->n_tr, failures, errors, g->n_tr, failures, errors);
+    for (size_t t = 0; t < g->n_tr; t++) {
+        const struct trace_result *r = &g->tr[t];
+        fprintf(f, "    <testcase classname=\"heapscope.leaks\" name=\"");
+        xml_text(f, r->program ? r->program : r->path);
+        fprintf(f, " (pid %llu)\" file=\"", (unsigned long long)r->pid);
+        xml_text(f, r->path);
+        fputs("\">\n", f);
+        if (r->error)
+            fputs("      <error message=\"the trace could not be read\"/>\n", f);
+        for (size_t i = r->first; i < r->first + r->n; i++) {
+            const struct finding *fd = &g->fd[i];
+            if (!failing(g, fd))
+                continue;
+            fprintf(f, "      <failure type=\"%s\" message=\"%llu bytes in %llu blocks %s", leak_record_kind(fd->rec->kind),
+                    (unsigned long long)fd->rec->bytes, (unsigned long long)fd->rec->blocks,
+                    leak_record_kind(fd->rec->kind));
+            if (fd->file) {
+                fputs(" at ", f);
+                xml_text(f, fd->file);
+                fprintf(f, ":%u", fd->line);
+            }
+            fputs("\">", f);
+            xml_text(f, fd->stack_text);
+            fputs("</failure>\n", f);
+        }
+        fputs("    </testcase>\n", f);
+    }
+    fputs("  </testsuite>\n</testsuites>\n", f);
+    fclose(f);
+}
+
+static void write_sarif(const struct gate *g)
+{
+    FILE *out = fopen(g->o->sarif, "w");
+    if (!out) {
+        cli_error("cannot write %s: %s", g->o->sarif, strerror(errno));
+        return;
+    }
+    struct json j;
+    json_init(&j, out);
+    json_object(&j, NULL);
+    json_str(&j, "$schema", "https://json.schemastore.org/sarif-2.1.0.json");
+    json_str(&j, "version", "2.1.0");
+    json_array(&j, "runs");
+    json_object(&j, NULL);
+    json_object(&j, "tool");
+    json_object(&j, "driver");
+    json_str(&j, "name", "heapscope");
+    json_str(&j, "version", HEAPSCOPE_VERSION);
+    json_array(&j, "rules");
+    for (unsigned k = 0; k <= KIND_COUNT; k++) {
+        if (k == KIND_IGNORED)
+            continue;
+        json_object(&j, NULL);
+        json_str(&j, "id", leak_record_kind(k));
+        json_object(&j, "shortDescription");
+        json_str(&j, "text", k == KIND_DEFINITELY_LOST ? "Memory definitely lost (no pointer to it remains)"
+                             : k == KIND_INDIRECTLY_LOST ? "Memory lost through a lost block"
+                             : k == KIND_POSSIBLY_LOST ? "Memory reachable only through interior pointers"
+                             : k == KIND_STILL_REACHABLE ? "Memory not freed at exit, still reachable"
+                                                         : "Memory not freed at exit");
+        json_object_end(&j);
+        json_object_end(&j);
+    }
+    json_array_end(&j);
+    json_object_end(&j);
+    json_object_end(&j);
+    json_array(&j, "results");
+    for (size_t i = 0; i < g->n_fd; i++) {
+        const struct finding *fd = &g->fd[i];
+        if (!failing(g, fd))
+            continue;
+        char msg[512];
+        snprintf(msg, sizeof msg, "%llu bytes in %llu blocks %s%s%s, allocated here (%s, pid %llu)",
+                 (unsigned long long)fd->rec->bytes, (unsigned long long)fd->rec->blocks,
+                 leak_record_kind(fd->rec->kind), fd->rec->type ? ", type " : "", fd->rec->type ? fd->rec->type : "",
+                 g->tr[fd->trace].program, (unsigned long long)g->tr[fd->trace].pid);
+        json_object(&j, NULL);
+        json_str(&j, "ruleId", leak_record_kind(fd->rec->kind));
+        json_str(&j, "level", fd->rec->kind == KIND_DEFINITELY_LOST || fd->rec->kind == KIND_INDIRECTLY_LOST ? "error"
+                                                                                                              : "warning");
+        json_object(&j, "message");
+        json_str(&j, "text", msg);
+        json_object_end(&j);
+        json_array(&j, "locations");
+        if (fd->file) {
+            json_object(&j, NULL);
+            json_object(&j, "physicalLocation");
+            json_object(&j, "artifactLocation");
+            char uri[4200];
+            snprintf(uri, sizeof uri, "%s%s", fd->file[0] == '/' ? "file://" : "", fd->file);
+            json_str(&j, "uri", uri);
+            json_object_end(&j);
+            json_object(&j, "region");
+            json_u64(&j, "startLine", fd->line);
+            json_object_end(&j);
+            json_object_end(&j);
+            json_object_end(&j);
+        }
+        json_array_end(&j);
+        json_object(&j, "properties");
+        json_str(&j, "stack", fd->stack_text);
+        json_object_end(&j);
+        json_object_end(&j);
+    }
+    json_array_end(&j);
+    json_object_end(&j);
+    json_array_end(&j);
+    json_object_end(&j);
+    fclose(out);
+}
+
+static void write_baseline(const struct gate *g)
+{
+    FILE *f = fopen(g->o->write_baseline, "w");
+    if (!f) {
+        cli_error("cannot write %s: %s", g->o->write_baseline, strerror(errno));
+        return;
+    }
+    fputs("# heapscope baseline 1\n", f);
+    for (size_t i = 0; i < g->current.index.cap; i++)
+        if (g->current.index.keys[i]) {
+            size_t v = g->current.index.vals[i];
+            fprintf(f, "%llu %llu %s\n", (unsigned long long)g->current.bytes[v],
+                    (unsigned long long)g->current.blocks[v], g->current.index.keys[i]);
+        }
+    fclose(f);
+}
+
+/* Collects one trace's findings: records of the chosen kinds that no
+ * suppression matches. */
+static void collect(struct gate *g, size_t t, struct model *m, struct symbolizer *sym, struct leak_report *rep,
+                    const struct patterns *supp)
+{
+    struct patterns all = *supp, mine = { 0 };
+    if (m->suppressions) { /* the program's own __lsan_default_suppressions */
+        add_patterns(&mine, m->suppressions);
+        all.p = xmalloc((supp->n + mine.n + 1) * sizeof *all.p);
+        memcpy(all.p, supp->p, supp->n * sizeof *all.p);
+        memcpy(all.p + supp->n, mine.p, mine.n * sizeof *all.p);
+        all.n = supp->n + mine.n;
+    }
+    leak_report_build(rep, m, sym);
+    g->tr[t].first = g->n_fd;
+    for (size_t i = 0; i < rep->n_rec; i++) {
+        const struct leak_record *r = &rep->rec[i];
+        unsigned k = r->kind == KIND_NOT_FREED ? KIND_DEFINITELY_LOST : r->kind; /* unscanned: all count as lost */
+        if (!g->o->kinds[k] || (all.n && suppressed(&all, sym, m, r->stack_id)))
+            continue;
+        char *sig = signature(sym, m, r);
+        baseline_add(&g->current, sig, r->bytes, r->blocks);
+        size_t idx = *strmap_get(&g->current.index, sig, 0);
+        free(sig);
+        if (g->n_fd == g->cap_fd) {
+            g->cap_fd = g->cap_fd ? g->cap_fd * 2 : 64;
+            g->fd = xrealloc(g->fd, g->cap_fd * sizeof *g->fd);
+        }
+        struct finding *f = &g->fd[g->n_fd++];
+        *f = (struct finding){ .trace = t, .rec = r, .sig = idx, .stack_text = stack_text(sym, m, r->stack_id) };
+        allocation_site(sym, m, r->stack_id, &f->file, &f->line);
+    }
+    g->tr[t].n = g->n_fd - g->tr[t].first;
+    if (all.p != supp->p) {
+        free(all.p);
+        for (size_t i = 0; i < mine.n; i++)
+            free(mine.p[i]);
+        free(mine.p);
+    }
+}
+
+int gate_run(char *const *files, size_t n_files, const struct gate_options *o)
+{
+    struct patterns supp = { 0 };
+    for (size_t i = 0; i < o->n_supp_files; i++)
+        if (load_patterns(&supp, o->supp_files[i]) != 0)
+            return cli_error("cannot read suppressions %s: %s", o->supp_files[i], strerror(errno));
+    struct gate g = { .o = o, .n_tr = n_files };
+    if (o->baseline) {
+        int r = baseline_load(&g.base, o->baseline);
+        if (r)
+            return cli_error("%s: %s", o->baseline, r == -1 ? strerror(errno) : "not a heapscope baseline");
+    }
+    size_t n = n_files ? n_files : 1;
+    g.tr = xcalloc(n, sizeof *g.tr);
+    struct model *models = xcalloc(n, sizeof *models);
+    struct symbolizer **syms = xcalloc(n, sizeof *syms);
+    struct leak_report *reports = xcalloc(n, sizeof *reports);
+    int errors = 0;
+    for (size_t t = 0; t < n_files; t++) {
+        g.tr[t].path = files[t];
+        if (cli_load(&models[t], files[t], NULL) != 0) {
+            g.tr[t].error = 1;
+            errors++;
+            continue;
+        }
+        if (!models[t].snapshot) {
+            cli_error("%s: the trace has no complete snapshot", files[t]);
+            g.tr[t].error = 1;
+            errors++;
+            continue;
+        }
+        g.tr[t].program = models[t].program;
+        g.tr[t].pid = models[t].pid;
+        syms[t] = sym_open(&models[t]);
+        collect(&g, t, &models[t], syms[t], &reports[t], &supp);
+    }
+    /* what fails: every byte of a new signature, the growth of a known one */
+    size_t ns = g.current.n ? g.current.n : 1;
+    g.grown_bytes = xcalloc(ns, sizeof *g.grown_bytes);
+    g.grown_blocks = xcalloc(ns, sizeof *g.grown_blocks);
+    uint64_t total_bytes = 0, total_blocks = 0;
+    for (size_t i = 0; i < g.current.index.cap; i++) {
+        if (!g.current.index.keys[i])
+            continue;
+        size_t v = g.current.index.vals[i];
+        size_t *b = o->baseline ? strmap_get(&g.base.index, g.current.index.keys[i], 0) : NULL;
+        uint64_t base_bytes = b ? g.base.bytes[*b] : 0, base_blocks = b ? g.base.blocks[*b] : 0;
+        g.grown_bytes[v] = g.current.bytes[v] > base_bytes ? g.current.bytes[v] - base_bytes : 0;
+        g.grown_blocks[v] = g.current.blocks[v] > base_blocks ? g.current.blocks[v] - base_blocks : 0;
+        total_bytes += g.grown_bytes[v];
+        total_blocks += g.grown_blocks[v];
+    }
+    for (size_t i = 0; i < g.n_fd; i++)
+        if (failing(&g, &g.fd[i])) {
+            g.tr[g.fd[i].trace].bytes += g.fd[i].rec->bytes;
+            g.tr[g.fd[i].trace].blocks += g.fd[i].rec->blocks;
+        }
+    int fail = total_bytes > o->max_bytes || total_blocks > o->max_blocks;
+
+    /* the verdict, on stderr */
+    char a[32], b[32];
+    size_t leaking = 0;
+    for (size_t t = 0; t < n_files; t++)
+        leaking += g.tr[t].bytes || g.tr[t].blocks;
+    fprintf(stderr, "heapscope gate: %s: %s bytes in %s blocks %s, in %zu of %zu traced processes%s\n",
+            fail ? "FAIL" : "pass", fmt_count(a, total_bytes), fmt_count(b, total_blocks),
+            o->baseline ? "leaked beyond the baseline" : "leaked", leaking, n_files,
+            errors ? " (some traces could not be read)" : "");
+    for (size_t t = 0; t < n_files; t++) {
+        const struct trace_result *r = &g.tr[t];
+        if (!r->bytes && !r->blocks)
+            continue;
+        fprintf(stderr, "  %s (pid %llu): %s bytes in %s blocks; %s\n", r->program, (unsigned long long)r->pid,
+                fmt_count(a, r->bytes), fmt_count(b, r->blocks), r->path);
+        size_t shown = 0;
+        for (size_t i = r->first; i < r->first + r->n && shown < 5; i++) {
+            const struct finding *f = &g.fd[i];
+            if (!failing(&g, f))
+                continue;
+            shown++;
+            fprintf(stderr, "    %s bytes %s", fmt_count(a, f->rec->bytes), leak_record_kind(f->rec->kind));
+            if (f->file)
+                fprintf(stderr, " at %s:%u", strrchr(f->file, '/') ? strrchr(f->file, '/') + 1 : f->file, f->line);
+            fputc('\n', stderr);
+        }
+    }
+    if (o->junit)
+        write_junit(&g);
+    if (o->sarif)
+        write_sarif(&g);
+    if (o->write_baseline)
+        write_baseline(&g);
+    for (size_t i = 0; i < g.n_fd; i++)
+        free(g.fd[i].stack_text);
+    free(g.fd);
+    for (size_t t = 0; t < n_files; t++) {
+        if (syms[t]) {
+            leak_report_free(&reports[t]);
+            sym_close(syms[t]);
+        }
+        if (!g.tr[t].error || models[t].has_process)
+            model_free(&models[t]);
+    }
+    free(reports);
+    free(syms);
+    free(models);
+    free(g.tr);
+    free(g.grown_bytes);
+    free(g.grown_blocks);
+    for (size_t i = 0; i < supp.n; i++)
+        free(supp.p[i]);
+    free(supp.p);
+    baseline_free(&g.base);
+    baseline_free(&g.current);
+    if (errors && !fail)
+        return EXIT_TRACE_ERROR;
+    return fail ? 1 : 0;
+}
+
+int cmd_gate(int argc, char **argv)
+{
+    static const struct option longopts[] = { GATE_LONG_OPTIONS, { "help", no_argument, NULL, 'h' }, { 0 } };
+    static const char usage[] = "heapscope gate FILE... " GATE_USAGE;
+    struct gate_options o;
+    gate_options_init(&o);
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        if (c == 'h')
+            return printf("usage: %s\n", usage), 0;
+        int r = gate_option(&o, c, optarg);
+        if (r == -1)
+            return cli_error("bad value '%s' (see heapscope gate --help)", optarg);
+        if (r == 0)
+            return cli_error("usage: %s", usage);
+    }
+    if (optind >= argc)
+        return cli_error("usage: %s", usage);
+    return gate_run(argv + optind, (size_t)(argc - optind), &o);
+}

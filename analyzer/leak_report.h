@@ -1,0 +1,38 @@
+/*
+ * A snapshot's live blocks as leak records (leak_report.c): classified by
+ * kind, grouped by kind and allocation stack, biggest first. What `leaks`
+ * prints and the gate judges.
+ */
+#ifndef HEAPSCOPE_LEAK_REPORT_H
+#define HEAPSCOPE_LEAK_REPORT_H
+
+#include "graph.h"
+#include "symbols.h"
+
+#define KIND_NOT_FREED KIND_COUNT /* a snapshot without the heap graph */
+
+struct leak_record {
+    unsigned kind; /* enum leak_kind, or KIND_NOT_FREED */
+    uint32_t stack_id;
+    uint64_t bytes, blocks, indirect;
+    const char *type; /* shared by all its blocks, else NULL */
+    size_t first;     /* a block of the record */
+};
+
+struct leak_report {
+    const struct model *m;
+    struct graph g;   /* built when the snapshot was scanned */
+    int scanned;
+    struct symbolizer *sym;
+    uint64_t bytes[KIND_COUNT + 1], blocks[KIND_COUNT + 1];
+    struct leak_record *rec;
+    size_t n_rec;
+};
+
+/* m must have a chosen snapshot; sym symbolizes m. */
+void leak_report_build(struct leak_report *r, const struct model *m, struct symbolizer *sym);
+void leak_report_free(struct leak_report *r);
+/* "definitely_lost", ..., or "not_freed". */
+const char *leak_record_kind(unsigned k);
+
+#endif
