@@ -1,0 +1,41 @@
+"""The gate on real programs: python3, sqlite3 and git leak nothing at exit
+(no suppressions needed); perl frees nothing at exit by design, so it fails
+unless suppressed (docs/suppressions/perl.supp), and heapscope's lost bytes
+for perl are exactly valgrind memcheck's."""
+import os
+import re
+import tempfile
+from hs import *
+
+d = tempfile.mkdtemp(prefix="hs-gate-real-")
+root = os.path.dirname(os.environ["SAMPLE_SOURCES"])
+
+def gate(argv, *opts, env=None, cwd=None):
+    return run([HEAPSCOPE, "run", "--gate"] + list(opts) + ["-o", os.path.join(d, "%e.%p.hst"), "--"] + argv,
+               env=env, cwd=cwd)
+
+p = gate(["/usr/bin/python3", "-c", "import json, re; print(len(json.dumps({str(i): [i] for i in range(5000)})))"],
+         env={"PYTHONMALLOC": "malloc"})
+check(p.returncode == 0, "python3 passes the gate: " + p.stderr.strip().splitlines()[0])
+p = gate(["sqlite3", ":memory:", "create table t(a); insert into t values (1), (2); select sum(a) from t;"])
+check(p.returncode == 0 and p.stdout == "3\n", "sqlite3 passes the gate")
+p = gate(["git", "log", "--oneline", "-3"], cwd=root)
+check(p.returncode == 0, "git log passes the gate")
+
+script = ["perl", "-e", 'my %h = map { $_ => [$_] } 1..1000; print scalar(keys %h), "\\n"']
+p = gate(script)
+check(p.returncode == 1, "perl fails the gate without a suppression (it frees nothing at exit)")
+p = gate(script, "--suppressions", os.path.join(root, "docs", "suppressions", "perl.supp"))
+check(p.returncode == 0, "perl passes with docs/suppressions/perl.supp")
+
+# the oracle: perl's lost bytes, heapscope against valgrind
+t = Traced(["perl", "-e", 'print "x\\n"'])
+s = analyze("leaks", t.only_trace())["summary"]
+v = run(["valgrind", "--leak-check=full", "--show-leak-kinds=all", "--leak-check-heuristics=none",
+         "perl", "-e", 'print "x\\n"'], timeout=300).stderr
+def vg(kind):
+    m = re.search(kind + r": ([\d,]+) bytes in ([\d,]+) blocks", v)
+    return (int(m.group(1).replace(",", "")), int(m.group(2).replace(",", "")))
+for kind, key in (("definitely lost", "definitely_lost"), ("indirectly lost", "indirectly_lost")):
+    check((s[key]["bytes"], s[key]["blocks"]) == vg(kind),
+          "perl %s: heapscope %s = valgrind %s" % (kind, (s[key]["bytes"], s[key]["blocks"]), vg(kind)))
