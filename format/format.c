@@ -100,6 +100,7 @@ struct fmt_reader {
     /* a BLOCKS or EDGES record being handed out one item at a time */
     unsigned list_type;
     uint64_t list_left, block_addr;
+    uint64_t prev_addr, prev_time; /* ALLOC/FREE deltas: reset per chunk */
     uint64_t *frames;
     char damage[160];
     int done;
@@ -224,6 +225,7 @@ static int next_chunk(struct fmt_reader *r)
     r->pos = 0;
     r->tid = 0;
     r->list_left = 0;
+    r->prev_addr = r->prev_time = 0;
     return 1;
 }
 
@@ -352,13 +354,13 @@ int fmt_reader_next(struct fmt_reader *r, struct fmt_record *rec)
             continue;
         case FMT_REC_ALLOC:
             rec->u.alloc.fn = get_varint(&c);
-            rec->u.alloc.addr = get_varint(&c);
+            rec->u.alloc.addr = r->prev_addr += (uint64_t)fmt_unzigzag(get_varint(&c));
             rec->u.alloc.size = get_varint(&c);
             rec->u.alloc.stack_id = get_varint(&c);
-            rec->u.alloc.time_ns = get_varint(&c);
+            rec->u.alloc.time_ns = r->prev_time += (uint64_t)fmt_unzigzag(get_varint(&c));
             break;
         case FMT_REC_FREE:
-            rec->u.free.addr = get_varint(&c);
+            rec->u.free.addr = r->prev_addr += (uint64_t)fmt_unzigzag(get_varint(&c));
             rec->u.free.size = get_varint(&c);
             rec->u.free.stack_id = get_varint(&c);
             break;

@@ -36,8 +36,8 @@ enum fmt_record_type {
     FMT_REC_MODULE_UNLOAD = 3, /* id */
     FMT_REC_STACK = 4,         /* id, n, n x return address */
     FMT_REC_THREAD = 5,        /* tid: the events that follow in this chunk are this thread's */
-    FMT_REC_ALLOC = 6,         /* fn, addr, size, stack_id, time_ns */
-    FMT_REC_FREE = 7,          /* addr, size, stack_id (of the allocation) */
+    FMT_REC_ALLOC = 6,         /* fn, zigzag(addr - prev addr), size, stack_id, time_ns - prev time */
+    FMT_REC_FREE = 7,          /* zigzag(addr - prev addr), size, stack_id (of the allocation) */
     FMT_REC_TYPE = 8,          /* id, str name */
     FMT_REC_TAG = 9,           /* addr, type_id */
     FMT_REC_SNAPSHOT_BEGIN = 10, /* index, str name, time_ns, blocks, bytes, scanned, rc_seq */
@@ -89,11 +89,35 @@ const char *fmt_alloc_fn_name(unsigned fn);
 struct fmt_buf {
     uint8_t *data;
     size_t len, cap;
+    /* ALLOC and FREE are written as deltas from the previous ALLOC or FREE
+     * of the same chunk (allocators hand out neighbouring addresses, and a
+     * thread's times grow slowly): both start at 0 in each chunk. */
+    uint64_t prev_addr, prev_time;
 };
+
+/* Empties a buffer that will start a new chunk. */
+static inline void fmt_buf_clear(struct fmt_buf *b) { b->len = 0; b->prev_addr = b->prev_time = 0; }
+
+static inline uint64_t fmt_zigzag(int64_t v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); }
+static inline int64_t fmt_unzigzag(uint64_t v) { return (int64_t)(v >> 1) ^ -(int64_t)(v & 1); }
 #define FMT_VARINT_MAX 10u
 #define FMT_REC_MAX 96u /* room for the largest fixed-field record (no strings, no frames) */
 
 static inline void fmt_put_u8(struct fmt_buf *b, uint8_t v) { b->data[b->len++] = v; }
+static inline void fmt_put_varint(struct fmt_buf *b, uint64_t v);
+
+/* The address and time fields of ALLOC and FREE, as deltas. */
+static inline void fmt_put_addr(struct fmt_buf *b, uint64_t addr)
+{
+    fmt_put_varint(b, fmt_zigzag((int64_t)(addr - b->prev_addr)));
+    b->prev_addr = addr;
+}
+
+static inline void fmt_put_time(struct fmt_buf *b, uint64_t t)
+{
+    fmt_put_varint(b, fmt_zigzag((int64_t)(t - b->prev_time)));
+    b->prev_time = t;
+}
 
 static inline void fmt_put_varint(struct fmt_buf *b, uint64_t v)
 {

@@ -109,6 +109,11 @@ uintptr_t stack_caller_sp(const char *const *names) HS_HIDDEN;
  * first seen now, in which case the caller writes its definition. 0 when
  * out of memory. */
 uint32_t stack_table_intern(const uintptr_t *frames, unsigned n, int *is_new) HS_HIDDEN;
+/* The same, for a caller that hashed (stack_hash) and wants the table's
+ * own copy of the frames (stable for the life of the process). */
+uint64_t stack_hash(const uintptr_t *frames, unsigned n) HS_HIDDEN;
+uint32_t stack_table_intern_hashed(const uintptr_t *frames, unsigned n, uint64_t hash, int *is_new,
+                                   const uintptr_t **stored) HS_HIDDEN;
 void stack_table_foreach(void (*fn)(uint32_t id, const uintptr_t *frames, unsigned n, void *arg),
                          void *arg) HS_HIDDEN;
 /* Copies stack id's frames into out; how many (0 if unknown). */
@@ -152,6 +157,15 @@ struct out_buf;
  * the trace is off. Release with out_release. */
 struct out_buf *out_acquire(size_t need) HS_HIDDEN;
 struct fmt_buf *out_fmt(struct out_buf *b) HS_HIDDEN;
+/* The owner's counters and stack cache, kept with its buffer (reused by the
+ * next thread: counters add up, cached stacks stay valid). */
+struct out_counters {
+    uint64_t allocs, frees, bytes;
+};
+struct out_counters *out_counters(struct out_buf *b) HS_HIDDEN;
+void **out_stack_cache(struct out_buf *b) HS_HIDDEN;
+/* Sums every buffer's counters (exact once threads are quiet). */
+void out_sum_counters(struct out_counters *sum) HS_HIDDEN;
 void out_release(struct out_buf *b) HS_HIDDEN;
 /* The process-wide buffer for records that are not one thread's events
  * (modules, snapshots); same contract. Records written between one acquire
@@ -231,6 +245,7 @@ uint64_t rc_sequence(void) HS_HIDDEN;
 struct rec_thread {
     int guard;         /* inside the tracer: allocations pass through untraced */
     int pause_pending; /* a scan asked this thread to pause while it was inside the tracer */
+    int64_t pending_bytes, pending_blocks; /* live-heap change not yet published */
 };
 extern __thread struct rec_thread rec_self HS_HIDDEN;
 extern atomic_int rec_on HS_HIDDEN; /* recording is live */

@@ -34,6 +34,8 @@
 struct out_buf {
     struct plat_lock lock;
     struct fmt_buf fb;
+    struct out_counters counters;
+    void *stack_cache;
     uint32_t tid;
     int owned;                /* a live thread uses it */
     struct out_buf *next_all; /* every buffer ever made */
@@ -98,19 +100,19 @@ static void hand_off(struct out_buf *b)
         }
     }
     if (atomic_load(&failed)) {
-        b->fb.len = 0;
+        fmt_buf_clear(&b->fb);
         pthread_mutex_unlock(&queue_lock);
         return;
     }
     uint8_t *fresh = take_spare();
     if (!fresh) {
-        b->fb.len = 0;
+        fmt_buf_clear(&b->fb);
         pthread_mutex_unlock(&queue_lock);
         return;
     }
     queue[(queue_head + queue_len++) % QUEUE_MAX] = b->fb;
     b->fb.data = fresh;
-    b->fb.len = 0;
+    fmt_buf_clear(&b->fb);
     pthread_cond_broadcast(&queue_cond);
     pthread_mutex_unlock(&queue_lock);
     if (!atomic_load(&writer_running) && !atomic_load(&writer_stop))
@@ -182,6 +184,21 @@ struct out_buf *out_acquire(size_t need)
 }
 
 struct fmt_buf *out_fmt(struct out_buf *b) { return &b->fb; }
+struct out_counters *out_counters(struct out_buf *b) { return &b->counters; }
+void **out_stack_cache(struct out_buf *b) { return &b->stack_cache; }
+
+void out_sum_counters(struct out_counters *sum)
+{
+    *sum = (struct out_counters){ 0 };
+    pthread_mutex_lock(&queue_lock);
+    struct out_buf *list = all_bufs;
+    pthread_mutex_unlock(&queue_lock);
+    for (struct out_buf *b = list; b; b = b->next_all) {
+        sum->allocs += b->counters.allocs;
+        sum->frees += b->counters.frees;
+        sum->bytes += b->counters.bytes;
+    }
+}
 void out_release(struct out_buf *b) { plat_unlock(&b->lock); }
 
 struct out_buf *out_global_acquire(size_t need)
@@ -284,7 +301,7 @@ static int open_trace(void)
         preamble();
         if (preamble_buf.fb.len && write_chunk_locked(preamble_buf.fb.data, preamble_buf.fb.len))
             return -1;
-        preamble_buf.fb.len = 0;
+        fmt_buf_clear(&preamble_buf.fb);
     }
     return 0;
 }
@@ -334,7 +351,7 @@ struct out_buf *out_preamble_acquire(size_t need)
     if (b->fb.len + need > b->fb.cap) {
         if (write_chunk_locked(b->fb.data, b->fb.len))
             return NULL;
-        b->fb.len = 0;
+        fmt_buf_clear(&b->fb);
     }
     return b->fb.len + need <= b->fb.cap ? b : NULL;
 }
@@ -500,12 +517,13 @@ void out_fork_child(void)
     }
     for (struct out_buf *b = all_bufs; b; b = b->next_all) {
         b->lock.held = 0;
-        b->fb.len = 0;
+        fmt_buf_clear(&b->fb);
+        b->counters = (struct out_counters){ 0 }; /* the child counts its own */
         b->owned = (b == my_buf);
     }
     if (my_buf)
         my_buf->tid = (uint32_t)plat_gettid();
-    global_buf.fb.len = 0;
+    fmt_buf_clear(&global_buf.fb);
     plat_unlock(&global_buf.lock);
     if (fd >= 0)
         close(fd);

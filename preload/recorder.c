@@ -26,7 +26,6 @@ static int forked_child;            /* this process is a fork of a traced one */
 static uint64_t start_ns, start_unix_ns;
 static atomic_long live_bytes, live_blocks, peak_bytes;
 static _Atomic uint64_t peak_time_ns;
-static atomic_ulong total_allocs, total_frees, total_bytes;
 static pthread_mutex_t snapshot_lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned snapshot_count;
 static atomic_int snapshot_requests;
@@ -61,9 +60,11 @@ pid_t rec_pid(void) { return pid; }
 
 void rec_totals(uint64_t *allocs, uint64_t *frees, uint64_t *bytes)
 {
-    *allocs = atomic_load(&total_allocs);
-    *frees = atomic_load(&total_frees);
-    *bytes = atomic_load(&total_bytes);
+    struct out_counters sum;
+    out_sum_counters(&sum);
+    *allocs = sum.allocs;
+    *frees = sum.frees;
+    *bytes = sum.bytes;
 }
 
 /* ------------------------------------------------------------ modules */
@@ -268,12 +269,6 @@ static void write_preamble(void)
 
 /* ------------------------------------------------------ alloc and free */
 
-static uint32_t capture_stack(int *is_new, uintptr_t *frames, unsigned *n)
-{
-    *n = stack_capture(frames, hs_opt.max_frames);
-    *is_new = 0;
-    return *n ? stack_table_intern(frames, *n, is_new) : FMT_NO_STACK;
-}
 
 /* The heap's peak is kept as snapshot "peak": blocks only (no scan), taken
  * when live bytes first pass PEAK_FIRST, then each time they double, so a
@@ -296,8 +291,16 @@ static void maybe_peak_snapshot(uint64_t live)
     atomic_store(&next_peak_snapshot, (now > live ? now : live) * 2);
 }
 
-static void note_live(int64_t bytes, int64_t blocks, uint64_t when)
+/* Each thread publishes its change to the live heap in batches: one shared
+ * atomic per event made two threads fight over its cache line. The live and
+ * peak figures are so exact to within PUBLISH_BYTES per thread. */
+#define PUBLISH_BYTES (16 * 1024)
+#define PUBLISH_BLOCKS 32
+
+static void publish_live(uint64_t when)
 {
+    int64_t bytes = rec_self.pending_bytes, blocks = rec_self.pending_blocks;
+    rec_self.pending_bytes = rec_self.pending_blocks = 0;
     long live = atomic_fetch_add_explicit(&live_bytes, bytes, memory_order_relaxed) + bytes;
     atomic_fetch_add_explicit(&live_blocks, blocks, memory_order_relaxed);
     long peak = atomic_load_explicit(&peak_bytes, memory_order_relaxed);
@@ -309,31 +312,69 @@ static void note_live(int64_t bytes, int64_t blocks, uint64_t when)
     }
 }
 
+static inline void note_live(int64_t bytes, int64_t blocks, uint64_t when)
+{
+    rec_self.pending_bytes += bytes;
+    rec_self.pending_blocks += blocks;
+    if (rec_self.pending_bytes >= PUBLISH_BYTES || rec_self.pending_bytes <= -PUBLISH_BYTES ||
+        rec_self.pending_blocks >= PUBLISH_BLOCKS || rec_self.pending_blocks <= -PUBLISH_BLOCKS)
+        publish_live(when);
+}
+
+/* A thread's recent stacks, in front of the shared table: a hit costs a
+ * hash and a compare, no lock. Direct-mapped; kept with the thread's buffer. */
+#define STACK_CACHE 4096
+
+struct stack_cache_entry {
+    uint64_t hash;
+    uint32_t id, n;
+    const uintptr_t *frames; /* the shared table's copy */
+};
+
+static uint32_t intern_stack(struct out_buf *ob, const uintptr_t *frames, unsigned n, int *is_new)
+{
+    *is_new = 0;
+    if (!n)
+        return FMT_NO_STACK;
+    uint64_t h = stack_hash(frames, n);
+    struct stack_cache_entry **cache = (struct stack_cache_entry **)out_stack_cache(ob);
+    if (HS_UNLIKELY(!*cache))
+        *cache = plat_map(STACK_CACHE * sizeof **cache);
+    struct stack_cache_entry *e = *cache ? &(*cache)[h & (STACK_CACHE - 1)] : NULL;
+    if (e && e->hash == h && e->n == n && memcmp(e->frames, frames, n * sizeof *frames) == 0)
+        return e->id;
+    const uintptr_t *stored = NULL;
+    uint32_t id = stack_table_intern_hashed(frames, n, h, is_new, &stored);
+    if (e && id)
+        *e = (struct stack_cache_entry){ h, id, n, stored };
+    return id;
+}
+
 static void alloc_locked(unsigned fn, void *ptr, size_t size)
 {
     uintptr_t frames[FMT_MAX_FRAMES];
-    unsigned n;
+    unsigned n = stack_capture(frames, hs_opt.max_frames);
+    struct out_buf *ob = out_acquire(FMT_REC_MAX + (size_t)n * FMT_VARINT_MAX);
+    if (!ob)
+        return;
     int is_new;
-    uint32_t sid = capture_stack(&is_new, frames, &n);
+    uint32_t sid = intern_stack(ob, frames, n, &is_new);
     uint64_t now = now_rel_coarse();
     struct live_block blk = { .addr = (uintptr_t)ptr, .size = size, .stack_id = sid, .birth_ns = now };
     live_insert(&blk);
     note_live((int64_t)size, 1, now);
-    atomic_fetch_add_explicit(&total_allocs, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&total_bytes, size, memory_order_relaxed);
-
-    struct out_buf *ob = out_acquire(FMT_REC_MAX + (is_new ? (size_t)n * FMT_VARINT_MAX : 0));
-    if (!ob)
-        return;
+    struct out_counters *cnt = out_counters(ob);
+    cnt->allocs++;
+    cnt->bytes += size;
     struct fmt_buf *b = out_fmt(ob);
     if (is_new)
         rec_put_stack(b, sid, frames, n);
     fmt_put_u8(b, FMT_REC_ALLOC);
     fmt_put_varint(b, fn);
-    fmt_put_varint(b, (uintptr_t)ptr);
+    fmt_put_addr(b, (uintptr_t)ptr);
     fmt_put_varint(b, size);
     fmt_put_varint(b, sid);
-    fmt_put_varint(b, now);
+    fmt_put_time(b, now);
     out_release(ob);
     if (HS_UNLIKELY(is_new))
         rec_modules_changed(); /* a new stack may come from a module loaded since */
@@ -345,13 +386,13 @@ static void alloc_locked(unsigned fn, void *ptr, size_t size)
 static void free_locked(const struct live_block *blk)
 {
     note_live(-(int64_t)blk->size, -1, 0);
-    atomic_fetch_add_explicit(&total_frees, 1, memory_order_relaxed);
     struct out_buf *ob = out_acquire(FMT_REC_MAX);
     if (!ob)
         return;
+    out_counters(ob)->frees++;
     struct fmt_buf *b = out_fmt(ob);
     fmt_put_u8(b, FMT_REC_FREE);
-    fmt_put_varint(b, blk->addr);
+    fmt_put_addr(b, blk->addr);
     fmt_put_varint(b, blk->size);
     fmt_put_varint(b, blk->stack_id);
     out_release(ob);
@@ -736,6 +777,7 @@ static void finish(const char *snapshot, unsigned reason, int closing, uintptr_t
     rec_modules_changed();
     pthread_mutex_lock(&snapshot_lock);
     atomic_store(&rec_on, 0); /* from here on, allocations pass through */
+    publish_live(now_rel());
     write_snapshot(snapshot, hs_opt.scan, caller_sp);
     write_suppressions();
     write_end(reason);
@@ -802,9 +844,6 @@ static void fork_child(void)
     forked_child = 1;
     hs_opt.first_process = 0;
     snapshot_count = 0;
-    atomic_store(&total_allocs, 0);
-    atomic_store(&total_frees, 0);
-    atomic_store(&total_bytes, 0);
     atomic_store(&peak_bytes, atomic_load(&live_bytes));
     atomic_store(&next_peak_snapshot, (uint64_t)atomic_load(&live_bytes) * 2 + PEAK_FIRST);
     if (!hs_opt.follow)

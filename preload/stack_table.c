@@ -32,7 +32,7 @@ struct shard {
 static struct shard shards[SHARDS];
 static atomic_uint next_id = 1;
 
-static uint64_t hash_frames(const uintptr_t *f, unsigned n)
+uint64_t stack_hash(const uintptr_t *f, unsigned n)
 {
     uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
     for (unsigned i = 0; i < n; i++) {
@@ -83,10 +83,16 @@ static uintptr_t *arena_copy(struct shard *s, const uintptr_t *f, unsigned n)
 
 uint32_t stack_table_intern(const uintptr_t *frames, unsigned n, int *is_new)
 {
+    const uintptr_t *stored;
+    return n ? stack_table_intern_hashed(frames, n, stack_hash(frames, n), is_new, &stored) : (*is_new = 0, FMT_NO_STACK);
+}
+
+uint32_t stack_table_intern_hashed(const uintptr_t *frames, unsigned n, uint64_t h, int *is_new,
+                                   const uintptr_t **stored)
+{
     *is_new = 0;
     if (n == 0)
         return FMT_NO_STACK;
-    uint64_t h = hash_frames(frames, n);
     struct shard *s = &shards[h >> 58];
     plat_lock(&s->lock);
     if (s->count * 4 >= s->cap * 3 && grow(s) != 0) {
@@ -108,11 +114,13 @@ uint32_t stack_table_intern(const uintptr_t *frames, unsigned n, int *is_new)
             e->hash = h;
             s->count++;
             *is_new = 1;
+            *stored = copy;
             plat_unlock(&s->lock);
             return e->id;
         }
         if (e->hash == h && e->n == n && memcmp(e->frames, frames, n * sizeof *frames) == 0) {
             uint32_t id = e->id;
+            *stored = e->frames;
             plat_unlock(&s->lock);
             return id;
         }
