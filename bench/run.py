@@ -12,7 +12,6 @@ import argparse
 import datetime
 import os
 import platform
-import resource
 import shutil
 import statistics
 import subprocess
@@ -25,15 +24,23 @@ LSAN = "/usr/lib/x86_64-linux-gnu/liblsan.so.0"
 
 
 def run_once(argv, env, stdin_path, cwd):
-    """Wall seconds and peak RSS (KiB) of one run, and its exit status."""
+    """Wall seconds and peak RSS (KiB) of one run, and its exit status. RSS
+    comes from GNU time: a child forked from this Python process would start
+    with Python's own high-water mark, which survives exec."""
+    rss_file = os.path.join(cwd, ".rss")
     stdin = open(stdin_path) if stdin_path else subprocess.DEVNULL
     t0 = time.monotonic()
-    p = subprocess.Popen(argv, env=env, stdin=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=cwd)
-    _, status, usage = os.wait4(p.pid, 0)
+    p = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", rss_file] + argv, env=env, stdin=stdin,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=cwd)
     wall = time.monotonic() - t0
     if stdin_path:
         stdin.close()
-    return wall, usage.ru_maxrss, os.waitstatus_to_exitcode(status)
+    try:
+        with open(rss_file) as f:
+            rss = int(f.read().split()[-1])
+    except (OSError, ValueError, IndexError):
+        rss = 0
+    return wall, rss, p.returncode
 
 
 def trace_files(d, suffixes):
@@ -113,7 +120,8 @@ def main():
         for r in rows:
             if r["workload"] == name:
                 r["ratio"] = r["wall"] / medians["native"]
-                r["rss_ratio"] = r["rss"] / [x for x in rows if x["workload"] == name and x["tool"] == "native"][0]["rss"]
+                native_rss = [x for x in rows if x["workload"] == name and x["tool"] == "native"][0]["rss"]
+                r["rss_ratio"] = r["rss"] / native_rss if native_rss else 0
 
     write_results(rows, args)
 
@@ -151,8 +159,8 @@ def write_results(rows, args):
              "Machine: %s." % machine(),
              "Tools: %s." % ", ".join("%s %s" % kv for kv in versions().items()),
              "Wall time is the median of %d runs (valgrind: %d), as a ratio to the native median; RSS is the"
-             " median peak resident set of the traced process (heaptrack's and valgrind's own processes"
-             " included where they are the process); the summary time is `heapscope summary` or"
+             " median peak resident set (GNU time's %M: the largest process of the run, so heaptrack's own"
+             " interpreter process counts); the summary time is `heapscope summary` or"
              " `heaptrack_print` on the trace of one run." % (args.runs, args.valgrind_runs), "",
              "| workload | tool | wall (median) | x native | peak RSS | x native RSS | trace size | summarize |",
              "| --- | --- | --- | --- | --- | --- | --- | --- |"]

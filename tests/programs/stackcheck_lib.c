@@ -13,7 +13,7 @@ int stack_seen_n;
 static int in_this_lib(void *addr)
 {
     Dl_info info;
-    return dladdr(addr, &info) && info.dli_fname && strstr(info.dli_fname, "libstackcheck");
+    return dladdr(addr, &info) && info.dli_fname && strstr(info.dli_fname, "libstackcheck_");
 }
 
 __attribute__((noinline)) void *lib_alloc(size_t n)
