@@ -36,7 +36,7 @@ enum fmt_record_type {
     FMT_REC_MODULE_UNLOAD = 3, /* id */
     FMT_REC_STACK = 4,         /* id, n, n x return address */
     FMT_REC_THREAD = 5,        /* tid: the events that follow in this chunk are this thread's */
-    FMT_REC_ALLOC = 6,         /* fn, zigzag(addr - prev addr), size, stack_id, time_ns - prev time */
+    FMT_REC_ALLOC = 6,         /* fn, zigzag(addr - prev addr), size, stack_id, zigzag(time_ns - prev time) */
     FMT_REC_FREE = 7,          /* zigzag(addr - prev addr), size, stack_id (of the allocation) */
     FMT_REC_TYPE = 8,          /* id, str name */
     FMT_REC_TAG = 9,           /* addr, type_id */

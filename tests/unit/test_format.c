@@ -160,15 +160,18 @@ static void put_rec(struct fmt_buf *b, const struct fmt_record *r)
         for (uint64_t i = 0; i < r->u.stack.n; i++)
             fmt_put_varint(b, r->u.stack.frames[i]);
         break;
+    /* ALLOC and FREE: the address (and ALLOC's time) as a zigzag delta from
+     * the previous ALLOC or FREE of the chunk, kept in b->prev_addr and
+     * b->prev_time, which fmt_buf_clear() zeroes at each chunk */
     case FMT_REC_ALLOC:
         fmt_put_varint(b, r->u.alloc.fn);
-        fmt_put_varint(b, r->u.alloc.addr);
+        fmt_put_addr(b, r->u.alloc.addr);
         fmt_put_varint(b, r->u.alloc.size);
         fmt_put_varint(b, r->u.alloc.stack_id);
-        fmt_put_varint(b, r->u.alloc.time_ns);
+        fmt_put_time(b, r->u.alloc.time_ns);
         break;
     case FMT_REC_FREE:
-        fmt_put_varint(b, r->u.free.addr);
+        fmt_put_addr(b, r->u.free.addr);
         fmt_put_varint(b, r->u.free.size);
         fmt_put_varint(b, r->u.free.stack_id);
         break;
@@ -221,6 +224,9 @@ static void put_rec(struct fmt_buf *b, const struct fmt_record *r)
         fmt_put_varint(b, r->u.end.bytes_allocated);
         fmt_put_varint(b, r->u.end.peak_bytes);
         fmt_put_varint(b, r->u.end.peak_time_ns);
+        break;
+    case FMT_REC_SUPPRESSIONS:
+        fmt_put_str(b, r->u.text);
         break;
     default:
         ck_abort_msg("put_rec: type %u cannot be encoded here", r->type);
@@ -372,6 +378,9 @@ static int rec_diff(const struct fmt_record *g, const struct fmt_record *e, char
         DIFF(u.end.peak_bytes);
         DIFF(u.end.peak_time_ns);
         break;
+    case FMT_REC_SUPPRESSIONS:
+        DIFF_STR(u.text);
+        break;
     default:
         snprintf(why, n, "unexpected type %u", e->type);
         return 1;
@@ -440,7 +449,7 @@ static void flush_chunk(struct trace *t, ZSTD_CCtx *cctx, struct fmt_buf *b, siz
     for (size_t i = *first; i < t->nexp; i++)
         t->exp_end[i] = t->len;
     *first = t->nexp;
-    b->len = 0;
+    fmt_buf_clear(b); /* the next chunk's deltas start from 0 */
 }
 
 static void build_trace(struct trace *t, const struct op *ops, size_t nops, int big)
@@ -455,6 +464,7 @@ static void build_trace(struct trace *t, const struct op *ops, size_t nops, int 
     ck_assert_ptr_nonnull(cctx);
     struct fmt_buf b = { malloc(RAW_CAP), 0, RAW_CAP };
     ck_assert_ptr_nonnull(b.data);
+    fmt_buf_clear(&b);
     uint32_t tid = 0;
     size_t first = 0;
     for (size_t k = 0; k < nops; k++) {
@@ -529,6 +539,8 @@ static void build_trace(struct trace *t, const struct op *ops, size_t nops, int 
             break;
         }
         case OP_RAW:
+            /* an ALLOC or FREE in these bytes does not move b.prev_addr:
+             * a test mixes them with put_rec in one chunk at its peril */
             memcpy(b.data + b.len, o->raw, o->raw_len);
             b.len += o->raw_len;
             break;
@@ -649,7 +661,10 @@ static const struct op trace_ops[] = {
      * (written as 0), 0, 1, 126 and 127 (written in one byte and in two),
      * 2^32, INT64_MAX - 1 (the largest that survives the + 1), -2 (written
      * as UINT64_MAX) and INT64_MIN; the other fields through 0, 127, 128,
-     * 2^32 and UINT64_MAX. */
+     * 2^32 and UINT64_MAX. The ALLOC and FREE addresses, deltas across the
+     * THREAD records, go up, down (UINT64_MAX to 0x5555deadbeef), past
+     * 2^64 (UINT64_MAX to 0) and back (0 to UINT64_MAX); the ALLOC times go
+     * up and down (UINT64_MAX to 2^32). */
     THREAD(1234),
     REC({ .type = FMT_REC_ALLOC, .u.alloc = { FMT_FN_MALLOC, 0x5555deadbeef, 24, 1, 1000 } }),
     REC({ .type = FMT_REC_ALLOC, .u.alloc = { FMT_FN_PVALLOC, UINT64_MAX, 128, 127, 1ull << 32 } }),
@@ -718,6 +733,8 @@ static const struct op trace_ops[] = {
           .u.end = { 9000000000ull, FMT_END_EXIT, 100, 99, 4096, 2048, 8000000000ull } }),
     REC({ .type = FMT_REC_PROCESS_END,
           .u.end = { UINT64_MAX, FMT_END_EXEC, 0, 127, 128, 1ull << 32, UINT64_MAX } }),
+    REC({ .type = FMT_REC_SUPPRESSIONS, .u.text = "leak:libfoo.so\nleak:bar_*\n" }),
+    REC({ .type = FMT_REC_SUPPRESSIONS, .u.text = "" }),
 };
 #define NOPS (sizeof trace_ops / sizeof trace_ops[0])
 
@@ -892,7 +909,7 @@ START_TEST(test_round_trip)
 
     /* every record type but THREAD (which is folded into tid) came out */
     unsigned all = 0;
-    for (unsigned ty = FMT_REC_PROCESS; ty <= FMT_REC_RC; ty++)
+    for (unsigned ty = FMT_REC_PROCESS; ty <= FMT_REC_SUPPRESSIONS; ty++)
         if (ty != FMT_REC_THREAD)
             all |= 1u << ty;
     ck_assert_uint_eq(seen_types, all);
@@ -1246,24 +1263,23 @@ START_TEST(test_header_only)
 }
 END_TEST
 
-START_TEST(test_truncated_every_offset)
+/* t cut short at every offset: the records of the whole chunks before the
+ * cut, then damage unless the cut is at a chunk boundary. */
+static void check_every_cut(const struct trace *t, const char *name)
 {
-    static struct trace t;
-    build_trace(&t, trace_ops, NOPS, 0);
-    ck_assert_uint_eq(t.nchunks, 5);
-    const char *path = tmp_path("cut.hst");
-    char ctx[64], dmg[256];
+    const char *path = tmp_path(name);
+    char ctx[96], dmg[256];
     size_t cuts = 0, damaged = 0;
-    for (size_t cut = FMT_FILE_HEADER_SIZE; cut <= t.len; cut++) {
+    for (size_t cut = FMT_FILE_HEADER_SIZE; cut <= t->len; cut++) {
         size_t want = 0;
-        while (want < t.nexp && t.exp_end[want] <= cut)
+        while (want < t->nexp && t->exp_end[want] <= cut)
             want++;
         int boundary = cut == FMT_FILE_HEADER_SIZE;
-        for (size_t c = 0; c < t.nchunks; c++)
-            boundary |= t.ends[c] == cut;
-        write_file(path, t.data, cut);
-        snprintf(ctx, sizeof ctx, "cut at %zu of %zu", cut, t.len);
-        size_t got = read_check(path, &t, want, dmg, sizeof dmg, ctx);
+        for (size_t c = 0; c < t->nchunks; c++)
+            boundary |= t->ends[c] == cut;
+        write_file(path, t->data, cut);
+        snprintf(ctx, sizeof ctx, "%s cut at %zu of %zu", name, cut, t->len);
+        size_t got = read_check(path, t, want, dmg, sizeof dmg, ctx);
         REQUIRE(got == want, "%s: %zu records, want %zu (damage: %s)", ctx, got, want, dmg);
         if (boundary)
             REQUIRE(dmg[0] == 0, "%s (a chunk boundary): damage \"%s\"", ctx, dmg);
@@ -1272,51 +1288,66 @@ START_TEST(test_truncated_every_offset)
         cuts++;
         damaged += !boundary;
     }
-    ck_assert_uint_eq(cuts, t.len - FMT_FILE_HEADER_SIZE + 1);
-    ck_assert_uint_eq(damaged, cuts - 1 - t.nchunks);
+    ck_assert_uint_eq(cuts, t->len - FMT_FILE_HEADER_SIZE + 1);
+    ck_assert_uint_eq(damaged, cuts - 1 - t->nchunks);
+}
+
+START_TEST(test_truncated_every_offset)
+{
+    static struct trace t;
+    build_trace(&t, trace_ops, NOPS, 0);
+    ck_assert_uint_eq(t.nchunks, 5);
+    check_every_cut(&t, "cut.hst");
     free_trace(&t);
 }
 END_TEST
 
-START_TEST(test_bit_flips)
+/* t with each bit of each byte after the file header flipped in turn:
+ * the records of the chunks before the flip, or all of them. */
+static void check_every_flip(const struct trace *t, const char *name)
 {
-    static struct trace t;
-    build_trace(&t, trace_ops, NOPS, 0);
-    const char *path = tmp_path("flip.hst");
-    uint8_t *copy = malloc(t.len);
-    memcpy(copy, t.data, t.len);
-    char ctx[96], dmg[256];
+    const char *path = tmp_path(name);
+    uint8_t *copy = malloc(t->len);
+    memcpy(copy, t->data, t->len);
+    char ctx[128], dmg[256];
     size_t clean = 0, bad = 0;
-    for (size_t off = FMT_FILE_HEADER_SIZE; off < t.len; off++) {
+    for (size_t off = FMT_FILE_HEADER_SIZE; off < t->len; off++) {
         for (unsigned bit = 0; bit < 8; bit++) {
             copy[off] ^= (uint8_t)(1u << bit);
-            write_file(path, copy, t.len);
+            write_file(path, copy, t->len);
             copy[off] ^= (uint8_t)(1u << bit);
-            snprintf(ctx, sizeof ctx, "bit %u of byte %zu flipped", bit, off);
+            snprintf(ctx, sizeof ctx, "%s: bit %u of byte %zu flipped", name, bit, off);
             /* whatever comes out is a prefix of the true records */
-            size_t got = read_check(path, &t, t.nexp, dmg, sizeof dmg, ctx);
+            size_t got = read_check(path, t, t->nexp, dmg, sizeof dmg, ctx);
             if (dmg[0]) {
                 bad++;
                 /* only the chunks before the damaged one */
                 size_t c = 0;
-                while (t.ends[c] <= off)
+                while (t->ends[c] <= off)
                     c++;
                 size_t before = 0;
-                while (before < t.nexp && t.exp_end[before] < t.ends[c])
+                while (before < t->nexp && t->exp_end[before] < t->ends[c])
                     before++;
                 REQUIRE(got == before, "%s: %zu records, but %zu precede the chunk",
                               ctx, got, before);
             } else {
                 clean++;
-                REQUIRE(got == t.nexp, "%s: clean end after %zu of %zu records", ctx, got,
-                              t.nexp);
+                REQUIRE(got == t->nexp, "%s: clean end after %zu of %zu records", ctx, got,
+                              t->nexp);
             }
         }
     }
-    ck_assert_uint_eq(clean + bad, (t.len - FMT_FILE_HEADER_SIZE) * 8);
+    ck_assert_uint_eq(clean + bad, (t->len - FMT_FILE_HEADER_SIZE) * 8);
     /* a checksummed frame: nearly every flip is caught */
     ck_assert_uint_gt(bad, clean);
     free(copy);
+}
+
+START_TEST(test_bit_flips)
+{
+    static struct trace t;
+    build_trace(&t, trace_ops, NOPS, 0);
+    check_every_flip(&t, "flip.hst");
     free_trace(&t);
 }
 END_TEST
@@ -1346,9 +1377,9 @@ START_TEST(test_garbage_chunk)
     static struct trace t;
     const char *path = tmp_path("garbage.hst");
     char ctx[96];
-    for (unsigned variant = 0; variant < (FMT_REC_RC + 1) * 8; variant++) {
+    for (unsigned variant = 0; variant < (FMT_REC_SUPPRESSIONS + 1) * 8; variant++) {
         /* 0: random first byte; else that record type */
-        unsigned first = variant % (FMT_REC_RC + 1);
+        unsigned first = variant % (FMT_REC_SUPPRESSIONS + 1);
         rng_state = 0x9e3779b97f4a7c15ull * (variant + 1);
         for (size_t i = 0; i < GLEN; i++)
             garbage[i] = (uint8_t)(rng() >> 56);
@@ -1429,12 +1460,34 @@ static const struct fmt_record want_edges[3] = {
 
 static const struct bad_case bad_cases[] = {
     { "record type 0", { U5, 0 }, 3, 1 },
-    { "record type 18", { U5, 18, 1, 2, 3, 4, 5, 6, 7, 8 }, 11, 1 }, /* the first unknown one */
-    { "record type 19", { U5, 19, 1, 2, 3, 4, 5, 6, 7, 8 }, 11, 1 },
+    /* 18 is SUPPRESSIONS now: 19 is the first unknown type */
+    { "SUPPRESSIONS without its string", { U5, FMT_REC_SUPPRESSIONS }, 3, 1 },
+    { "SUPPRESSIONS string past the chunk", { U5, FMT_REC_SUPPRESSIONS, 5, 'a', 'b' }, 6, 1 },
+    { "record type 19", { U5, 19, 1, 2, 3, 4, 5, 6, 7, 8 }, 11, 1 }, /* the first unknown one */
+    { "record type 20", { U5, 20, 1, 2, 3, 4, 5, 6, 7, 8 }, 11, 1 },
     { "record type 127", { U5, 127, 1, 2, 3, 4, 5, 6, 7, 8 }, 11, 1 },
     { "record type 128", { U5, 128, 1, 2, 3, 4, 5, 6, 7, 8 }, 11, 1 },
     { "record type 255", { U5, 255 }, 3, 1 },
-    { "ALLOC cut short", { U5, FMT_REC_ALLOC, 0, 0x80, 0x20, 3, 4 }, 8, 1 },
+    /* ALLOC: fn, zigzag(addr delta), size, stack_id, zigzag(time delta);
+     * 0x80 0x40 is zigzag(0x1000) */
+    { "ALLOC without fields", { U5, FMT_REC_ALLOC }, 3, 1 },
+    { "ALLOC without addr", { U5, FMT_REC_ALLOC, 0 }, 4, 1 },
+    { "ALLOC addr cut short", { U5, FMT_REC_ALLOC, 0, 0x80 }, 5, 1 },
+    { "ALLOC without size", { U5, FMT_REC_ALLOC, 0, 0x80, 0x40 }, 6, 1 },
+    { "ALLOC without stack_id", { U5, FMT_REC_ALLOC, 0, 0x80, 0x40, 3 }, 7, 1 },
+    { "ALLOC cut short", { U5, FMT_REC_ALLOC, 0, 0x80, 0x40, 3, 4 }, 8, 1 }, /* no time */
+    { "ALLOC time cut short", { U5, FMT_REC_ALLOC, 0, 0x80, 0x40, 3, 4, 0xd0 }, 9, 1 },
+    { "ALLOC addr delta of 11 bytes",
+      { U5, FMT_REC_ALLOC, 0, 0x81, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01, 3,
+        4, 0x02 }, 18, 1 },
+    { "ALLOC time delta of 11 bytes",
+      { U5, FMT_REC_ALLOC, 0, 0x80, 0x40, 3, 4, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0x01 }, 19, 1 },
+    /* FREE: zigzag(addr delta), size, stack_id */
+    { "FREE without fields", { U5, FMT_REC_FREE }, 3, 1 },
+    { "FREE addr cut short", { U5, FMT_REC_FREE, 0xff }, 4, 1 },
+    { "FREE without size", { U5, FMT_REC_FREE, 0x80, 0x40 }, 5, 1 },
+    { "FREE without stack_id", { U5, FMT_REC_FREE, 0x80, 0x40, 3 }, 6, 1 },
     { "varint cut short", { U5, FMT_REC_FREE, 1, 2, 0x80 }, 6, 1 },
     { "varint of 11 bytes",
       { U5, FMT_REC_MODULE_UNLOAD, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
@@ -1748,6 +1801,389 @@ START_TEST(test_rewind)
 }
 END_TEST
 
+/* ------------------------------------------ ALLOC and FREE as deltas */
+
+START_TEST(test_zigzag)
+{
+    /* zigzag interleaves: 0, -1, 1, -2, 2, ... map to 0, 1, 2, 3, 4, ... */
+    static const struct { int64_t v; uint64_t z; } known[] = {
+        { 0, 0 },
+        { -1, 1 },
+        { 1, 2 },
+        { -2, 3 },
+        { 2, 4 },
+        { -64, 127 }, /* the largest magnitudes that fit one varint byte */
+        { 64, 128 },
+        { INT64_MAX, UINT64_MAX - 1 },
+        { INT64_MIN, UINT64_MAX },
+        { INT64_MIN + 1, UINT64_MAX - 2 },
+        { INT64_MAX - 1, UINT64_MAX - 3 },
+    };
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
+        int64_t v = known[i].v;
+        uint64_t z = known[i].z;
+        REQUIRE(fmt_zigzag(v) == z, "zigzag(%" PRId64 ") = %" PRIu64 ", want %" PRIu64, v,
+                fmt_zigzag(v), z);
+        REQUIRE(fmt_unzigzag(z) == v, "unzigzag(%" PRIu64 ") = %" PRId64 ", want %" PRId64, z,
+                fmt_unzigzag(z), v);
+        REQUIRE(fmt_unzigzag(fmt_zigzag(v)) == v, "round trip of %" PRId64, v);
+        REQUIRE(fmt_zigzag(fmt_unzigzag(z)) == z, "round trip of zigzag %" PRIu64, z);
+    }
+    /* both ways round, for values all over the range */
+    rng_state = 0x243f6a8885a308d3ull;
+    for (unsigned i = 0; i < 100000; i++) {
+        uint64_t u = rng() >> (i % 64);
+        int64_t v = (int64_t)u;
+        REQUIRE(fmt_unzigzag(fmt_zigzag(v)) == v, "round trip of %" PRId64, v);
+        REQUIRE(v == INT64_MIN || fmt_unzigzag(fmt_zigzag(-v)) == -v, "round trip of -(%" PRId64 ")",
+                v);
+        REQUIRE(fmt_zigzag(fmt_unzigzag(u)) == u, "round trip of zigzag %" PRIu64, u);
+        /* a small magnitude stays small: |v| < 2^k gives z < 2^(k+1) */
+        if (v > INT64_MIN) {
+            uint64_t mag = v < 0 ? (uint64_t)-v : (uint64_t)v;
+            uint64_t z = fmt_zigzag(v);
+            REQUIRE(z == 2 * mag - (v < 0), "zigzag(%" PRId64 ") = %" PRIu64, v, z);
+        }
+    }
+}
+END_TEST
+
+/* the bytes appended to b since *mark, which moves past them */
+static void expect_bytes(const struct fmt_buf *b, size_t *mark, const uint8_t *want, size_t n,
+                         const char *what)
+{
+    REQUIRE(b->len - *mark == n, "%s: %zu bytes, want %zu", what, b->len - *mark, n);
+    for (size_t i = 0; i < n; i++)
+        REQUIRE(b->data[*mark + i] == want[i], "%s: byte %zu is %#x, want %#x", what, i,
+                b->data[*mark + i], want[i]);
+    *mark = b->len;
+}
+#define EXPECT_BYTES(b, mark, what, ...)                                                   \
+    expect_bytes((b), (mark), (const uint8_t[]){ __VA_ARGS__ },                            \
+                 sizeof((const uint8_t[]){ __VA_ARGS__ }), (what))
+
+/* fmt_put_addr, fmt_put_time and fmt_buf_clear, byte by byte */
+START_TEST(test_delta_encoder)
+{
+#define V10(first) first, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01 /* 10 bytes */
+    uint8_t mem[128];
+    memset(mem, 0xee, sizeof mem);
+    struct fmt_buf b = { mem, 5, sizeof mem, 77, 88 };
+    fmt_buf_clear(&b);
+    REQ_EQ(b.len, 0);
+    REQ_EQ(b.prev_addr, 0);
+    REQ_EQ(b.prev_time, 0);
+    ck_assert_ptr_eq(b.data, mem);
+    REQ_EQ(b.cap, sizeof mem);
+    size_t mark = 0;
+
+    fmt_put_addr(&b, 0x1000);
+    EXPECT_BYTES(&b, &mark, "addr 0x1000 from 0", 0x80, 0x40); /* zigzag: 0x2000 */
+    REQ_EQ(b.prev_addr, 0x1000);
+    REQ_EQ(b.prev_time, 0); /* the address does not move the time */
+    fmt_put_addr(&b, 0x1000);
+    EXPECT_BYTES(&b, &mark, "the same addr", 0x00);
+    fmt_put_addr(&b, 0xff0);
+    EXPECT_BYTES(&b, &mark, "addr 16 lower", 0x1f); /* -16: 31 */
+    fmt_put_addr(&b, UINT64_MAX);
+    EXPECT_BYTES(&b, &mark, "addr UINT64_MAX", 0xe1, 0x3f); /* -0xff1, wrapping: 0x1fe1 */
+    REQ_EQ(b.prev_addr, UINT64_MAX);
+    fmt_put_addr(&b, 0);
+    EXPECT_BYTES(&b, &mark, "addr UINT64_MAX then 0", 0x02); /* +1, past 2^64 */
+    fmt_put_addr(&b, UINT64_MAX);
+    EXPECT_BYTES(&b, &mark, "addr 0 then UINT64_MAX", 0x01); /* -1 */
+    REQ_EQ(b.prev_time, 0);
+
+    fmt_put_time(&b, 1000);
+    EXPECT_BYTES(&b, &mark, "time 1000 from 0", 0xd0, 0x0f); /* 2000 */
+    REQ_EQ(b.prev_time, 1000);
+    REQUIRE(b.prev_addr == UINT64_MAX, "the time moved prev_addr to %#" PRIx64, b.prev_addr);
+    fmt_put_time(&b, 500);
+    EXPECT_BYTES(&b, &mark, "time going back", 0xe7, 0x07); /* -500: 999 */
+    fmt_put_time(&b, 500);
+    EXPECT_BYTES(&b, &mark, "the same time", 0x00);
+    fmt_put_time(&b, UINT64_MAX);
+    EXPECT_BYTES(&b, &mark, "time UINT64_MAX", 0xe9, 0x07); /* -501, wrapping: 1001 */
+    fmt_put_time(&b, 0);
+    EXPECT_BYTES(&b, &mark, "time UINT64_MAX then 0", 0x02);
+
+    /* the largest deltas either way: INT64_MAX and INT64_MIN */
+    fmt_buf_clear(&b);
+    mark = 0;
+    fmt_put_addr(&b, (uint64_t)INT64_MAX);
+    EXPECT_BYTES(&b, &mark, "addr delta INT64_MAX", V10(0xfe));
+    fmt_put_addr(&b, 0);
+    EXPECT_BYTES(&b, &mark, "addr delta -INT64_MAX", V10(0xfd));
+    fmt_put_addr(&b, 1ull << 63);
+    EXPECT_BYTES(&b, &mark, "addr delta INT64_MIN up", V10(0xff));
+    fmt_put_addr(&b, 0);
+    EXPECT_BYTES(&b, &mark, "addr delta INT64_MIN down", V10(0xff));
+    fmt_put_time(&b, 1ull << 63);
+    EXPECT_BYTES(&b, &mark, "time delta INT64_MIN", V10(0xff));
+    fmt_put_time(&b, UINT64_MAX);
+    EXPECT_BYTES(&b, &mark, "time delta INT64_MAX", V10(0xfe));
+
+    /* a cleared buffer starts again from 0 */
+    fmt_put_addr(&b, 0x1000);
+    fmt_put_time(&b, 1000);
+    fmt_buf_clear(&b);
+    mark = 0;
+    REQ_EQ(b.len, 0);
+    fmt_put_addr(&b, 0x1000);
+    EXPECT_BYTES(&b, &mark, "addr 0x1000 after a clear", 0x80, 0x40);
+    fmt_put_time(&b, 1000);
+    EXPECT_BYTES(&b, &mark, "time 1000 after a clear", 0xd0, 0x0f);
+
+    /* this file's encoder, as trace_format.h lays ALLOC and FREE out: a
+     * FREE moves the address but not the time */
+    fmt_buf_clear(&b);
+    mark = 0;
+    memset(mem, 0xee, sizeof mem);
+    static const struct fmt_record recs[] = {
+        { .type = FMT_REC_ALLOC, .u.alloc = { FMT_FN_REALLOC, 0x1000, 24, 1, 1000 } },
+        { .type = FMT_REC_FREE, .u.free = { 0xff0, 16, 2 } },
+        { .type = FMT_REC_ALLOC, .u.alloc = { FMT_FN_CALLOC, UINT64_MAX, 8, 3, 500 } },
+        { .type = FMT_REC_FREE, .u.free = { 0, 128, 127 } },
+        { .type = FMT_REC_TAG, .u.tag = { 0x5000, 1 } }, /* absolute, and no delta */
+        { .type = FMT_REC_ALLOC, .u.alloc = { FMT_FN_MALLOC, 0x10, 0, 0, 500 } },
+    };
+    for (size_t i = 0; i < sizeof recs / sizeof recs[0]; i++)
+        put_rec(&b, &recs[i]);
+    EXPECT_BYTES(&b, &mark, "put_rec",
+                 FMT_REC_ALLOC, FMT_FN_REALLOC, 0x80, 0x40, 24, 1, 0xd0, 0x0f,
+                 FMT_REC_FREE, 0x1f, 16, 2,
+                 FMT_REC_ALLOC, FMT_FN_CALLOC, 0xe1, 0x3f, 8, 3, 0xe7, 0x07,
+                 FMT_REC_FREE, 0x02, 0x80, 0x01, 0x7f,
+                 FMT_REC_TAG, 0x80, 0xa0, 0x01, 1,
+                 FMT_REC_ALLOC, FMT_FN_MALLOC, 0x20, 0, 0, 0x00);
+    REQ_EQ(b.prev_addr, 0x10);
+    REQ_EQ(b.prev_time, 500);
+    REQ_EQ(mem[b.len], 0xee); /* and nothing past them */
+#undef V10
+}
+END_TEST
+
+/* ALLOC and FREE written by hand, over three chunks, read back field by field
+ * (through rec_diff). Deltas go down, wrap both ways at 2^64, go on across a
+ * THREAD record and past TAG, RC and BLOCKS records, and start again from 0
+ * at every chunk: the same bytes at the start of two chunks are the same
+ * address. */
+#define V10(first) first, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01 /* 10 bytes */
+static const uint8_t delta_chunk1[] = {
+    FMT_REC_ALLOC, FMT_FN_MALLOC, 0x80, 0x40, 24, 1, 0xd0, 0x0f, /* 0x1000 at 1000 */
+    FMT_REC_FREE, 0x00, 24, 1,                                   /* 0x1000 */
+    FMT_REC_TAG, 0x80, 0xa0, 0x01, 1,                            /* 0x5000, absolute */
+    FMT_REC_FREE, 0x1f, 16, 2,                                   /* 0xff0: -16 */
+    FMT_REC_THREAD, 9,
+    FMT_REC_ALLOC, FMT_FN_CALLOC, 0xe1, 0x3f, 8, 3, 0xe7, 0x07,  /* UINT64_MAX, at 500 */
+    FMT_REC_ALLOC, FMT_FN_REALLOC, 0x02, 0, 0, 0x00,             /* 0: +1 past 2^64, at 500 */
+    FMT_REC_FREE, 0x01, 8, 3,                                    /* UINT64_MAX: -1 */
+    FMT_REC_ALLOC, FMT_FN_MALLOC, V10(0xfd), 1, 1, 0xe9, 0x07,   /* 2^63: 2^63 + 1; at UINT64_MAX */
+    FMT_REC_ALLOC, FMT_FN_MALLOC, 0x01, 2, 2, 0x02,              /* 2^63 - 1: -1; at 0: +1 */
+    FMT_REC_RC, FMT_RC_NEW, 0x10, 1, 0, 0, 0, 0,                 /* 0x10, absolute */
+    FMT_REC_BLOCKS, 1, 0x80, 0x20, 16, 0, 0, 0, 0, 0, 0,         /* block at 0x1000 */
+    FMT_REC_FREE, V10(0xdd), 16, 0,                              /* 0x10: 17 - 2^63 */
+};
+static const uint8_t delta_chunk2[] = {
+    FMT_REC_ALLOC, FMT_FN_MALLOC, 0x80, 0x40, 24, 1, 0xd0, 0x0f, /* 0x1000 at 1000, again */
+    FMT_REC_FREE, 0x00, 24, 1,
+};
+static const uint8_t delta_chunk3[] = {
+    FMT_REC_FREE, 0x80, 0x40, 24, 1,                             /* a FREE first: 0x1000 */
+    FMT_REC_ALLOC, FMT_FN_MALLOC, 0x00, 24, 1, 0xd0, 0x0f,       /* 0x1000; time from 0: 1000 */
+    FMT_REC_THREAD, 4,
+    FMT_REC_ALLOC, FMT_FN_MALLOC, 0x7f, 0, 0, 0x7f,              /* 0x1000 - 64, at 1000 - 64 */
+};
+#undef V10
+#define A(tid_, fn, addr, size, stack, time) \
+    { .type = FMT_REC_ALLOC, .tid = (tid_), .u.alloc = { (fn), (addr), (size), (stack), (time) } }
+#define F(tid_, addr, size, stack) \
+    { .type = FMT_REC_FREE, .tid = (tid_), .u.free = { (addr), (size), (stack) } }
+static const struct fmt_record delta_want[] = {
+    A(0, FMT_FN_MALLOC, 0x1000, 24, 1, 1000),
+    F(0, 0x1000, 24, 1),
+    { .type = FMT_REC_TAG, .u.tag = { 0x5000, 1 } },
+    F(0, 0xff0, 16, 2),
+    A(9, FMT_FN_CALLOC, UINT64_MAX, 8, 3, 500),
+    A(9, FMT_FN_REALLOC, 0, 0, 0, 500),
+    F(9, UINT64_MAX, 8, 3),
+    A(9, FMT_FN_MALLOC, 1ull << 63, 1, 1, UINT64_MAX),
+    A(9, FMT_FN_MALLOC, (1ull << 63) - 1, 2, 2, 0),
+    { .type = FMT_REC_RC, .tid = 9, .u.rc = { FMT_RC_NEW, 0x10, 0, 0, 0, 0, 0 } },
+    { .type = FMT_REC_BLOCKS, .tid = 9, .u.block = { 0x1000, 16, 0, 0, 0, 0, 0, 0 } },
+    F(9, 0x10, 16, 0),
+    /* chunk 2 */
+    A(0, FMT_FN_MALLOC, 0x1000, 24, 1, 1000),
+    F(0, 0x1000, 24, 1),
+    /* chunk 3 */
+    F(0, 0x1000, 24, 1),
+    A(0, FMT_FN_MALLOC, 0x1000, 24, 1, 1000),
+    A(4, FMT_FN_MALLOC, 0x1000 - 64, 0, 0, 1000 - 64),
+};
+#define NDELTA_WANT (sizeof delta_want / sizeof delta_want[0])
+
+START_TEST(test_delta_layout)
+{
+    const struct op ops[] = {
+        { .kind = OP_RAW, .raw = delta_chunk1, .raw_len = sizeof delta_chunk1 },
+        CHUNK,
+        { .kind = OP_RAW, .raw = delta_chunk2, .raw_len = sizeof delta_chunk2 },
+        CHUNK,
+        { .kind = OP_RAW, .raw = delta_chunk3, .raw_len = sizeof delta_chunk3 },
+    };
+    static struct trace t;
+    build_trace(&t, ops, sizeof ops / sizeof ops[0], 0);
+    ck_assert_uint_eq(t.nchunks, 3);
+    ck_assert_uint_eq(t.nexp, 0);
+    memcpy(t.exp, delta_want, sizeof delta_want);
+    t.nexp = NDELTA_WANT;
+    /* where each record's chunk ends, for check_every_cut */
+    for (size_t i = 0; i < t.nexp; i++)
+        t.exp_end[i] = t.ends[i < 12 ? 0 : i < 14 ? 1 : 2];
+    const char *path = tmp_path("delta_layout.hst");
+    write_file(path, t.data, t.len);
+
+    char dmg[256];
+    ck_assert_uint_eq(read_check(path, &t, t.nexp, dmg, sizeof dmg, "delta layout"), t.nexp);
+    REQUIRE(dmg[0] == 0, "delta layout: damage %s", dmg);
+
+    /* a rewind from inside each chunk, with the deltas partway: the records
+     * read again come out the same */
+    char err[256] = "";
+    struct fmt_reader *r = fmt_reader_open(path, err, sizeof err);
+    REQUIRE(r != NULL, "open: %s", err);
+    static const size_t stops[] = { 1, 4, 8, 11, 13, 15, 16, NDELTA_WANT };
+    for (size_t s = 0; s < sizeof stops / sizeof stops[0]; s++) {
+        char ctx[64];
+        snprintf(ctx, sizeof ctx, "to record %zu", stops[s]);
+        ck_assert_uint_eq(read_n(r, &t, 0, stops[s], ctx), stops[s]);
+        ck_assert_int_eq(fmt_reader_rewind(r), 0);
+        snprintf(ctx, sizeof ctx, "after a rewind at record %zu", stops[s]);
+        ck_assert_uint_eq(read_n(r, &t, 0, SIZE_MAX, ctx), t.nexp);
+        ck_assert_ptr_null(fmt_reader_damage(r));
+        ck_assert_int_eq(fmt_reader_rewind(r), 0);
+    }
+    fmt_reader_close(r);
+
+    check_every_cut(&t, "delta_layout_cut.hst");
+    free_trace(&t);
+}
+END_TEST
+
+/* ALLOC and FREE through this file's encoder, over several chunks */
+static const struct op delta_ops[] = {
+    THREAD(1),
+    REC({ .type = FMT_REC_ALLOC, .u.alloc = { FMT_FN_MALLOC, 0x7f0000001000, 32, 1, 5000 } }),
+    /* lower, and earlier */
+    REC({ .type = FMT_REC_ALLOC, .u.alloc = { FMT_FN_MALLOC, 0x7f0000000fe0, 16, 1, 4000 } }),
+    REC({ .type = FMT_REC_FREE, .u.free = { 0x7f0000001000, 32, 1 } }),
+    REC({ .type = FMT_REC_FREE, .u.free = { 0x7f0000000fe0, 16, 1 } }),
+    REC({ .type = FMT_REC_TAG, .u.tag = { 0x1234, 1 } }),
+    /* to UINT64_MAX, then past it to 0, in address and time */
+    REC({ .type = FMT_REC_ALLOC, .u.alloc = { FMT_FN_VALLOC, UINT64_MAX, 1, 2, UINT64_MAX } }),
+    REC({ .type = FMT_REC_FREE, .u.free = { 0, 1, 2 } }),
+    REC({ .type = FMT_REC_ALLOC, .u.alloc = { FMT_FN_MEMALIGN, 0, 0, 0, 0 } }),
+    REC({ .type = FMT_REC_FREE, .u.free = { UINT64_MAX, 0, 0 } }),
+    THREAD(2), /* the deltas go on across threads within a chunk (from UINT64_MAX here) */
+    /* deltas of INT64_MIN + 1, INT64_MIN and INT64_MAX */
+    REC({ .type = FMT_REC_ALLOC, .u.alloc = { FMT_FN_MALLOC, 1ull << 63, 8, 3, 1ull << 63 } }),
+    REC({ .type = FMT_REC_ALLOC, .u.alloc = { FMT_FN_MALLOC, 0, 8, 3, 0 } }),
+    REC({ .type = FMT_REC_ALLOC,
+          .u.alloc = { FMT_FN_MALLOC, (uint64_t)INT64_MAX, 8, 3, (uint64_t)INT64_MAX } }),
+    RC(FMT_RC_RETAIN, 0x7f0000001000, 2, 1, 5, 0, 1),
+    BLOCKS(blocks3),
+    REC({ .type = FMT_REC_FREE, .u.free = { 0x5000, 16, 1 } }),
+    CHUNK,
+    /* the same address and time as at the start of chunk 1 */
+    REC({ .type = FMT_REC_ALLOC, .u.alloc = { FMT_FN_MALLOC, 0x7f0000001000, 32, 1, 5000 } }),
+    REC({ .type = FMT_REC_FREE, .u.free = { 0x7f0000001000, 32, 1 } }),
+    CHUNK,
+    /* a FREE first */
+    REC({ .type = FMT_REC_FREE, .u.free = { 0x7f0000001000, 32, 1 } }),
+    REC({ .type = FMT_REC_ALLOC, .u.alloc = { FMT_FN_MALLOC, 0x7f0000001000, 32, 1, 5000 } }),
+    CHUNK,
+    THREAD(1),
+    REC({ .type = FMT_REC_ALLOC, .u.alloc = { FMT_FN_MALLOC, 0x7f0000001000, 32, 1, 5000 } }),
+    CHUNK,
+    /* zero deltas at the start of a chunk */
+    REC({ .type = FMT_REC_MODULE_UNLOAD, .u.id = 1 }),
+    REC({ .type = FMT_REC_FREE, .u.free = { 0, 0, 0 } }),
+    REC({ .type = FMT_REC_ALLOC, .u.alloc = { FMT_FN_MALLOC, 0, 0, 0, 0 } }),
+};
+#define NDELTA_OPS (sizeof delta_ops / sizeof delta_ops[0])
+
+/* the raw bytes of chunk c of t */
+static size_t chunk_raw(const struct trace *t, size_t c, uint8_t *out, size_t room)
+{
+    size_t start = c ? t->ends[c - 1] : FMT_FILE_HEADER_SIZE;
+    size_t z = ZSTD_decompress(out, room, t->data + start + FMT_CHUNK_HEADER_SIZE,
+                               t->ends[c] - start - FMT_CHUNK_HEADER_SIZE);
+    REQUIRE(!ZSTD_isError(z), "chunk %zu does not decompress", c);
+    return z;
+}
+
+START_TEST(test_delta_round_trip)
+{
+    static struct trace t;
+    build_trace(&t, delta_ops, NDELTA_OPS, 0);
+    ck_assert_uint_eq(t.nchunks, 5);
+    const char *path = tmp_path("delta.hst");
+    write_file(path, t.data, t.len);
+    char dmg[256];
+    ck_assert_uint_eq(read_check(path, &t, t.nexp, dmg, sizeof dmg, "delta round trip"), t.nexp);
+    REQUIRE(dmg[0] == 0, "delta round trip: damage %s", dmg);
+
+    /* the encoder started each chunk from 0: chunks 2 and 4 (after its
+     * THREAD) open with the bytes of chunk 1's first ALLOC (after its
+     * THREAD), and chunk 3's FREE carries the full address too */
+    static uint8_t raw[5][4096];
+    size_t n[5];
+    for (size_t c = 0; c < 5; c++)
+        n[c] = chunk_raw(&t, c, raw[c], sizeof raw[c]);
+    /* 0x7f0000001000 from 0: zigzag 0xfe0000002000, 7 varint bytes; 5000: 10000 */
+#define ADDR0 0x80, 0xc0, 0x80, 0x80, 0x80, 0xc0, 0x3f
+    static const uint8_t alloc0[] = { FMT_REC_ALLOC, FMT_FN_MALLOC, ADDR0, 32, 1, 0x90, 0x4e };
+    static const uint8_t free0[] = { FMT_REC_FREE, ADDR0, 32, 1 };
+#undef ADDR0
+    ck_assert_uint_ge(n[0], 2 + sizeof alloc0);
+    ck_assert_mem_eq(raw[0], ((const uint8_t[]){ FMT_REC_THREAD, 1 }), 2);
+    ck_assert_mem_eq(raw[0] + 2, alloc0, sizeof alloc0);
+    ck_assert_uint_eq(n[1], sizeof alloc0 + 4);
+    ck_assert_mem_eq(raw[1], alloc0, sizeof alloc0);
+    ck_assert_mem_eq(raw[1] + sizeof alloc0, ((const uint8_t[]){ FMT_REC_FREE, 0x00, 32, 1 }), 4);
+    ck_assert_uint_eq(n[2], sizeof free0 + 7);
+    ck_assert_mem_eq(raw[2], free0, sizeof free0);
+    ck_assert_mem_eq(raw[2] + sizeof free0,
+                     ((const uint8_t[]){ FMT_REC_ALLOC, FMT_FN_MALLOC, 0x00, 32, 1, 0x90, 0x4e }), 7);
+    ck_assert_uint_eq(n[3], 2 + sizeof alloc0);
+    ck_assert_mem_eq(raw[3] + 2, alloc0, sizeof alloc0);
+    ck_assert_mem_eq(raw[4],
+                     ((const uint8_t[]){ FMT_REC_MODULE_UNLOAD, 1, FMT_REC_FREE, 0, 0, 0,
+                                         FMT_REC_ALLOC, FMT_FN_MALLOC, 0, 0, 0, 0 }), 12);
+    ck_assert_uint_eq(n[4], 12);
+
+    /* rewinds from inside the chunks */
+    char err[256] = "";
+    struct fmt_reader *r = fmt_reader_open(path, err, sizeof err);
+    REQUIRE(r != NULL, "open: %s", err);
+    for (size_t stop = 1; stop <= t.nexp; stop++) {
+        char ctx[64];
+        snprintf(ctx, sizeof ctx, "to record %zu", stop);
+        ck_assert_uint_eq(read_n(r, &t, 0, stop, ctx), stop);
+        ck_assert_int_eq(fmt_reader_rewind(r), 0);
+        snprintf(ctx, sizeof ctx, "after a rewind at record %zu", stop);
+        ck_assert_uint_eq(read_n(r, &t, 0, SIZE_MAX, ctx), t.nexp);
+        ck_assert_ptr_null(fmt_reader_damage(r));
+        ck_assert_int_eq(fmt_reader_rewind(r), 0);
+    }
+    fmt_reader_close(r);
+
+    check_every_cut(&t, "delta_cut.hst");
+    check_every_flip(&t, "delta_flip.hst");
+    free_trace(&t);
+}
+END_TEST
+
 static Suite *format_suite(void)
 {
     Suite *s = suite_create("format");
@@ -1769,6 +2205,10 @@ static Suite *format_suite(void)
     tcase_add_test(tc, test_empty_chunk);
     tcase_add_test(tc, test_long_string_cut);
     tcase_add_test(tc, test_rewind);
+    tcase_add_test(tc, test_zigzag);
+    tcase_add_test(tc, test_delta_encoder);
+    tcase_add_test(tc, test_delta_layout);
+    tcase_add_test(tc, test_delta_round_trip);
     suite_add_tcase(s, tc);
     return s;
 }
