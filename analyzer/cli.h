@@ -67,6 +67,8 @@ int cmd_aliases(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_refs(int argc, char **argv);
 int cmd_gate(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 /* Handles --format/--snapshot for commands with options of their own: 1 if
  * it was one, 0 if not, -1 on a bad value. */
 int cli_common_option(int c, const char *arg, struct common_opts *o);

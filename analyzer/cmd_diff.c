@@ -15,17 +15,7 @@
 #include "cli.h"
 #include "util.h"
 
-struct row {
-    const char *key;
-    int is_type; /* the key is a type, not a function or site */
-    uint64_t count[2], bytes[2];
-};
-
-struct table {
-    struct strmap index;
-    struct row *rows;
-    size_t n, cap;
-};
+#include "diff.h"
 
 static const char *first_frame(struct symbolizer *s, const struct model *m, uint32_t stack_id,
                                const struct sym_frame **frame)
@@ -63,7 +53,7 @@ static void key_of(struct symbolizer *s, const struct model *m, size_t b, int by
     }
 }
 
-static void add(struct table *t, const struct model *m, int side, int by_site)
+void diff_add(struct diff_table *t, const struct model *m, int side, int by_site)
 {
     struct symbolizer *s = sym_open(m);
     char key[1024];
@@ -78,26 +68,26 @@ static void add(struct table *t, const struct model *m, int side, int by_site)
                 t->cap = t->cap ? t->cap * 2 : 256;
                 t->rows = xrealloc(t->rows, t->cap * sizeof *t->rows);
             }
-            t->rows[t->n] = (struct row){ .is_type = is_type };
+            t->rows[t->n] = (struct diff_row){ .is_type = is_type };
             *slot = t->n++;
         }
-        struct row *r = &t->rows[*slot];
+        struct diff_row *r = &t->rows[*slot];
         r->count[side]++;
         r->bytes[side] += m->blocks[b].size;
     }
     sym_close(s);
 }
 
-static int64_t delta(uint64_t before, uint64_t after) { return (int64_t)(after - before); }
+int64_t diff_delta(uint64_t before, uint64_t after) { return (int64_t)(after - before); }
 
 static int by_change(const void *a, const void *b)
 {
-    const struct row *x = a, *y = b;
-    int64_t dx = llabs(delta(x->bytes[0], x->bytes[1])), dy = llabs(delta(y->bytes[0], y->bytes[1]));
+    const struct diff_row *x = a, *y = b;
+    int64_t dx = llabs(diff_delta(x->bytes[0], x->bytes[1])), dy = llabs(diff_delta(y->bytes[0], y->bytes[1]));
     if (dx != dy)
         return dx > dy ? -1 : 1;
-    dx = llabs(delta(x->count[0], x->count[1]));
-    dy = llabs(delta(y->count[0], y->count[1]));
+    dx = llabs(diff_delta(x->count[0], x->count[1]));
+    dy = llabs(diff_delta(y->count[0], y->count[1]));
     if (dx != dy)
         return dx > dy ? -1 : 1;
     return strcmp(x->key, y->key);
@@ -146,29 +136,24 @@ int cmd_diff(int argc, char **argv)
     } else {
         return cli_error("usage: %s", usage);
     }
-    struct table t = { 0 };
+    struct diff_table t = { 0 };
     const char *names[2];
     struct model m;
     for (int side = 0; side < 2; side++) {
         if (cli_load(&m, file[side], snap[side]) != 0) {
-            strmap_free(&t.index);
-            free(t.rows);
+            diff_free(&t);
             return EXIT_TRACE_ERROR;
         }
         if (!m.snapshot) {
             model_free(&m);
-            strmap_free(&t.index);
-            free(t.rows);
+            diff_free(&t);
             return cli_error("%s: the trace has no complete snapshot", file[side]);
         }
         names[side] = xstrdup(m.snapshot->name);
-        add(&t, &m, side, by_site);
+        diff_add(&t, &m, side, by_site);
         model_free(&m);
     }
-    for (size_t i = 0; i < t.index.cap; i++) /* rows take their keys from the map */
-        if (t.index.keys[i])
-            t.rows[t.index.vals[i]].key = t.index.keys[i];
-    qsort(t.rows, t.n, sizeof *t.rows, by_change);
+    diff_finish(&t);
     struct json j;
     json_init(&j, stdout);
     if (o.format == OUT_JSON) {
@@ -186,7 +171,7 @@ int cmd_diff(int argc, char **argv)
                "count", "delta", "bytes delta");
     }
     for (size_t i = 0; i < t.n; i++) {
-        const struct row *r = &t.rows[i];
+        const struct diff_row *r = &t.rows[i];
         if (!all && r->count[0] == r->count[1] && r->bytes[0] == r->bytes[1])
             continue;
         if (o.format == OUT_JSON) {
@@ -195,14 +180,14 @@ int cmd_diff(int argc, char **argv)
             json_str(&j, "key_kind", by_site ? "site" : r->is_type ? "type" : "function");
             json_u64(&j, "count_before", r->count[0]);
             json_u64(&j, "count_after", r->count[1]);
-            json_i64(&j, "count_delta", delta(r->count[0], r->count[1]));
+            json_i64(&j, "count_delta", diff_delta(r->count[0], r->count[1]));
             json_u64(&j, "bytes_before", r->bytes[0]);
             json_u64(&j, "bytes_after", r->bytes[1]);
-            json_i64(&j, "bytes_delta", delta(r->bytes[0], r->bytes[1]));
+            json_i64(&j, "bytes_delta", diff_delta(r->bytes[0], r->bytes[1]));
             json_object_end(&j);
         } else {
             printf("%-40s %12llu %+12lld %+14lld\n", r->key, (unsigned long long)r->count[1],
-                   (long long)delta(r->count[0], r->count[1]), (long long)delta(r->bytes[0], r->bytes[1]));
+                   (long long)diff_delta(r->count[0], r->count[1]), (long long)diff_delta(r->bytes[0], r->bytes[1]));
         }
     }
     if (o.format == OUT_JSON) {
@@ -211,7 +196,20 @@ int cmd_diff(int argc, char **argv)
     }
     free((void *)names[0]);
     free((void *)names[1]);
-    strmap_free(&t.index);
-    free(t.rows);
+    diff_free(&t);
     return 0;
+}
+
+void diff_finish(struct diff_table *t)
+{
+    for (size_t i = 0; i < t->index.cap; i++) /* rows take their keys from the map */
+        if (t->index.keys[i])
+            t->rows[t->index.vals[i]].key = t->index.keys[i];
+    qsort(t->rows, t->n, sizeof *t->rows, by_change);
+}
+
+void diff_free(struct diff_table *t)
+{
+    strmap_free(&t->index);
+    free(t->rows);
 }

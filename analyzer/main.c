@@ -20,6 +20,8 @@ static const struct {
     { "aliases", cmd_aliases, "blocks pointed at from two or more places; blocks with equal contents" },
     { "refs", cmd_refs, "refcount histories of objects made with the refcount shim" },
     { "gate", cmd_gate, "the CI leak gate: exit 1 when the traces leak more than allowed" },
+    { "report", cmd_report, "one self-contained HTML report of a trace" },
+    { "export", cmd_export, "data for other tools: folded stacks, pprof, JSON" },
     { "diff", cmd_diff, "change in live blocks between two snapshots, by type or by site" },
 };
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -32,7 +33,7 @@ static void set_stack(struct model *m, uint64_t id, uint64_t n, const uint64_t *
         return;
     m->stacks = grow_for_id(m->stacks, &m->n_stacks, sizeof *m->stacks, id);
     struct model_stack *s = &m->stacks[id];
-    if (s->n) /* written again (a forked child's preamble): the first stays */
+    if (s->frames) /* written again (a forked child's preamble): the first stays */
         return;
     s->n = (uint32_t)n;
     s->frames = xmalloc((n ? n : 1) * sizeof *frames);
@@ -180,9 +181,19 @@ int model_load(struct model *m, const char *path, const char *want, char *err, s
     ssize_t cur_snap = -1, chosen_snap = -1;
     int chosen_is_exit = 0;
     uint64_t seq = 0;
-    size_t rc_cap = 0;
+    size_t rc_cap = 0, heap_cap = 0;
+    /* progress for big traces, when a person is watching */
+    int progress = fmt_reader_size(r) > (32u << 20) && isatty(STDERR_FILENO);
+    unsigned shown = 0;
     while (fmt_reader_next(r, &rec)) {
         seq++;
+        if (progress && (seq & 0xffff) == 0) {
+            unsigned pct = (unsigned)(fmt_reader_offset(r) * 100 / fmt_reader_size(r));
+            if (pct != shown) {
+                fprintf(stderr, "\rheapscope: reading %s %u%%", path, pct);
+                shown = pct;
+            }
+        }
         switch (rec.type) {
         case FMT_REC_PROCESS:
             if (m->has_process)
@@ -206,6 +217,11 @@ int model_load(struct model *m, const char *path, const char *want, char *err, s
             set_type(m, rec.u.type.id, rec.u.type.name);
             break;
         case FMT_REC_ALLOC:
+            if (rec.u.alloc.stack_id && rec.u.alloc.stack_id < MAX_ID) {
+                m->stacks = grow_for_id(m->stacks, &m->n_stacks, sizeof *m->stacks, rec.u.alloc.stack_id);
+                m->stacks[rec.u.alloc.stack_id].allocs++;
+                m->stacks[rec.u.alloc.stack_id].bytes += rec.u.alloc.size;
+            }
             m->allocs++;
             m->bytes_allocated += rec.u.alloc.size;
             if (rec.u.alloc.fn < FMT_FN_COUNT)
@@ -289,7 +305,11 @@ int model_load(struct model *m, const char *path, const char *want, char *err, s
             free(m->suppressions);
             m->suppressions = xstrdup(rec.u.text);
             break;
-        case FMT_REC_HEAP_STAT:
+        case FMT_REC_HEAP_STAT: {
+            struct model_heap_point hp = { rec.u.heap_stat.time_ns, rec.u.heap_stat.live_bytes,
+                                           rec.u.heap_stat.live_blocks };
+            VEC_PUSH(m->heap, m->n_heap, heap_cap, hp);
+        }
             if (rec.u.heap_stat.time_ns > m->last_time_ns)
                 m->last_time_ns = rec.u.heap_stat.time_ns;
             break;
@@ -304,6 +324,8 @@ int model_load(struct model *m, const char *path, const char *want, char *err, s
             break;
         }
     }
+    if (progress)
+        fprintf(stderr, "\r\033[K");
     if (fmt_reader_damage(r))
         m->damage = xstrdup(fmt_reader_damage(r));
     fmt_reader_close(r);
@@ -371,6 +393,7 @@ void model_free(struct model *m)
     free(m->roots);
     free(m->edges);
     free(m->rc);
+    free(m->heap);
     free(m->suppressions);
     free(m->damage);
     memset(m, 0, sizeof *m);

@@ -23,6 +23,12 @@ struct model_module {
 struct model_stack {
     uint32_t n;
     uint64_t *frames; /* return addresses, caller of the allocator first */
+    uint64_t allocs, bytes; /* allocations made from this stack over the run */
+};
+
+/* A point of the live heap over time (from the writer's periodic records). */
+struct model_heap_point {
+    uint64_t time_ns, live_bytes, live_blocks;
 };
 
 struct model_snapshot {
@@ -95,6 +101,9 @@ struct model {
     size_t n_roots;
     struct model_edge *edges;
     size_t n_edges;
+    /* the live heap over time */
+    struct model_heap_point *heap;
+    size_t n_heap;
     /* refcount events, in sequence order */
     struct model_rc *rc;
     size_t n_rc;

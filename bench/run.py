@@ -159,7 +159,7 @@ def write_results(rows, args):
              "Machine: %s." % machine(),
              "Tools: %s." % ", ".join("%s %s" % kv for kv in versions().items()),
              "Wall time is the median of %d runs (valgrind: %d), as a ratio to the native median; RSS is the"
-             " median peak resident set (GNU time's %M: the largest process of the run, so heaptrack's own"
+             " median peak resident set (GNU time's %%M: the largest process of the run, so heaptrack's own"
              " interpreter process counts); the summary time is `heapscope summary` or"
              " `heaptrack_print` on the trace of one run." % (args.runs, args.valgrind_runs), "",
              "| workload | tool | wall (median) | x native | peak RSS | x native RSS | trace size | summarize |",
