@@ -183,7 +183,7 @@ int model_load(struct model *m, const char *path, const char *want, char *err, s
     uint64_t seq = 0;
     size_t rc_cap = 0, heap_cap = 0;
     /* progress for big traces, when a person is watching */
-    int progress = fmt_reader_size(r) > (32u << 20) && isatty(STDERR_FILENO);
+    int progress = fmt_reader_size(r) > (8u << 20) && isatty(STDERR_FILENO);
     unsigned shown = 0;
     while (fmt_reader_next(r, &rec)) {
         seq++;

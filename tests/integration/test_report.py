@@ -13,10 +13,10 @@ chromium = shutil.which("chromium") or shutil.which("chromium-browser")
 check(chromium is not None, "Debian's chromium is installed (scripts/test installs it)")
 d = tempfile.mkdtemp(prefix="hs-report-")
 
-def report(argv, name):
+def report(argv, name, *opts):
     t = Traced(argv)
     out = os.path.join(d, name + ".html")
-    p = run([HEAPSCOPE, "report", "-o", out, t.only_trace()])
+    p = run([HEAPSCOPE, "report", "-o", out] + list(opts) + [t.only_trace()])
     check(p.returncode == 0 and os.path.getsize(out) > 5000, "%s: report written (%d bytes)" % (name, os.path.getsize(out)))
     html = open(out).read()
     check(not re.search(r'<(script|link|img|iframe)[^>]+(src|href)=', html) and "http://" not in html.replace(
@@ -48,10 +48,11 @@ check('class="graph cycle"' in page and "unreachable (leaked)" in page, "a leake
 check(page.count('class="ref-row"') == 7, "refcount histories of the 7 tree nodes")
 
 # a leak hunt with labelled snapshots: the diff and the referrer chains
-hunt = report([sample("11_leak_hunt")], "leak_hunt")
+hunt = report([sample("11_leak_hunt")], "leak_hunt", "--snapshot", "leaked")
 page = dom(hunt)
 check('data-ready="1"' in page and 'id="js-error"' not in page, "leak hunt report: no JavaScript error")
-check('class="diff-row"' in page and "LeakyItem" in page, "snapshot diff by type (LeakyItem)")
+check('class="diff-row"' in page and "LeakyItem" in page and "+500" in page,
+      "snapshot diff by type, baseline -> leaked: LeakyItem +500")
 
 # a C program with still-reachable blocks: referrer chains
 chains = report([program("graph_demo"), "chain"], "chain")
