@@ -23,6 +23,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zstd.h>
 
@@ -55,6 +56,8 @@ static struct out_buf global_buf, preamble_buf;
 static out_preamble_fn preamble;
 
 static int fd = -1;
+static dev_t fd_dev;  /* what fd was opened on: a program that closes all its */
+static ino_t fd_ino;  /* descriptors may be given our number for a file of its own */
 static atomic_int failed;       /* the trace is dead: stop recording */
 static ZSTD_CCtx *cctx;
 static uint8_t *chunk_out;      /* compressed chunk scratch */
@@ -289,6 +292,11 @@ static int open_trace(void)
         fail("cannot create trace", errno);
         return -1;
     }
+    struct stat st;
+    if (fstat(fd, &st) == 0) {
+        fd_dev = st.st_dev;
+        fd_ino = st.st_ino;
+    }
     uint8_t header[FMT_FILE_HEADER_SIZE];
     fmt_file_header(header);
     int err = plat_write_all(fd, header, sizeof header);
@@ -330,6 +338,12 @@ static int write_chunk_locked(const uint8_t *raw, size_t len)
     size_t n = fmt_chunk_encode(cctx, ZSTD_LEVEL, raw, len, chunk_out, chunk_room);
     if (!n) {
         fail("cannot compress", EIO);
+        return -1;
+    }
+    struct stat st; /* still our file? (the program may have closed it) */
+    if (fstat(fd, &st) != 0 || st.st_dev != fd_dev || st.st_ino != fd_ino) {
+        fd = -1; /* not ours to write to, nor to close */
+        fail("lost the trace file (the program closed its descriptor)", EBADF);
         return -1;
     }
     int err = plat_write_all(fd, chunk_out, n);
@@ -427,7 +441,9 @@ static void *writer_main(void *arg)
             pthread_cond_timedwait(&queue_cond, &queue_lock, &ts);
         }
         pthread_mutex_unlock(&queue_lock);
-        while (write_one_queued())
+        /* a bounded drain: under a steady load the queue never empties, and
+         * the tick (timed and signalled snapshots, the flush) must still come */
+        for (int i = 0; i < QUEUE_MAX && write_one_queued(); i++)
             ;
         uint64_t now = plat_now_ns();
         rec_tick(now);
@@ -525,7 +541,8 @@ void out_fork_child(void)
         my_buf->tid = (uint32_t)plat_gettid();
     fmt_buf_clear(&global_buf.fb);
     plat_unlock(&global_buf.lock);
-    if (fd >= 0)
+    struct stat st; /* the parent's trace: close it if it is still ours */
+    if (fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == fd_dev && st.st_ino == fd_ino)
         close(fd);
     fd = -1;
     path[0] = 0;

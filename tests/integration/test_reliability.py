@@ -1,0 +1,118 @@
+"""Faults of the tracer's own making never reach the program: a program that
+closes all its descriptors, a full disk, a trace file deleted while written,
+a writer slower than the program, hundreds of forked children, signal
+handlers that allocate, exit from a thread; and 8 threads under load with a
+snapshot signal every 100 ms lose no event."""
+import json
+import os
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from hs import *
+
+faults = program("faults")
+d = tempfile.mkdtemp(prefix="hs-rel-")
+
+def preload_run(argv, out, timeout=120, **kw):
+    return subprocess.run(argv, env=dict(os.environ, LD_PRELOAD=LIB, HEAPSCOPE_OUTPUT=out), capture_output=True,
+                          text=True, timeout=timeout, **kw)
+
+# closes every descriptor, then opens a file of its own: the tracer must not write into it
+mine = os.path.join(d, "mine.txt")
+p = preload_run([faults, "closefds", mine], os.path.join(d, "cf.hst"))
+content = open(mine).read()
+check(p.returncode == 0 and p.stdout == "wrote %s\n" % mine, "closefds: stdout and status unchanged")
+check(content == "".join("line %d\n" % i for i in range(20000)), "closefds: the program's own file is exactly its own")
+check(p.stderr.count("\n") == 1 and "lost the trace file" in p.stderr,
+      "closefds: one warning that the trace was lost: %r" % p.stderr.strip())
+r = run([HEAPSCOPE, "summary", "--format", "json", os.path.join(d, "cf.hst")])
+check(r.returncode == 0 and json.loads(r.stdout)["allocations"] >= 100000,
+      "closefds: what was recorded before is readable")
+
+# a full disk
+mnt = os.path.join(d, "small")
+os.makedirs(mnt)
+if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", mnt], capture_output=True).returncode == 0:
+    try:
+        argv = [program("big_heap"), "200000"]
+        p = preload_run(argv, os.path.join(mnt, "full.hst"))
+        check(p.returncode == 0 and p.stdout == "", "disk full: the program runs on, status 0")
+        check(p.stderr.count("\n") == 1 and "No space left" in p.stderr, "disk full: one warning: " + p.stderr.strip())
+        r = run([HEAPSCOPE, "summary", "--format", "json", os.path.join(mnt, "full.hst")])
+        check(r.returncode in (0, 2) and r.stderr.count("\n") == 1, "disk full: the partial trace reads with one line: " + r.stderr.strip())
+    finally:
+        subprocess.run(["umount", mnt])
+else:
+    print("note: cannot mount a tmpfs here; the disk-full case was not run")
+
+# the trace deleted while it is written
+out = os.path.join(d, "del.hst")
+proc = subprocess.Popen([faults, "load", "2", "2"], env=dict(os.environ, LD_PRELOAD=LIB, HEAPSCOPE_OUTPUT=out),
+                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+time.sleep(1.3)
+if os.path.exists(out):
+    os.unlink(out)
+o, e = proc.communicate(timeout=120)
+check(proc.returncode == 0 and o.startswith("load: 2 threads made"), "trace deleted while written: the program is unaffected")
+
+# a writer slower than the program: the trace goes to a pipe read slowly
+fifo = os.path.join(d, "slow.fifo")
+os.mkfifo(fifo)
+got = []
+def slow_reader():
+    with open(fifo, "rb") as f:
+        while True:
+            b = f.read(65536)
+            if not b:
+                break
+            got.append(len(b))
+            time.sleep(0.002)
+t = threading.Thread(target=slow_reader)
+t.start()
+p = preload_run([faults, "load", "2", "1"], fifo)
+t.join(timeout=120)
+check(p.returncode == 0 and p.stdout.startswith("load: 2 threads made") and p.stderr == "",
+      "slow writer: the program waits for the tracer, nothing on stderr")
+check(sum(got) > 100000, "slow writer: the whole trace came through the pipe (%d bytes)" % sum(got))
+
+# hundreds of children
+t = Traced([faults, "forks", "300"], timeout=300)
+check(t.proc.returncode == 0 and t.proc.stdout == "300 children exited 0\n", "300 forked children all exit 0")
+check(len(t.traces) == 301, "301 traces (the parent and every child): %d" % len(t.traces))
+bad = [x for x in t.traces if run([HEAPSCOPE, "summary", x]).returncode != 0]
+check(not bad, "every trace is readable")
+
+# signal handlers that allocate, interrupting allocations
+t = Traced([faults, "signals"], timeout=120)
+check(t.proc.returncode == 0 and "many" in t.proc.stdout, "signals: no deadlock, the handler allocated many times")
+s = analyze("summary", t.only_trace())
+check(consistent(s), "signals: allocations - frees == live at exit")
+
+# exit from a thread
+t = Traced([faults, "threadexit"], timeout=120)
+check(t.proc.returncode == 7 and t.proc.stdout == "thread calls exit\n", "exit from a thread: status 7, stdout unchanged")
+s = analyze("summary", t.only_trace())
+check(s["end"] == "exit" and [x["name"] for x in s["snapshots"]][-1] == "exit", "exit from a thread: the trace is complete")
+
+# load: 8 threads, 10 seconds, a snapshot signal every 100 ms
+out = os.path.join(d, "load.hst")
+proc = subprocess.Popen([faults, "load", "8", "10"], env=dict(os.environ, LD_PRELOAD=LIB, HEAPSCOPE_OUTPUT=out),
+                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+sent = 0
+while proc.poll() is None and sent < 95:
+    time.sleep(0.1)
+    try:
+        proc.send_signal(signal.SIGUSR2)
+        sent += 1
+    except ProcessLookupError:
+        break
+o, e = proc.communicate(timeout=120)
+check(proc.returncode == 0 and o.startswith("load: 8 threads made"), "load: no deadlock, the program finished")
+made = int(o.split("made ")[1].split()[0])
+s = analyze("summary", out)
+names = [x["name"] for x in s["snapshots"]]
+check(sum(n.startswith("signal-") for n in names) >= 20, "load: %d signal snapshots taken" % sum(n.startswith("signal-") for n in names))
+check(s["allocations"] >= made and consistent(s), "load: no lost event (%d recorded, program made %d; frees match)" % (s["allocations"], made))
+check(s["threads"] >= 8, "load: events from all 8 threads")

@@ -1,0 +1,162 @@
+/* Programs that make life hard for a tracer. Each prints what it knows.
+ *   closefds      once the tracer has its file open, closes every descriptor
+ *                 above 2, opens a file of its own (which gets the tracer's
+ *                 old number) and writes to it
+ *   forks N       forks N children that allocate and exit
+ *   signals       allocates in a signal handler firing every 50 us, for 1 s
+ *   threadexit    a thread calls exit() while main keeps allocating
+ *   load T S      T threads allocate and free for S seconds, then join;
+ *                 prints how many allocations they made
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static void *volatile sink;
+
+static int closefds(const char *path)
+{
+    for (int i = 0; i < 200000; i++) { /* enough for the tracer to open its file */
+        void *p = malloc(100);
+        free(p);
+    }
+    usleep(1200000); /* and for its once-a-second flush */
+    for (int fd = 3; fd < 1024; fd++)
+        close(fd);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return 5;
+    for (int i = 0; i < 20000; i++) { /* enough allocation for the tracer to write */
+        char *p = malloc(64);
+        snprintf(p, 64, "line %d\n", i);
+        fputs(p, f);
+        free(p);
+    }
+    fclose(f);
+    printf("wrote %s\n", path);
+    return 0;
+}
+
+static int forks(int n)
+{
+    for (int i = 0; i < n; i++) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            sink = malloc(32 + (size_t)i);
+            _exit(0);
+        }
+    }
+    int ok = 0, status;
+    while (wait(&status) > 0)
+        ok += WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    printf("%d children exited 0\n", ok);
+    return 0;
+}
+
+static atomic_long handler_allocs;
+
+static void on_alarm(int sig)
+{
+    (void)sig;
+    void *p = malloc(48); /* not async-signal-safe by the book, but programs do it */
+    free(p);
+    atomic_fetch_add(&handler_allocs, 1);
+}
+
+static int signals(void)
+{
+    signal(SIGALRM, on_alarm);
+    struct itimerval it = { { 0, 50 }, { 0, 50 } };
+    setitimer(ITIMER_REAL, &it, NULL);
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    long main_allocs = 0;
+    do {
+        void *p = malloc(64 + (size_t)(main_allocs % 512));
+        free(p);
+        main_allocs++;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+    } while (now.tv_sec - start.tv_sec < 1);
+    struct itimerval off = { { 0, 0 }, { 0, 0 } };
+    setitimer(ITIMER_REAL, &off, NULL);
+    printf("signals: main and handler allocated (%s)\n", atomic_load(&handler_allocs) > 10 ? "many" : "few");
+    return 0;
+}
+
+static void *exiter(void *arg)
+{
+    (void)arg;
+    usleep(100000);
+    printf("thread calls exit\n");
+    fflush(stdout);
+    exit(7);
+}
+
+__attribute__((noreturn)) static int threadexit(void)
+{
+    pthread_t t;
+    pthread_create(&t, NULL, exiter, NULL);
+    for (;;) {
+        void *p = malloc(128);
+        free(p);
+    }
+}
+
+static atomic_int stop;
+static atomic_long made;
+
+static void *worker(void *arg)
+{
+    unsigned seed = (unsigned)(long)arg;
+    void *ring[64] = { 0 };
+    long n = 0;
+    while (!atomic_load(&stop)) {
+        unsigned i = (unsigned)rand_r(&seed) % 64;
+        free(ring[i]);
+        ring[i] = malloc(16 + (size_t)(rand_r(&seed) % 2000));
+        n++;
+    }
+    for (int i = 0; i < 64; i++)
+        free(ring[i]);
+    atomic_fetch_add(&made, n);
+    return NULL;
+}
+
+static int load(int threads, int seconds)
+{
+    pthread_t t[64];
+    for (long i = 0; i < threads && i < 64; i++)
+        pthread_create(&t[i], NULL, worker, (void *)(i + 1));
+    struct timespec left = { seconds, 0 }; /* signals cut a sleep short: sleep on */
+    while (nanosleep(&left, &left) != 0)
+        ;
+    atomic_store(&stop, 1);
+    for (int i = 0; i < threads && i < 64; i++)
+        pthread_join(t[i], NULL);
+    printf("load: %d threads made %ld allocations\n", threads, (long)made);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        return 2;
+    if (!strcmp(argv[1], "closefds") && argc > 2)
+        return closefds(argv[2]);
+    if (!strcmp(argv[1], "forks") && argc > 2)
+        return forks(atoi(argv[2]));
+    if (!strcmp(argv[1], "signals"))
+        return signals();
+    if (!strcmp(argv[1], "threadexit"))
+        return threadexit();
+    if (!strcmp(argv[1], "load") && argc > 3)
+        return load(atoi(argv[2]), atoi(argv[3]));
+    return 2;
+}
