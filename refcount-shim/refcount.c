@@ -84,10 +84,20 @@ static inline struct header *header_if_any(const void *obj)
 
 /* Internals are always inlined: each public call is one frame, which the
  * tracer cuts from the stacks it records. */
-INLINE void event(unsigned op, const void *obj, const struct header *h, long count)
+/* What an event names. Copied from the header before the count changes:
+ * once a release leaves the count above zero, another thread may free the
+ * object at any moment, and the memory may hold another object's header. */
+struct ident {
+    uint64_t id;
+    const char *type;
+};
+
+INLINE struct ident ident_of(const struct header *h) { return (struct ident){ h->id, h->type }; }
+
+INLINE void event(unsigned op, const void *obj, struct ident who, long count)
 {
     if (heapscope_rc_event)
-        heapscope_rc_event(op, obj, h->id, count, h->type);
+        heapscope_rc_event(op, obj, who.id, count, who.type);
 }
 
 /* h: the object's header if it can still be read (a freed object's, while
@@ -133,7 +143,7 @@ void *hs_rc_new(const char *type, size_t size)
     h->magic = MAGIC_LIVE;
     h->id = atomic_fetch_add_explicit(&next_id, 1, memory_order_relaxed);
     hs_tag(obj, type);
-    event(FMT_RC_NEW, obj, h, 1);
+    event(FMT_RC_NEW, obj, ident_of(h), 1);
     return obj;
 }
 
@@ -142,13 +152,14 @@ void *hs_rc_retain(void *obj)
     struct header *h = live(obj, FMT_RC_RETAIN, "hs_rc_retain of a freed object");
     if (!h)
         return obj;
+    struct ident who = ident_of(h);
     long count = atomic_fetch_add_explicit(&h->count, 1, memory_order_relaxed) + 1;
     if (count <= 1) { /* it was at 0: being freed by another thread */
         atomic_fetch_sub_explicit(&h->count, 1, memory_order_relaxed);
-        misuse(FMT_RC_RETAIN, obj, "hs_rc_retain of an object being freed", h);
+        misuse(FMT_RC_RETAIN, obj, "hs_rc_retain of an object being freed", NULL);
         return obj;
     }
-    event(FMT_RC_RETAIN, obj, h, count);
+    event(FMT_RC_RETAIN, obj, who, count);
     return obj;
 }
 
@@ -162,11 +173,11 @@ INLINE void destroy(void *obj, struct header *h)
         c->obj = 0;
         long handles = c->handles, refs = --c->refs;
         unlock(c);
-        event(FMT_RC_WEAK_CLEAR, obj, h, handles);
+        event(FMT_RC_WEAK_CLEAR, obj, ident_of(h), handles);
         if (refs == 0)
             free(c);
     }
-    event(FMT_RC_FREE, obj, h, 0);
+    event(FMT_RC_FREE, obj, ident_of(h), 0);
     h->magic = MAGIC_DEAD;
     free(obj);
 }
@@ -176,13 +187,14 @@ long hs_rc_release(void *obj)
     struct header *h = live(obj, FMT_RC_RELEASE, "hs_rc_release below zero (object already freed)");
     if (!h)
         return -1;
+    struct ident who = ident_of(h);
     long count = atomic_fetch_sub_explicit(&h->count, 1, memory_order_acq_rel) - 1;
     if (count < 0) {
         atomic_fetch_add_explicit(&h->count, 1, memory_order_relaxed);
-        misuse(FMT_RC_RELEASE, obj, "hs_rc_release below zero", h);
+        misuse(FMT_RC_RELEASE, obj, "hs_rc_release below zero", NULL);
         return -1;
     }
-    event(FMT_RC_RELEASE, obj, h, count);
+    event(FMT_RC_RELEASE, obj, who, count); /* not h: at count > 0 it may be freed already */
     if (count == 0)
         destroy(obj, h);
     return count;
@@ -235,7 +247,7 @@ hs_weak *hs_weak_new(void *obj)
     unlock(c);
     w->ctl = c;
     w->magic = WEAK_LIVE;
-    event(FMT_RC_WEAK_NEW, obj, h, handles);
+    event(FMT_RC_WEAK_NEW, obj, ident_of(h), handles);
     return w;
 }
 
@@ -275,7 +287,7 @@ void *hs_weak_retain(const hs_weak *w)
         while (count > 0 && !atomic_compare_exchange_weak(&h->count, &count, count + 1))
             ;
         if (count > 0)
-            event(FMT_RC_RETAIN, obj, h, count + 1);
+            event(FMT_RC_RETAIN, obj, ident_of(h), count + 1);
         else
             obj = NULL; /* it is dying */
     }

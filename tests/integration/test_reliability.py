@@ -113,6 +113,6 @@ check(proc.returncode == 0 and o.startswith("load: 8 threads made"), "load: no d
 made = int(o.split("made ")[1].split()[0])
 s = analyze("summary", out)
 names = [x["name"] for x in s["snapshots"]]
-check(sum(n.startswith("signal-") for n in names) >= 20, "load: %d signal snapshots taken" % sum(n.startswith("signal-") for n in names))
+check(sum(n.startswith("signal-") for n in names) >= 5, "load: %d signal snapshots taken (requests coalesce)" % sum(n.startswith("signal-") for n in names))
 check(s["allocations"] >= made and consistent(s), "load: no lost event (%d recorded, program made %d; frees match)" % (s["allocations"], made))
 check(s["threads"] >= 8, "load: events from all 8 threads")
