@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "graph.h"
@@ -52,10 +53,25 @@ const char *cli_parse_reader(int argc, char **argv, const char *usage, struct co
     return argv[optind];
 }
 
+/* A damaged trace's warning waits: if an error follows, the two are one line;
+ * if not, it is printed when the command ends. */
+static char pending_warning[700];
+
+static void print_pending_warning(void)
+{
+    if (pending_warning[0])
+        fprintf(stderr, "heapscope: warning: %s\n", pending_warning);
+    pending_warning[0] = 0;
+}
+
 int cli_error(const char *fmt, ...)
 {
     va_list ap;
     fputs("heapscope: ", stderr);
+    if (pending_warning[0]) {
+        fprintf(stderr, "%s; then: ", pending_warning);
+        pending_warning[0] = 0;
+    }
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
@@ -70,8 +86,12 @@ int cli_load(struct model *m, const char *path, const char *snapshot)
         cli_error("%s", err);
         return -1;
     }
-    if (m->damage)
-        fprintf(stderr, "heapscope: warning: %s: %s; read up to there\n", path, m->damage);
+    if (m->damage) {
+        static int registered;
+        if (!registered++)
+            atexit(print_pending_warning);
+        snprintf(pending_warning, sizeof pending_warning, "%s: %s; read up to there", path, m->damage);
+    }
     return 0;
 }
 
@@ -80,8 +100,10 @@ int cli_load_graph(struct model *m, struct graph *g, const char *path, const cha
     if (cli_load(m, path, snapshot) != 0)
         return -1;
     if (!m->snapshot || !m->snapshot->scanned) {
-        cli_error("%s: snapshot %s has no heap graph (traced with HEAPSCOPE_SCAN=0?)", path,
-                  m->snapshot ? m->snapshot->name : "?");
+        if (m->snapshot)
+            cli_error("%s: snapshot %s has no heap graph (traced with HEAPSCOPE_SCAN=0?)", path, m->snapshot->name);
+        else
+            cli_error("%s: the trace has no complete snapshot", path);
         model_free(m);
         return -1;
     }

@@ -332,7 +332,8 @@ int model_load(struct model *m, const char *path, const char *want, char *err, s
     free(tids.slots);
     snap_vec_free(&cur);
     m->threads = tids.n;
-    qsort(m->rc, m->n_rc, sizeof *m->rc, by_seq); /* threads wrote them out of order */
+    if (m->n_rc) /* threads wrote them out of order */
+        qsort(m->rc, m->n_rc, sizeof *m->rc, by_seq);
     if (!m->has_process) {
         snprintf(err, errlen, "%s: %s", path,
                  m->damage ? m->damage : "trace holds no process record");
