@@ -205,7 +205,8 @@ void diff_finish(struct diff_table *t)
     for (size_t i = 0; i < t->index.cap; i++) /* rows take their keys from the map */
         if (t->index.keys[i])
             t->rows[t->index.vals[i]].key = t->index.keys[i];
-    qsort(t->rows, t->n, sizeof *t->rows, by_change);
+    if (t->n) /* qsort wants an array, even of nothing */
+        qsort(t->rows, t->n, sizeof *t->rows, by_change);
 }
 
 void diff_free(struct diff_table *t)

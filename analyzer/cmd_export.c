@@ -146,7 +146,8 @@ static void write_collapsed(FILE *out, const struct model *m, const struct site 
     for (size_t i = 0; i < index.cap; i++) /* lines take their keys from the map */
         if (index.keys[i])
             lines[index.vals[i]].key = index.keys[i];
-    qsort(lines, n_lines, sizeof *lines, by_key);
+    if (n_lines) /* qsort wants an array, even of nothing */
+        qsort(lines, n_lines, sizeof *lines, by_key);
     for (size_t i = 0; i < n_lines; i++)
         fprintf(out, "%s %llu\n", lines[i].key, (unsigned long long)lines[i].value);
     free(key.p);
@@ -171,7 +172,8 @@ static int by_bytes(const void *a, const void *b)
 static void write_json(FILE *out, const struct model *m, struct site *sites, size_t n)
 {
     struct symbolizer *s = sym_open(m);
-    qsort(sites, n, sizeof *sites, by_bytes);
+    if (n) /* qsort wants an array, even of nothing */
+        qsort(sites, n, sizeof *sites, by_bytes);
     struct json j;
     json_init(&j, out);
     json_object(&j, NULL);

@@ -186,7 +186,8 @@ int cmd_refs(int argc, char **argv)
             }
         }
     }
-    qsort(h, n_h, sizeof *h, by_references);
+    if (n_h)
+        qsort(h, n_h, sizeof *h, by_references);
 
     if (o.format == OUT_JSON) {
         struct json j;

@@ -251,8 +251,10 @@ out:
 
 void *plat_program_function(const char *name)
 {
-    void *f = dlsym(RTLD_DEFAULT, name);
-    return f ? f : exe_symbol(name);
+    /* the program's own first: a preloaded runtime (UBSan's, say) may carry
+     * a weak stub of the same name that dlsym would find */
+    void *f = exe_symbol(name);
+    return f ? f : dlsym(RTLD_DEFAULT, name);
 }
 
 struct range_ctx {
