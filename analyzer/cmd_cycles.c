@@ -92,6 +92,7 @@ int cmd_cycles(int argc, char **argv)
     if (optind != argc - 1)
         return cli_error("usage: %s", usage);
     const char *path = argv[optind];
+    model_keep_rc_events = 1;
     struct model m;
     struct graph g;
     if (cli_load_graph(&m, &g, path, o.snapshot) != 0)

@@ -134,6 +134,7 @@ int cmd_refs(int argc, char **argv)
         if (*end)
             return cli_error("--addr takes an address like 0x55d0c0ffee10, not '%s'", addr_s);
     }
+    model_keep_rc_events = 1;
     struct model m;
     if (cli_load(&m, argv[optind], NULL) != 0)
         return EXIT_TRACE_ERROR;

@@ -438,6 +438,7 @@ int cmd_report(int argc, char **argv)
     if (optind != argc - 1 || !output)
         return cli_error("usage: %s", usage);
     const char *path = argv[optind];
+    model_keep_rc_events = 1;
     struct model m;
     if (cli_load(&m, path, o.snapshot) != 0)
         return EXIT_TRACE_ERROR;

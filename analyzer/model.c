@@ -141,6 +141,8 @@ static void snap_vec_free(struct snap_vec *v)
 }
 
 
+int model_keep_rc_events;
+
 static int by_seq(const void *a, const void *b)
 {
     const struct model_rc *x = a, *y = b;
@@ -295,6 +297,8 @@ int model_load(struct model *m, const char *path, const char *want, char *err, s
             break;
         }
         case FMT_REC_RC: {
+            if (!model_keep_rc_events)
+                break;
             struct model_rc e = { rec.u.rc.seq, rec.u.rc.addr, rec.u.rc.id, rec.u.rc.count, (uint32_t)rec.u.rc.op,
                                   (uint32_t)(rec.u.rc.stack_id < MAX_ID ? rec.u.rc.stack_id : 0),
                                   (uint32_t)(rec.u.rc.type_id < MAX_ID ? rec.u.rc.type_id : 0) };

@@ -113,6 +113,10 @@ struct model {
     char *damage;
 };
 
+/* Whether model_load keeps refcount events (memory grows with them): set by
+ * the commands that read histories (refs, cycles, report). */
+extern int model_keep_rc_events;
+
 /* Loads path. snapshot names the snapshot whose blocks to keep: a name, an
  * index, or NULL for "exit" if there is one, else the last. Returns 0, or -1
  * with one line in err (missing file, not a trace, unknown snapshot, ...). */
