@@ -27,6 +27,25 @@ struct common_opts {
     { "snapshot", required_argument, NULL, 'S' },             \
     { "help", no_argument, NULL, 'h' }
 
+/* A command's own options, for cli_parse: a string value (with an optional
+ * short letter), or a flag when value is NULL. */
+struct cli_option {
+    const char *name;
+    char letter;         /* 0: long form only */
+    const char **value;  /* set to the argument */
+    int *flag;           /* set to 1 when given (value NULL) */
+};
+
+/* Parses the common options and the command's own (a table ended by a NULL
+ * name); the one positional argument (the trace) is returned, or NULL with
+ * *status set (0 after --help, 2 after an error, which it has printed). */
+const char *cli_parse(int argc, char **argv, const char *usage, const struct cli_option *own, struct common_opts *o,
+                      int *status);
+/* A whole number option: def when s is NULL; -1 (and an error) when bad. */
+int cli_number(const char *name, const char *s, unsigned long def, unsigned long *out);
+/* An address such as 0x55d0c0ffee10; -1 (and an error) when bad. */
+int cli_address(const char *s, uint64_t *out);
+
 /* Parses the options of a command that reads one trace and takes only the
  * common options. Returns the trace's path, or NULL with *status set (0 after
  * --help, EXIT_TRACE_ERROR after an error, which it has printed). */

@@ -37,28 +37,18 @@ static int by_content(const void *a, const void *b)
 
 int cmd_aliases(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        COMMON_LONG_OPTIONS, { "type", required_argument, NULL, 't' }, { "limit", required_argument, NULL, 'n' }, { 0 } };
     static const char usage[] =
         "heapscope aliases [--format text|json] [--snapshot NAME|INDEX] [--type TYPE] [--limit N] FILE";
-    struct common_opts o = { 0 };
-    const char *type = NULL;
-    unsigned long limit = 100;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        if (c == 't')
-            type = optarg;
-        else if (c == 'n')
-            limit = strtoul(optarg, NULL, 10);
-        else if (c == 'h')
-            return printf("usage: %s\n", usage), 0;
-        else if (cli_common_option(c, optarg, &o) != 1)
-            return cli_error("usage: %s", usage);
-    }
-    if (optind != argc - 1)
-        return cli_error("usage: %s", usage);
-    const char *path = argv[optind];
+    const char *type = NULL, *limit_s = NULL;
+    const struct cli_option own[] = { { "type", 0, &type, NULL }, { "limit", 0, &limit_s, NULL }, { NULL, 0, NULL, NULL } };
+    struct common_opts o;
+    int status;
+    unsigned long limit;
+    const char *path = cli_parse(argc, argv, usage, own, &o, &status);
+    if (!path)
+        return status;
+    if (cli_number("limit", limit_s, 100, &limit) != 0)
+        return EXIT_TRACE_ERROR;
     struct model m;
     struct graph g;
     if (cli_load_graph(&m, &g, path, o.snapshot) != 0)

@@ -71,27 +71,19 @@ static size_t cycle_types(struct symbolizer *s, const struct model *m, const siz
 
 int cmd_cycles(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        COMMON_LONG_OPTIONS, { "members", required_argument, NULL, 'm' }, { "lost", no_argument, NULL, 'l' }, { 0 } };
     static const char usage[] =
         "heapscope cycles [--format text|json] [--snapshot NAME|INDEX] [--lost] [--members N] FILE";
-    struct common_opts o = { 0 };
-    unsigned long max_members = 100;
-    int lost_only = 0, c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        if (c == 'm')
-            max_members = strtoul(optarg, NULL, 10);
-        else if (c == 'l')
-            lost_only = 1;
-        else if (c == 'h')
-            return printf("usage: %s\n", usage), 0;
-        else if (cli_common_option(c, optarg, &o) != 1)
-            return cli_error("usage: %s", usage);
-    }
-    if (optind != argc - 1)
-        return cli_error("usage: %s", usage);
-    const char *path = argv[optind];
+    const char *members_s = NULL;
+    int lost_only = 0, status;
+    const struct cli_option own[] = { { "members", 0, &members_s, NULL }, { "lost", 0, NULL, &lost_only },
+                                      { NULL, 0, NULL, NULL } };
+    struct common_opts o;
+    unsigned long max_members;
+    const char *path = cli_parse(argc, argv, usage, own, &o, &status);
+    if (!path)
+        return status;
+    if (cli_number("members", members_s, 100, &max_members) != 0)
+        return EXIT_TRACE_ERROR;
     model_keep_rc_events = 1;
     struct model m;
     struct graph g;

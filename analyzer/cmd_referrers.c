@@ -212,37 +212,23 @@ static void target_text(const struct ctx *c, size_t t)
 
 int cmd_referrers(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        COMMON_LONG_OPTIONS, { "addr", required_argument, NULL, 'a' }, { "type", required_argument, NULL, 't' },
-        { "site", required_argument, NULL, 's' }, { "limit", required_argument, NULL, 'n' }, { 0 } };
     static const char usage[] = "heapscope referrers [--format text|json] [--snapshot NAME|INDEX] "
                                 "(--addr ADDR | --type TYPE | --site FUNCTION) [--limit N] FILE";
-    struct common_opts o = { 0 };
-    struct query q = { .limit = 10 };
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'a': q.addr = optarg; break;
-        case 't': q.type = optarg; break;
-        case 's': q.site = optarg; break;
-        case 'n': q.limit = strtoul(optarg, NULL, 10); break;
-        case 'h': printf("usage: %s\n", usage); return 0;
-        default:
-            if (cli_common_option(c, optarg, &o) != 1)
-                return cli_error("usage: %s", usage);
-        }
-    }
-    if (optind != argc - 1 || (!!q.addr + !!q.type + !!q.site) != 1)
+    struct query q = { 0 };
+    const char *limit_s = NULL;
+    const struct cli_option own[] = { { "addr", 0, &q.addr, NULL }, { "type", 0, &q.type, NULL },
+                                      { "site", 0, &q.site, NULL }, { "limit", 0, &limit_s, NULL },
+                                      { NULL, 0, NULL, NULL } };
+    struct common_opts o;
+    int status;
+    const char *path = cli_parse(argc, argv, usage, own, &o, &status);
+    if (!path)
+        return status;
+    if ((!!q.addr + !!q.type + !!q.site) != 1)
         return cli_error("usage: %s", usage);
     uint64_t addr = 0;
-    if (q.addr) {
-        char *end;
-        addr = strtoull(q.addr, &end, 0);
-        if (*end)
-            return cli_error("--addr takes an address like 0x55d0c0ffee10, not '%s'", q.addr);
-    }
-    const char *path = argv[optind];
+    if (cli_number("limit", limit_s, 10, &q.limit) != 0 || (q.addr && cli_address(q.addr, &addr) != 0))
+        return EXIT_TRACE_ERROR;
     struct model m;
     struct graph g;
     if (cli_load_graph(&m, &g, path, o.snapshot) != 0)
@@ -280,7 +266,7 @@ int cmd_referrers(int argc, char **argv)
     } else if (found > q.limit) {
         printf("\n(%zu more blocks match; --limit N shows more)\n", found - q.limit);
     }
-    int status = 0;
+    status = 0;
     if (!found)
         status = cli_error("no block matches in snapshot %s", m.snapshot->name);
     sym_close(cx.s);

@@ -103,40 +103,23 @@ static void print_event_text(struct refs *r, const struct model_rc *e)
 
 int cmd_refs(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        COMMON_LONG_OPTIONS, { "type", required_argument, NULL, 't' }, { "addr", required_argument, NULL, 'a' },
-        { "limit", required_argument, NULL, 'n' }, { 0 } };
     static const char usage[] =
         "heapscope refs [--format text|json] [--type TYPE] [--addr ADDR] [--limit N] FILE";
-    struct common_opts o = { 0 };
-    const char *type = NULL, *addr_s = NULL;
-    unsigned long limit = 1000;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        if (c == 't')
-            type = optarg;
-        else if (c == 'a')
-            addr_s = optarg;
-        else if (c == 'n')
-            limit = strtoul(optarg, NULL, 10);
-        else if (c == 'h')
-            return printf("usage: %s\n", usage), 0;
-        else if (cli_common_option(c, optarg, &o) != 1)
-            return cli_error("usage: %s", usage);
-    }
-    if (optind != argc - 1)
-        return cli_error("usage: %s", usage);
+    const char *type = NULL, *addr_s = NULL, *limit_s = NULL;
+    const struct cli_option own[] = { { "type", 0, &type, NULL }, { "addr", 0, &addr_s, NULL },
+                                      { "limit", 0, &limit_s, NULL }, { NULL, 0, NULL, NULL } };
+    struct common_opts o;
+    int status;
+    unsigned long limit;
     uint64_t addr = 0;
-    if (addr_s) {
-        char *end;
-        addr = strtoull(addr_s, &end, 0);
-        if (*end)
-            return cli_error("--addr takes an address like 0x55d0c0ffee10, not '%s'", addr_s);
-    }
+    const char *path = cli_parse(argc, argv, usage, own, &o, &status);
+    if (!path)
+        return status;
+    if (cli_number("limit", limit_s, 1000, &limit) != 0 || (addr_s && cli_address(addr_s, &addr) != 0))
+        return EXIT_TRACE_ERROR;
     model_keep_rc_events = 1;
     struct model m;
-    if (cli_load(&m, argv[optind], NULL) != 0)
+    if (cli_load(&m, path, NULL) != 0)
         return EXIT_TRACE_ERROR;
     struct refs r = { .m = &m, .sym = sym_open(&m) };
     rc_objects_build(&r.objs, &m);

@@ -420,24 +420,16 @@ static int write_report(FILE *out, const char *data, size_t len)
 
 int cmd_report(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        COMMON_LONG_OPTIONS, { "output", required_argument, NULL, 'o' }, { 0 } };
     static const char usage[] = "heapscope report [--snapshot NAME|INDEX] -o report.html FILE";
-    struct common_opts o = { 0 };
     const char *output = NULL;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "ho:", longopts, NULL)) != -1) {
-        if (c == 'o')
-            output = optarg;
-        else if (c == 'h')
-            return printf("usage: %s\n", usage), 0;
-        else if (cli_common_option(c, optarg, &o) != 1)
-            return cli_error("usage: %s", usage);
-    }
-    if (optind != argc - 1 || !output)
+    const struct cli_option own[] = { { "output", 'o', &output, NULL }, { NULL, 0, NULL, NULL } };
+    struct common_opts o;
+    int status;
+    const char *path = cli_parse(argc, argv, usage, own, &o, &status);
+    if (!path)
+        return status;
+    if (!output)
         return cli_error("usage: %s", usage);
-    const char *path = argv[optind];
     model_keep_rc_events = 1;
     struct model m;
     if (cli_load(&m, path, o.snapshot) != 0)
@@ -476,7 +468,7 @@ int cmd_report(int argc, char **argv)
     json_object_end(&j);
     fclose(mem);
 
-    int status = 0;
+    status = 0;
     FILE *out = fopen(output, "w");
     if (!out || write_report(out, data, len) != 0)
         status = cli_error("cannot write %s: %s", output, strerror(errno));
