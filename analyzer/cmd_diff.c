@@ -20,11 +20,7 @@
 static const char *first_frame(struct symbolizer *s, const struct model *m, uint32_t stack_id,
                                const struct sym_frame **frame)
 {
-    const struct model_stack *st = model_stack(m, stack_id);
-    if (!st || !st->n)
-        return NULL;
-    sym_resolve(s, st->frames[0], frame);
-    return (*frame)->function;
+    return sym_site(s, m, stack_id, frame) ? (*frame)->function : NULL;
 }
 
 static void key_of(struct symbolizer *s, const struct model *m, size_t b, int by_site, char *key, size_t room,

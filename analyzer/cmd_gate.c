@@ -327,7 +327,8 @@ static void allocation_site(struct symbolizer *sym, const struct model *m, uint3
             const struct sym_frame *f;
             size_t n = sym_resolve(sym, st->frames[i], &f);
             for (size_t k = 0; k < n && !*file; k++)
-                if (f[k].file && f[k].line && (pass || !system_module(f[k].module))) {
+                if (f[k].file && f[k].line && (pass || (!system_module(f[k].module) &&
+                                                        !sym_allocator_wrapper(f[k].module)))) {
                     *file = f[k].file;
                     *line = f[k].line;
                 }

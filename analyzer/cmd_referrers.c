@@ -27,11 +27,8 @@ static int matches(const struct query *q, struct symbolizer *s, const struct mod
         const char *t = sym_block_type(s, m, i);
         return t && strcmp(t, q->type) == 0;
     }
-    const struct model_stack *st = model_stack(m, m->blocks[i].stack_id);
-    if (!st || !st->n)
-        return 0;
     const struct sym_frame *f;
-    size_t n = sym_resolve(s, st->frames[0], &f);
+    size_t n = sym_site(s, m, m->blocks[i].stack_id, &f);
     for (size_t k = 0; k < n; k++)
         if (f[k].function && strcmp(f[k].function, q->site) == 0)
             return 1;

@@ -208,6 +208,14 @@ static void leaks_json(struct json *j, const struct leak_report *lr, struct symb
         json_u64(j, "blocks", r->blocks);
         json_u64(j, "indirect", r->indirect);
         json_str(j, "type", r->type);
+        const struct sym_frame *site;
+        if (sym_site(s, lr->m, r->stack_id, &site)) {
+            char where[600];
+            const char *file = site->file ? strrchr(site->file, '/') : NULL;
+            snprintf(where, sizeof where, "%s (%s:%u)", site->function ? site->function : "???",
+                     file ? file + 1 : site->file ? site->file : "?", site->line);
+            json_str(j, "site", where);
+        }
         frames_json(j, "stack", s, lr->m, r->stack_id, 24);
         json_object_end(j);
     }

@@ -247,6 +247,22 @@ size_t sym_resolve(struct symbolizer *s, uint64_t addr, const struct sym_frame *
     return s->cache[j].n;
 }
 
+int sym_allocator_wrapper(const char *module)
+{
+    return module && strstr(module, "libheapscope-refcount");
+}
+
+size_t sym_site(struct symbolizer *s, const struct model *m, uint32_t stack_id, const struct sym_frame **frames)
+{
+    const struct model_stack *st = model_stack(m, stack_id);
+    for (uint32_t i = 0; st && i < st->n; i++) {
+        size_t n = sym_resolve(s, st->frames[i], frames);
+        if (!sym_allocator_wrapper((*frames)[0].module) || i + 1 == st->n)
+            return n;
+    }
+    return 0;
+}
+
 const char *sym_data(struct symbolizer *s, uint64_t addr, uint64_t *offset)
 {
     struct mod_state *ms = open_module(s, addr);

@@ -25,6 +25,15 @@ void sym_close(struct symbolizer *s);
  * first. *out stays valid until the next sym_resolve call. */
 size_t sym_resolve(struct symbolizer *s, uint64_t addr, const struct sym_frame **out);
 
+/* The allocation site of a stack: its innermost frame (inlined calls first),
+ * past the refcount shim's own frame, which every refcounted object shares.
+ * Returns how many frames that return address has (set in frames), 0 if the
+ * stack is empty. */
+size_t sym_site(struct symbolizer *s, const struct model *m, uint32_t stack_id, const struct sym_frame **frames);
+
+/* Whether a module only wraps the allocator (the refcount shim). */
+int sym_allocator_wrapper(const char *module);
+
 /* The data symbol holding addr (a global), its offset in it; NULL if none. */
 const char *sym_data(struct symbolizer *s, uint64_t addr, uint64_t *offset);
 /* The C++ class whose vtable addr points into ("Node", "ns::Shape"), or NULL. */
