@@ -24,3 +24,33 @@ env = {"HEAPSCOPE_PRELOAD": ""}
 p = run([os.path.join(prefix, "bin/heapscope"), "run", "-o", os.path.join(d, "t.hst"), "--", program("leak_known")],
         env=env)
 check(p.returncode == 0 and os.path.exists(os.path.join(d, "t.hst")), "installed heapscope run traces a program")
+
+# the refcount shim: header, library, pkg-config, and a program built against them
+check("include/heapscope/refcount.h" in files, "refcount header installed")
+check(any(f.endswith("libheapscope-refcount.so") for f in files), "libheapscope-refcount.so installed")
+rpc = [f for f in files if f.endswith("pkgconfig/heapscope-refcount.pc")]
+check(len(rpc) == 1, "heapscope-refcount.pc installed")
+check(any(f.endswith("cmake/heapscope/HeapscopeLeakTest.cmake") for f in files), "the CMake helper installed")
+env = {"PKG_CONFIG_PATH": os.path.dirname(os.path.join(prefix, rpc[0]))}
+flags = run(["pkg-config", "--cflags", "--libs", "heapscope-refcount"], env=env).stdout.split()
+prog = os.path.join(d, "rc.c")
+C_SOURCE = r"""
+#include <heapscope/refcount.h>
+#include <stdio.h>
+int main(void)
+{
+    void *o = hs_rc_new("T", 8);
+    hs_rc_retain(o);
+    printf("%ld\n", hs_rc_count(o));
+    hs_rc_release(o);
+    return (int)hs_rc_release(o);
+}
+"""
+with open(prog, "w") as f:
+    f.write(C_SOURCE)
+exe = os.path.join(d, "rc")
+libdirs = [f[2:] for f in flags if f.startswith("-L")]
+p = run(["cc", prog, "-o", exe] + flags + ["-Wl,-rpath," + x for x in libdirs])
+check(p.returncode == 0, "a program builds with pkg-config heapscope-refcount: " + p.stderr[-300:])
+p = run([exe])
+check(p.returncode == 0 and p.stdout == "2\n", "and runs with the installed library: count 2")
