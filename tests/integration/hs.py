@@ -96,6 +96,12 @@ def frames(record):
             for f in record["stack"]]
 
 
+def top(stack):
+    """(function, basename(file), line) of a stack's first frame."""
+    f = stack[0]
+    return (f["function"], os.path.basename(f["file"]) if f["file"] else None, f["line"])
+
+
 def own(records, source):
     """Records whose allocation was called from SOURCE itself (its top frame)."""
     return [r for r in records if r["stack"] and r["stack"][0]["file"]

@@ -21,10 +21,6 @@ t = Traced([prog])
 check(t.proc.returncode == 0 and t.proc.stdout == n.stdout, "traced run prints the same")
 tr = t.only_trace()
 
-def top(stack):
-    f = stack[0]
-    return (f["function"], os.path.basename(f["file"]) if f["file"] else None, f["line"])
-
 r = analyze("refs", tr, "--type", "Widget")
 check(len(r["objects"]) == 1, "one Widget object: %d" % len(r["objects"]))
 w = r["objects"][0]

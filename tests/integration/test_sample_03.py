@@ -27,10 +27,6 @@ t = Traced([prog])
 check(t.proc.returncode == 0 and t.proc.stdout == n.stdout, "traced run prints the same")
 tr = t.only_trace()
 
-def top(stack):
-    f = stack[0]
-    return (f["function"], os.path.basename(f["file"]) if f["file"] else None, f["line"])
-
 # refs: two List objects, the first one [1, 2, 3] (b's), the second [4, 5] (c's)
 r = analyze("refs", tr, "--type", "List")
 objs = sorted(r["objects"], key=lambda o: o["events"][0]["seq"])

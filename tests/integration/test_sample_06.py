@@ -24,10 +24,6 @@ t = Traced([prog])
 check(t.proc.returncode == 0 and t.proc.stdout == n.stdout, "traced run prints the same")
 tr = t.only_trace()
 
-def top(stack):
-    f = stack[0]
-    return (f["function"], os.path.basename(f["file"]) if f["file"] else None, f["line"])
-
 r = analyze("refs", tr, "--type", "Thing")
 check(len(r["objects"]) == 1, "one Thing object: %d" % len(r["objects"]))
 th = r["objects"][0]
