@@ -1,7 +1,7 @@
 /* Programs that make life hard for a tracer. Each prints what it knows.
  *   closefds      once the tracer has its file open, closes every descriptor
- *                 above 2, opens a file of its own (which gets the tracer's
- *                 old number) and writes to it
+ *                 above 2 (the tracer's too), opens a file of its own and
+ *                 writes to it
  *   forks N       forks N children that allocate and exit
  *   signals       allocates in a signal handler firing every 50 us, for 1 s
  *   threadexit    a thread calls exit() while main keeps allocating
