@@ -95,13 +95,13 @@ static void hand_off(struct out_buf *b)
         return;
     pthread_mutex_lock(&queue_lock);
     while (queue_len == QUEUE_MAX && !atomic_load(&failed)) {
-        if (atomic_load(&writer_running)) {
-            pthread_cond_wait(&queue_cond, &queue_lock); /* the writer is behind: wait, lose nothing */
-        } else { /* no writer (exit, or a child that has not started one): write it ourselves */
-            pthread_mutex_unlock(&queue_lock);
-            write_one_queued();
-            pthread_mutex_lock(&queue_lock);
-        }
+        /* The writer is behind: write the oldest chunk ourselves (lose
+         * nothing, slow the program down). Never wait for the writer: it may
+         * itself be waiting for a buffer lock this thread holds (a peak
+         * snapshot holds the global buffer while it writes). */
+        pthread_mutex_unlock(&queue_lock);
+        write_one_queued();
+        pthread_mutex_lock(&queue_lock);
     }
     if (atomic_load(&failed)) {
         fmt_buf_clear(&b->fb);

