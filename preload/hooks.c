@@ -225,6 +225,7 @@ EXPORT int dlclose(void *handle)
     ENSURE_REAL();
     rec_modules_changed(); /* record what is there before it goes */
     int r = real.dlclose(handle);
+    stack_capture_forget(); /* its code addresses may be reused */
     rec_modules_changed();
     return r;
 }

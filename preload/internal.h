@@ -74,6 +74,9 @@ void plat_modules_foreach(void (*fn)(const struct plat_module *m, void *arg), vo
 void *plat_program_function(const char *name);
 /* The text range of the module containing addr; 0 or -ENOENT. */
 int plat_module_range(const void *addr, uintptr_t *start, uintptr_t *end);
+/* The .eh_frame_hdr (PT_GNU_EH_FRAME) of the module whose code contains addr;
+ * 0 if no module's code does, or it has none. Takes the loader's lock. */
+uintptr_t plat_eh_frame_hdr(uintptr_t addr);
 
 /* ---- options.c: the HEAPSCOPE_* environment, read once ---- */
 
@@ -93,12 +96,35 @@ void options_init(void) HS_HIDDEN;
  * place (no allocation), so that children are not traced. */
 void options_unpreload(void) HS_HIDDEN;
 
+/* ---- cfi.c: unwind rules from the binaries' .eh_frame ---- */
+
+/* How to find the caller's frame from a frame at one code address, in the
+ * common forms only: the canonical frame address (CFA, the caller's stack
+ * pointer) is rsp or rbp plus a constant, the return address is at CFA-8,
+ * and rbp is either unchanged or saved at CFA plus a constant. Anything else
+ * (expressions, signal frames, other registers) is CFI_FAIL, left to the
+ * general unwinder. */
+enum { CFI_NONE, CFI_RSP, CFI_RBP, CFI_STOP, CFI_FAIL };
+struct cfi_rule {
+    int32_t cfa_off;
+    int16_t rbp_off;  /* where rbp is saved, from the CFA, when rbp_saved */
+    uint8_t kind;     /* CFI_RSP, CFI_RBP: CFA = that register + cfa_off;
+                         CFI_STOP: no caller (the return address is undefined) */
+    uint8_t rbp_saved;
+};
+/* The rule in effect at code address pc (for a return address, pass the
+ * address minus one: the call instruction). Never fails: unknown code is
+ * CFI_FAIL. Reads only the loaded binaries' own .eh_frame. */
+struct cfi_rule cfi_rule_at(uintptr_t pc) HS_HIDDEN;
+
 /* ---- unwind.c: stack capture ---- */
 
 void stack_capture_init(void) HS_HIDDEN;
 /* Fills frames with return addresses, the caller of the interposed function
  * first; returns how many (at most max). */
 unsigned stack_capture(uintptr_t *frames, unsigned max) HS_HIDDEN;
+/* Forgets the cached unwind rules (code was unloaded). */
+void stack_capture_forget(void) HS_HIDDEN;
 /* The stack pointer of the caller of the innermost frame running one of the
  * named functions (a NULL-terminated list), or 0 if none is on the stack. */
 uintptr_t stack_caller_sp(const char *const *names) HS_HIDDEN;

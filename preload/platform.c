@@ -291,3 +291,34 @@ int plat_module_range(const void *addr, uintptr_t *start, uintptr_t *end)
     *end = c.end;
     return 0;
 }
+
+struct eh_ctx {
+    uintptr_t addr, hdr;
+};
+
+static int eh_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    (void)size;
+    struct eh_ctx *c = arg;
+    uintptr_t hdr = 0;
+    int inside = 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        uintptr_t s = info->dlpi_addr + ph->p_vaddr;
+        if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X) && c->addr >= s && c->addr < s + ph->p_memsz)
+            inside = 1;
+        else if (ph->p_type == PT_GNU_EH_FRAME)
+            hdr = s;
+    }
+    if (!inside)
+        return 0;
+    c->hdr = hdr;
+    return 1;
+}
+
+uintptr_t plat_eh_frame_hdr(uintptr_t addr)
+{
+    struct eh_ctx c = { .addr = addr };
+    dl_iterate_phdr(eh_cb, &c);
+    return c.hdr;
+}

@@ -1,5 +1,7 @@
-/* Built without frame pointers into libstackcheck.so: captures its own stack
- * with libunwind's unw_backtrace right before the malloc the tracer records. */
+/* Built without frame pointers (or with them) into libstackcheck.so: captures
+ * its own stack with libunwind's unw_backtrace right before the malloc the
+ * tracer records. Each call site has its own size (777, 778, ...) and its own
+ * slot in stack_seen. */
 #define UNW_LOCAL_ONLY
 #include <dlfcn.h>
 #include <libunwind.h>
@@ -7,8 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-void *stack_seen[256];
-int stack_seen_n;
+#define SITES 4
+void *stack_seen[SITES][256];
+int stack_seen_n[SITES];
 
 static int in_this_lib(void *addr)
 {
@@ -20,12 +23,12 @@ __attribute__((noinline)) void *lib_alloc(size_t n)
 {
     void *raw[256];
     int k = unw_backtrace(raw, 256);
-    int skip = 0;
+    int skip = 0, site = (int)(n - 777);
     while (skip < k && !in_this_lib(raw[skip])) /* libunwind's own frames */
         skip++;
-    stack_seen_n = 0;
+    stack_seen_n[site] = 0;
     for (int i = skip; i < k; i++)
-        stack_seen[stack_seen_n++] = raw[i];
+        stack_seen[site][stack_seen_n[site]++] = raw[i];
     void *p = malloc(n);
     __asm__ volatile("" ::: "memory"); /* no tail call: keep this frame */
     return p;
