@@ -6,7 +6,7 @@ the median wall time over RUNS runs as a ratio to the native median, the
 median peak RSS, the trace size, and the time to summarize the trace
 (heapscope summary, heaptrack_print). Writes bench/RESULTS.md.
 
-Usage: bench/run.py BUILD_DIR [--runs N] [--valgrind-runs N] [--only NAME,...]
+Usage: bench/run.py BUILD_DIR [--runs N] [--valgrind-runs N] [--only NAME,...] [--tools TOOL,...]
 """
 import argparse
 import datetime
@@ -53,6 +53,7 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--valgrind-runs", type=int, default=3)
     ap.add_argument("--only", default="")
+    ap.add_argument("--tools", default="", help="a subset, e.g. native,heapscope (RESULTS.md is not written)")
     args = ap.parse_args()
     build = os.path.abspath(args.build)
     heapscope = os.path.join(build, "bin", "heapscope")
@@ -84,6 +85,8 @@ def main():
     for name, argv, wenv, stdin in workloads:
         medians = {}
         for tool, wrap, tenv, kind in tools("/nonexistent"):
+            if args.tools and tool.split()[0] not in args.tools.split(",") and tool != "native":
+                continue
             runs = args.valgrind_runs if tool.startswith("valgrind") else args.runs
             walls, rss, sizes, sums, failed = [], [], [], [], 0
             for _ in range(runs):
@@ -123,6 +126,10 @@ def main():
                 native_rss = [x for x in rows if x["workload"] == name and x["tool"] == "native"][0]["rss"]
                 r["rss_ratio"] = r["rss"] / native_rss if native_rss else 0
 
+    if args.tools:
+        for r in rows:
+            print("%-32s %-18s %6.2fx" % (r["workload"], r["tool"], r["ratio"]))
+        return
     write_results(rows, args)
 
 
