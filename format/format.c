@@ -100,7 +100,8 @@ struct fmt_reader {
     /* a BLOCKS or EDGES record being handed out one item at a time */
     unsigned list_type;
     uint64_t list_left, block_addr;
-    uint64_t prev_addr, prev_time; /* ALLOC/FREE deltas: reset per chunk */
+    uint64_t prev_time; /* ALLOC's time delta: reset per chunk */
+    uint32_t version;
     uint64_t *frames;
     char damage[160];
     int done;
@@ -137,9 +138,10 @@ struct fmt_reader *fmt_reader_open(const char *path, char *err, size_t errlen)
         munmap(map, (size_t)st.st_size);
         return NULL;
     }
-    if (get_le32(m + 8) != FMT_VERSION) {
-        snprintf(err, errlen, "%s: trace format version %u, this heapscope reads %u", path,
-                 get_le32(m + 8), FMT_VERSION);
+    uint32_t version = get_le32(m + 8);
+    if (version < FMT_VERSION_OLDEST || version > FMT_VERSION) {
+        snprintf(err, errlen, "%s: trace format version %u, this heapscope reads %u to %u", path,
+                 version, FMT_VERSION_OLDEST, FMT_VERSION);
         munmap(map, (size_t)st.st_size);
         return NULL;
     }
@@ -157,6 +159,7 @@ struct fmt_reader *fmt_reader_open(const char *path, char *err, size_t errlen)
     r->off = FMT_FILE_HEADER_SIZE;
     r->dctx = d;
     r->frames = frames;
+    r->version = version;
     return r;
 }
 
@@ -225,7 +228,7 @@ static int next_chunk(struct fmt_reader *r)
     r->pos = 0;
     r->tid = 0;
     r->list_left = 0;
-    r->prev_addr = r->prev_time = 0;
+    r->prev_time = 0;
     return 1;
 }
 
@@ -354,13 +357,15 @@ int fmt_reader_next(struct fmt_reader *r, struct fmt_record *rec)
             continue;
         case FMT_REC_ALLOC:
             rec->u.alloc.fn = get_varint(&c);
-            rec->u.alloc.addr = r->prev_addr += (uint64_t)fmt_unzigzag(get_varint(&c));
+            if (r->version == 1)
+                get_varint(&c); /* the address delta */
             rec->u.alloc.size = get_varint(&c);
             rec->u.alloc.stack_id = get_varint(&c);
             rec->u.alloc.time_ns = r->prev_time += (uint64_t)fmt_unzigzag(get_varint(&c));
             break;
         case FMT_REC_FREE:
-            rec->u.free.addr = r->prev_addr += (uint64_t)fmt_unzigzag(get_varint(&c));
+            if (r->version == 1)
+                get_varint(&c);
             rec->u.free.size = get_varint(&c);
             rec->u.free.stack_id = get_varint(&c);
             break;

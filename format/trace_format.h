@@ -22,7 +22,8 @@
 #include <stdint.h>
 
 #define FMT_MAGIC "HEAPSCP1"        /* 8 bytes, no terminator in the file */
-#define FMT_VERSION 1u
+#define FMT_VERSION 2u
+#define FMT_VERSION_OLDEST 1u /* v1: ALLOC and FREE carried an address delta too */
 #define FMT_FILE_HEADER_SIZE 16u    /* magic, u32le version, u32le flags */
 #define FMT_CHUNK_MAGIC 0x4b435348u /* "HSCK" little-endian */
 #define FMT_CHUNK_HEADER_SIZE 12u   /* u32le magic, u32le compressed, u32le raw */
@@ -36,8 +37,8 @@ enum fmt_record_type {
     FMT_REC_MODULE_UNLOAD = 3, /* id */
     FMT_REC_STACK = 4,         /* id, n, n x return address */
     FMT_REC_THREAD = 5,        /* tid: the events that follow in this chunk are this thread's */
-    FMT_REC_ALLOC = 6,         /* fn, zigzag(addr - prev addr), size, stack_id, zigzag(time_ns - prev time) */
-    FMT_REC_FREE = 7,          /* zigzag(addr - prev addr), size, stack_id (of the allocation) */
+    FMT_REC_ALLOC = 6,         /* fn, size, stack_id, zigzag(time_ns - prev time) */
+    FMT_REC_FREE = 7,          /* size, stack_id (of the allocation) */
     FMT_REC_TYPE = 8,          /* id, str name */
     FMT_REC_TAG = 9,           /* addr, type_id */
     FMT_REC_SNAPSHOT_BEGIN = 10, /* index, str name, time_ns, blocks, bytes, scanned, rc_seq */
@@ -89,14 +90,13 @@ const char *fmt_alloc_fn_name(unsigned fn);
 struct fmt_buf {
     uint8_t *data;
     size_t len, cap;
-    /* ALLOC and FREE are written as deltas from the previous ALLOC or FREE
-     * of the same chunk (allocators hand out neighbouring addresses, and a
-     * thread's times grow slowly): both start at 0 in each chunk. */
-    uint64_t prev_addr, prev_time;
+    /* ALLOC's time is a delta from the previous ALLOC of the same chunk (a
+     * thread's times grow slowly); it starts at 0 in each chunk. */
+    uint64_t prev_time;
 };
 
 /* Empties a buffer that will start a new chunk. */
-static inline void fmt_buf_clear(struct fmt_buf *b) { b->len = 0; b->prev_addr = b->prev_time = 0; }
+static inline void fmt_buf_clear(struct fmt_buf *b) { b->len = 0; b->prev_time = 0; }
 
 static inline uint64_t fmt_zigzag(int64_t v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); }
 static inline int64_t fmt_unzigzag(uint64_t v) { return (int64_t)(v >> 1) ^ -(int64_t)(v & 1); }
@@ -106,13 +106,7 @@ static inline int64_t fmt_unzigzag(uint64_t v) { return (int64_t)(v >> 1) ^ -(in
 static inline void fmt_put_u8(struct fmt_buf *b, uint8_t v) { b->data[b->len++] = v; }
 static inline void fmt_put_varint(struct fmt_buf *b, uint64_t v);
 
-/* The address and time fields of ALLOC and FREE, as deltas. */
-static inline void fmt_put_addr(struct fmt_buf *b, uint64_t addr)
-{
-    fmt_put_varint(b, fmt_zigzag((int64_t)(addr - b->prev_addr)));
-    b->prev_addr = addr;
-}
-
+/* The time field of ALLOC, as a delta. */
 static inline void fmt_put_time(struct fmt_buf *b, uint64_t t)
 {
     fmt_put_varint(b, fmt_zigzag((int64_t)(t - b->prev_time)));
@@ -160,8 +154,8 @@ struct fmt_record {
         struct { uint64_t id, bias, start, end; const char *path;
                  const uint8_t *build_id; size_t build_id_len; } module;
         struct { uint64_t id, n; const uint64_t *frames; } stack;
-        struct { uint64_t fn, addr, size, stack_id, time_ns; } alloc;
-        struct { uint64_t addr, size, stack_id; } free;
+        struct { uint64_t fn, size, stack_id, time_ns; } alloc;
+        struct { uint64_t size, stack_id; } free;
         struct { uint64_t id; const char *name; } type;
         struct { uint64_t addr, type_id; } tag;
         struct { uint64_t index; const char *name; uint64_t time_ns, blocks, bytes, scanned, rc_seq; } snapshot;

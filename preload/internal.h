@@ -121,8 +121,9 @@ struct cfi_rule cfi_rule_at(uintptr_t pc) HS_HIDDEN;
 
 void stack_capture_init(void) HS_HIDDEN;
 /* Fills frames with return addresses, the caller of the interposed function
- * first; returns how many (at most max). */
-unsigned stack_capture(uintptr_t *frames, unsigned max) HS_HIDDEN;
+ * first; returns how many (at most max), and their stack_hash in *hash (the
+ * walk computes it while it waits on memory). */
+unsigned stack_capture(uintptr_t *frames, unsigned max, uint64_t *hash) HS_HIDDEN;
 /* Forgets the cached unwind rules (code was unloaded). */
 void stack_capture_forget(void) HS_HIDDEN;
 /* The stack pointer of the caller of the innermost frame running one of the
@@ -138,6 +139,18 @@ uint32_t stack_table_intern(const uintptr_t *frames, unsigned n, int *is_new) HS
 /* The same, for a caller that hashed (stack_hash) and wants the table's
  * own copy of the frames (stable for the life of the process). */
 uint64_t stack_hash(const uintptr_t *frames, unsigned n) HS_HIDDEN;
+#define STACK_HASH_SEED 0x9e3779b97f4a7c15ull
+static inline uint64_t stack_hash_step(uint64_t h, uintptr_t frame)
+{
+    h ^= frame;
+    h *= 0xff51afd7ed558ccdull;
+    return h ^ (h >> 32);
+}
+static inline uint64_t stack_hash_finish(uint64_t h, unsigned n)
+{
+    h = stack_hash_step(h, n);
+    return h ? h : 1;
+}
 uint32_t stack_table_intern_hashed(const uintptr_t *frames, unsigned n, uint64_t hash, int *is_new,
                                    const uintptr_t **stored) HS_HIDDEN;
 void stack_table_foreach(void (*fn)(uint32_t id, const uintptr_t *frames, unsigned n, void *arg),
@@ -167,6 +180,9 @@ struct live_block {
     uint64_t birth_ns;
 };
 int live_insert(const struct live_block *b) HS_HIDDEN;
+/* Starts loading addr's slot into the cache, so that the insert after a
+ * stack walk finds it there (the table is larger than any cache). */
+void live_prefetch(uintptr_t addr) HS_HIDDEN;
 /* Removes addr; 1 and *out filled if it was live, 0 if not. */
 int live_remove(uintptr_t addr, struct live_block *out) HS_HIDDEN;
 /* Sets a live block's type (type_id != 0) and ORs flags in; 1 if addr is live. */

@@ -23,17 +23,19 @@ struct shard {
 
 static struct shard shards[SHARDS];
 
-/* Locality without clustering: four neighbouring 16-byte granules (what
- * malloc hands out one after another) share a group of four slots, one
- * cache line of the table, and groups are scattered by a multiplicative
- * hash. Keeping whole regions in order made runs of occupied slots merge
- * and probes walk thousands of slots (a quarter of a python3 run); a full
- * scatter costs a cache miss per call. The shard is chosen by 64 KiB region,
- * so threads, which allocate from different arenas, rarely share one. */
+/* Locality without clustering: the sixteen 16-byte granules of a 256-byte
+ * region (two to eight blocks as malloc hands them out one after another)
+ * share a group of eight slots, and groups are scattered by a multiplicative
+ * hash, so neighbouring blocks cost one cache miss between them rather than
+ * one each (python3: 8% less CPU than groups of 64 bytes). Keeping whole
+ * regions in order made runs of occupied slots merge and probes walk
+ * thousands of slots (a quarter of a python3 run); a full scatter costs a
+ * cache miss per call. The shard is chosen by 64 KiB region, so threads,
+ * which allocate from different arenas, rarely share one. */
 static inline uint64_t hash_addr(uintptr_t a)
 {
-    uint64_t group = (uint64_t)(a >> 6) * 0x9e3779b97f4a7c15ull;
-    return (group >> 20 << 2) | ((a >> 4) & 3);
+    uint64_t group = (uint64_t)(a >> 8) * 0x9e3779b97f4a7c15ull;
+    return (group >> 20 << 3) | ((a >> 4) & 7);
 }
 
 static inline struct shard *shard_of_addr(uintptr_t a)
@@ -60,10 +62,20 @@ static int rebuild(struct shard *s)
         slots[j] = s->slots[i];
     }
     plat_unmap(s->slots, s->cap * sizeof *s->slots);
-    s->slots = slots;
-    s->cap = cap;
+    __atomic_store_n(&s->slots, slots, __ATOMIC_RELAXED); /* live_prefetch reads these unlocked */
+    __atomic_store_n(&s->cap, cap, __ATOMIC_RELAXED);
     s->used = s->live;
     return 0;
+}
+
+void live_prefetch(uintptr_t addr)
+{
+    /* unlocked reads: a stale answer only prefetches the wrong line */
+    struct shard *s = shard_of_addr(addr);
+    struct live_block *slots = __atomic_load_n(&s->slots, __ATOMIC_RELAXED);
+    size_t cap = __atomic_load_n(&s->cap, __ATOMIC_RELAXED);
+    if (cap)
+        __builtin_prefetch(&slots[hash_addr(addr) & (cap - 1)], 1);
 }
 
 /* Addresses 0 and 1 mark empty and deleted slots: no block lives there. */

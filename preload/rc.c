@@ -34,7 +34,8 @@ static atomic_uint freed_next;
 static unsigned capture(uintptr_t ret, uintptr_t *frames, uint32_t *sid, int *is_new)
 {
     uintptr_t raw[FMT_MAX_FRAMES];
-    unsigned n = stack_capture(raw, hs_opt.max_frames), skip = 0;
+    uint64_t hash;
+    unsigned n = stack_capture(raw, hs_opt.max_frames, &hash), skip = 0;
     while (skip < n && raw[skip] != ret)
         skip++;
     skip = skip < n ? skip + 1 : 0;

@@ -331,12 +331,11 @@ struct stack_cache_entry {
     const uintptr_t *frames; /* the shared table's copy */
 };
 
-static uint32_t intern_stack(struct out_buf *ob, const uintptr_t *frames, unsigned n, int *is_new)
+static uint32_t intern_stack(struct out_buf *ob, const uintptr_t *frames, unsigned n, uint64_t h, int *is_new)
 {
     *is_new = 0;
     if (!n)
         return FMT_NO_STACK;
-    uint64_t h = stack_hash(frames, n);
     struct stack_cache_entry **cache = (struct stack_cache_entry **)out_stack_cache(ob);
     if (HS_UNLIKELY(!*cache))
         *cache = plat_map(STACK_CACHE * sizeof **cache);
@@ -352,13 +351,15 @@ static uint32_t intern_stack(struct out_buf *ob, const uintptr_t *frames, unsign
 
 static void alloc_locked(unsigned fn, void *ptr, size_t size)
 {
+    live_prefetch((uintptr_t)ptr);
     uintptr_t frames[FMT_MAX_FRAMES];
-    unsigned n = stack_capture(frames, hs_opt.max_frames);
+    uint64_t hash;
+    unsigned n = stack_capture(frames, hs_opt.max_frames, &hash);
     struct out_buf *ob = out_acquire(FMT_REC_MAX + (size_t)n * FMT_VARINT_MAX);
     if (!ob)
         return;
     int is_new;
-    uint32_t sid = intern_stack(ob, frames, n, &is_new);
+    uint32_t sid = intern_stack(ob, frames, n, hash, &is_new);
     uint64_t now = now_rel_coarse();
     struct live_block blk = { .addr = (uintptr_t)ptr, .size = size, .stack_id = sid, .birth_ns = now };
     live_insert(&blk);
@@ -371,7 +372,6 @@ static void alloc_locked(unsigned fn, void *ptr, size_t size)
         rec_put_stack(b, sid, frames, n);
     fmt_put_u8(b, FMT_REC_ALLOC);
     fmt_put_varint(b, fn);
-    fmt_put_addr(b, (uintptr_t)ptr);
     fmt_put_varint(b, size);
     fmt_put_varint(b, sid);
     fmt_put_time(b, now);
@@ -392,7 +392,6 @@ static void free_locked(const struct live_block *blk)
     out_counters(ob)->frees++;
     struct fmt_buf *b = out_fmt(ob);
     fmt_put_u8(b, FMT_REC_FREE);
-    fmt_put_addr(b, blk->addr);
     fmt_put_varint(b, blk->size);
     fmt_put_varint(b, blk->stack_id);
     out_release(ob);

@@ -34,13 +34,10 @@ static atomic_uint next_id = 1;
 
 uint64_t stack_hash(const uintptr_t *f, unsigned n)
 {
-    uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
-    for (unsigned i = 0; i < n; i++) {
-        h ^= f[i];
-        h *= 0xff51afd7ed558ccdull;
-        h ^= h >> 32;
-    }
-    return h ? h : 1;
+    uint64_t h = STACK_HASH_SEED;
+    for (unsigned i = 0; i < n; i++)
+        h = stack_hash_step(h, f[i]);
+    return stack_hash_finish(h, n);
 }
 
 static int grow(struct shard *s)

@@ -30,7 +30,7 @@ void stack_capture_init(void)
 /* A frame larger than this is taken for a bad rule and handed to libunwind. */
 #define FRAME_BYTES_MAX (1u << 20)
 
-static unsigned capture_slow(uintptr_t *frames, unsigned max)
+static unsigned capture_slow(uintptr_t *frames, unsigned max, uint64_t *hash)
 {
     void *raw[FMT_MAX_FRAMES + OWN_FRAMES_MAX];
     int n = unw_backtrace(raw, (int)(max + OWN_FRAMES_MAX));
@@ -40,6 +40,7 @@ static unsigned capture_slow(uintptr_t *frames, unsigned max)
     unsigned kept = 0;
     for (int i = skip; i < n && kept < max; i++)
         frames[kept++] = (uintptr_t)raw[i];
+    *hash = stack_hash(frames, kept);
     return kept;
 }
 
@@ -84,15 +85,18 @@ void stack_capture_forget(void)
         atomic_store_explicit(&rule_cache[i], 0, memory_order_relaxed);
 }
 
-unsigned stack_capture(uintptr_t *frames, unsigned max)
+unsigned stack_capture(uintptr_t *frames, unsigned max, uint64_t *hash)
 {
     uintptr_t pc, sp, bp;
     __asm__ volatile("lea 0(%%rip), %0\n\tmov %%rsp, %1\n\tmov %%rbp, %2" : "=r"(pc), "=r"(sp), "=r"(bp));
     unsigned kept = 0, own = 0;
     uintptr_t lookup = pc; /* the first frame's pc is exact; the rest are return addresses */
+    uint64_t h = STACK_HASH_SEED;
     while (kept < max) {
-        if (kept || pc < self_start || pc >= self_end)
+        if (kept || pc < self_start || pc >= self_end) {
             frames[kept++] = pc;
+            h = stack_hash_step(h, pc);
+        }
         else if (++own > OWN_FRAMES_MAX)
             break;
         uint32_t rule = rule_for(lookup);
@@ -100,10 +104,10 @@ unsigned stack_capture(uintptr_t *frames, unsigned max)
         if (kind == CFI_STOP)
             break;
         if (HS_UNLIKELY(kind != CFI_RSP && kind != CFI_RBP))
-            return capture_slow(frames, max);
+            return capture_slow(frames, max, hash);
         uintptr_t cfa = (kind == CFI_RSP ? sp : bp) + (rule & ((1u << RULE_OFF_BITS) - 1));
         if (HS_UNLIKELY(cfa <= sp || cfa - sp > FRAME_BYTES_MAX))
-            return capture_slow(frames, max);
+            return capture_slow(frames, max, hash);
         pc = *(const uintptr_t *)(cfa - 8);
         if (rule & RULE_RBP_SAVED)
             bp = *(const uintptr_t *)(cfa + 8 * (intptr_t)((int32_t)(rule << 5) >> 25)); /* bits 20-26, signed */
@@ -112,6 +116,7 @@ unsigned stack_capture(uintptr_t *frames, unsigned max)
             break;
         lookup = pc - 1;
     }
+    *hash = stack_hash_finish(h, kept);
     return kept;
 }
 

@@ -94,6 +94,15 @@ static void write_file(const char *path, const void *data, size_t n)
     REQUIRE(close(fd) == 0, "close %s: %s", path, strerror(errno));
 }
 
+/* Overwrites the version in a file header (a u32le at byte 8). */
+static void set_version(uint8_t *h, uint32_t v)
+{
+    h[8] = (uint8_t)v;
+    h[9] = (uint8_t)(v >> 8);
+    h[10] = (uint8_t)(v >> 16);
+    h[11] = (uint8_t)(v >> 24);
+}
+
 /* ------------------------------------------------------- test strings */
 
 static char s127[128], s128[129], s300[301];
@@ -160,18 +169,16 @@ static void put_rec(struct fmt_buf *b, const struct fmt_record *r)
         for (uint64_t i = 0; i < r->u.stack.n; i++)
             fmt_put_varint(b, r->u.stack.frames[i]);
         break;
-    /* ALLOC and FREE: the address (and ALLOC's time) as a zigzag delta from
-     * the previous ALLOC or FREE of the chunk, kept in b->prev_addr and
-     * b->prev_time, which fmt_buf_clear() zeroes at each chunk */
+    /* ALLOC: its time as a zigzag delta from the previous ALLOC of the
+     * chunk, kept in b->prev_time, which fmt_buf_clear() zeroes at each
+     * chunk. Neither ALLOC nor FREE carries an address (version 2). */
     case FMT_REC_ALLOC:
         fmt_put_varint(b, r->u.alloc.fn);
-        fmt_put_addr(b, r->u.alloc.addr);
         fmt_put_varint(b, r->u.alloc.size);
         fmt_put_varint(b, r->u.alloc.stack_id);
         fmt_put_time(b, r->u.alloc.time_ns);
         break;
     case FMT_REC_FREE:
-        fmt_put_addr(b, r->u.free.addr);
         fmt_put_varint(b, r->u.free.size);
         fmt_put_varint(b, r->u.free.stack_id);
         break;
@@ -298,13 +305,11 @@ static int rec_diff(const struct fmt_record *g, const struct fmt_record *e, char
         break;
     case FMT_REC_ALLOC:
         DIFF(u.alloc.fn);
-        DIFF(u.alloc.addr);
         DIFF(u.alloc.size);
         DIFF(u.alloc.stack_id);
         DIFF(u.alloc.time_ns);
         break;
     case FMT_REC_FREE:
-        DIFF(u.free.addr);
         DIFF(u.free.size);
         DIFF(u.free.stack_id);
         break;
@@ -539,8 +544,8 @@ static void build_trace(struct trace *t, const struct op *ops, size_t nops, int 
             break;
         }
         case OP_RAW:
-            /* an ALLOC or FREE in these bytes does not move b.prev_addr:
-             * a test mixes them with put_rec in one chunk at its peril */
+            /* an ALLOC in these bytes does not move b.prev_time: a test
+             * mixes them with put_rec in one chunk at its peril */
             memcpy(b.data + b.len, o->raw, o->raw_len);
             b.len += o->raw_len;
             break;
@@ -661,29 +666,27 @@ static const struct op trace_ops[] = {
      * (written as 0), 0, 1, 126 and 127 (written in one byte and in two),
      * 2^32, INT64_MAX - 1 (the largest that survives the + 1), -2 (written
      * as UINT64_MAX) and INT64_MIN; the other fields through 0, 127, 128,
-     * 2^32 and UINT64_MAX. The ALLOC and FREE addresses, deltas across the
-     * THREAD records, go up, down (UINT64_MAX to 0x5555deadbeef), past
-     * 2^64 (UINT64_MAX to 0) and back (0 to UINT64_MAX); the ALLOC times go
-     * up and down (UINT64_MAX to 2^32). */
+     * 2^32 and UINT64_MAX. The ALLOC times, deltas across the THREAD
+     * records (and past the FREE records, which carry no time), go up and
+     * down (UINT64_MAX to 2^32). */
     THREAD(1234),
-    REC({ .type = FMT_REC_ALLOC, .u.alloc = { FMT_FN_MALLOC, 0x5555deadbeef, 24, 1, 1000 } }),
-    REC({ .type = FMT_REC_ALLOC, .u.alloc = { FMT_FN_PVALLOC, UINT64_MAX, 128, 127, 1ull << 32 } }),
-    REC({ .type = FMT_REC_FREE, .u.free = { 0x5555deadbeef, 24, 1 } }),
+    REC({ .type = FMT_REC_ALLOC, .u.alloc = { FMT_FN_MALLOC, 24, 1, 1000 } }),
+    REC({ .type = FMT_REC_ALLOC, .u.alloc = { FMT_FN_PVALLOC, 128, 127, 1ull << 32 } }),
+    REC({ .type = FMT_REC_FREE, .u.free = { 24, 1 } }),
     REC({ .type = FMT_REC_TAG, .u.tag = { 0x5555deadbeef, 1 } }),
     RC(FMT_RC_NEW, 0x5555deadbeef, 1, 1, 1, 1, 1),
     RC(FMT_RC_RETAIN, 0x5555deadbeef, 2, 1, 2, 0, 1),
     THREAD(UINT32_MAX),
-    REC({ .type = FMT_REC_FREE, .u.free = { 0, 0, 0 } }),
-    REC({ .type = FMT_REC_ALLOC,
-          .u.alloc = { UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX } }),
+    REC({ .type = FMT_REC_FREE, .u.free = { 0, 0 } }),
+    REC({ .type = FMT_REC_ALLOC, .u.alloc = { UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX } }),
     RC(FMT_RC_RELEASE, 0, 0, 0, 0, 0, 0),
     RC(FMT_RC_FREE, UINT64_MAX, -1, UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX),
     THREAD(0),
-    REC({ .type = FMT_REC_ALLOC, .u.alloc = { FMT_FN_CALLOC, 128, 127, 0, 1ull << 32 } }),
+    REC({ .type = FMT_REC_ALLOC, .u.alloc = { FMT_FN_CALLOC, 127, 0, 1ull << 32 } }),
     RC(FMT_RC_WEAK_NEW, 127, 126, 127, 127, 127, 127),
     THREAD(7),
     REC({ .type = FMT_REC_TAG, .u.tag = { 128, 127 } }),
-    REC({ .type = FMT_REC_FREE, .u.free = { 1ull << 32, UINT64_MAX, 128 } }),
+    REC({ .type = FMT_REC_FREE, .u.free = { UINT64_MAX, 128 } }),
     RC(FMT_RC_WEAK_CLEAR, 128, 127, 128, 128, 128, 128),
     RC(FMT_RC_MISUSE_RETAIN, 1ull << 32, 1ll << 32, 1ull << 32, 1ull << 32, 1ull << 32, 1ull << 32),
     RC(FMT_RC_MISUSE_RELEASE, 0x7f0000001000, INT64_MAX - 1, 2, 127, 128, 0),
@@ -691,7 +694,7 @@ static const struct op trace_ops[] = {
     RC(FMT_RC_OP_COUNT - 1, 0x7f0000001020, INT64_MIN, 128, 1ull << 32, 127, UINT64_MAX),
     CHUNK,
     /* chunk 3: no THREAD record, so the thread is unknown again */
-    REC({ .type = FMT_REC_ALLOC, .u.alloc = { FMT_FN_REALLOC, 0x1000, 10, 2, 2000 } }),
+    REC({ .type = FMT_REC_ALLOC, .u.alloc = { FMT_FN_REALLOC, 10, 2, 2000 } }),
     REC({ .type = FMT_REC_SNAPSHOT_BEGIN,
           .u.snapshot = { 0, "manual", 5000, 9, 1234, 1ull << 32, 128 } }),
     REC({ .type = FMT_REC_ROOT, .u.root = { 0, FMT_ROOT_GLOBAL, 0x555555558000, 0x55555555a000, 0 } }),
@@ -790,9 +793,12 @@ START_TEST(test_encoders)
     uint8_t h[FMT_FILE_HEADER_SIZE];
     memset(h, 0xee, sizeof h);
     fmt_file_header(h);
-    ck_assert_mem_eq(h, ((const uint8_t[]){ 'H', 'E', 'A', 'P', 'S', 'C', 'P', '1', 1, 0, 0, 0, 0,
+    ck_assert_mem_eq(h, ((const uint8_t[]){ 'H', 'E', 'A', 'P', 'S', 'C', 'P', '1', 2, 0, 0, 0, 0,
                                             0, 0, 0 }),
                      FMT_FILE_HEADER_SIZE);
+    /* the version written is 2; 1 (ALLOC and FREE with an address) is still read */
+    REQ_EQ(FMT_VERSION, 2);
+    REQ_EQ(FMT_VERSION_OLDEST, 1);
 
     ck_assert_str_eq(fmt_alloc_fn_name(FMT_FN_MALLOC), "malloc");
     ck_assert_str_eq(fmt_alloc_fn_name(FMT_FN_CALLOC), "calloc");
@@ -1229,11 +1235,11 @@ START_TEST(test_open_errors)
     write_file(tmp_path("zeros.hst"), h, sizeof h);
     expect_open_fails(tmp_path("zeros.hst"), "all zeros");
 
-    static const uint32_t bad_versions[] = { 0, 2, 0x01000000u, UINT32_MAX };
+    static const uint32_t bad_versions[] = { 0, FMT_VERSION + 1, 0x01000000u, UINT32_MAX };
     for (size_t i = 0; i < sizeof bad_versions / sizeof bad_versions[0]; i++) {
         fmt_file_header(h);
         uint32_t v = bad_versions[i];
-        h[8] = (uint8_t)v; h[9] = (uint8_t)(v >> 8); h[10] = (uint8_t)(v >> 16); h[11] = (uint8_t)(v >> 24);
+        set_version(h, v);
         write_file(tmp_path("version.hst"), h, sizeof h);
         char what[64];
         snprintf(what, sizeof what, "version %#x", v);
@@ -1365,7 +1371,7 @@ static uint64_t rng(void)
 static const struct op garbage_ops_head[] = {
     REC({ .type = FMT_REC_PROCESS, .u.process = { 1, 2, 3, 4, "a", "b", "c" } }),
     THREAD(55),
-    REC({ .type = FMT_REC_ALLOC, .u.alloc = { 1, 0x1000, 10, 1, 5 } }),
+    REC({ .type = FMT_REC_ALLOC, .u.alloc = { 1, 10, 1, 5 } }),
     CHUNK,
 };
 
@@ -1430,6 +1436,7 @@ struct bad_case {
     size_t good;      /* records before the damage */
     int edges;        /* the good records after the first are want_edges, not want_blocks */
     const char *like; /* a block list case whose damage this one reports alike */
+    uint32_t version; /* of the file header; 0: FMT_VERSION */
 };
 
 /* What a correct reader yields from the cases below: MODULE_UNLOAD 5, then
@@ -1468,27 +1475,58 @@ static const struct bad_case bad_cases[] = {
     { "record type 127", { U5, 127, 1, 2, 3, 4, 5, 6, 7, 8 }, 11, 1 },
     { "record type 128", { U5, 128, 1, 2, 3, 4, 5, 6, 7, 8 }, 11, 1 },
     { "record type 255", { U5, 255 }, 3, 1 },
-    /* ALLOC: fn, zigzag(addr delta), size, stack_id, zigzag(time delta);
-     * 0x80 0x40 is zigzag(0x1000) */
+    /* ALLOC: fn, size, stack_id, zigzag(time delta); 0x80 0x40 is 0x2000 */
     { "ALLOC without fields", { U5, FMT_REC_ALLOC }, 3, 1 },
-    { "ALLOC without addr", { U5, FMT_REC_ALLOC, 0 }, 4, 1 },
-    { "ALLOC addr cut short", { U5, FMT_REC_ALLOC, 0, 0x80 }, 5, 1 },
-    { "ALLOC without size", { U5, FMT_REC_ALLOC, 0, 0x80, 0x40 }, 6, 1 },
-    { "ALLOC without stack_id", { U5, FMT_REC_ALLOC, 0, 0x80, 0x40, 3 }, 7, 1 },
-    { "ALLOC cut short", { U5, FMT_REC_ALLOC, 0, 0x80, 0x40, 3, 4 }, 8, 1 }, /* no time */
-    { "ALLOC time cut short", { U5, FMT_REC_ALLOC, 0, 0x80, 0x40, 3, 4, 0xd0 }, 9, 1 },
-    { "ALLOC addr delta of 11 bytes",
+    { "ALLOC fn cut short", { U5, FMT_REC_ALLOC, 0x80 }, 4, 1 },
+    { "ALLOC without size", { U5, FMT_REC_ALLOC, 0 }, 4, 1 },
+    { "ALLOC size cut short", { U5, FMT_REC_ALLOC, 0, 0x80 }, 5, 1 },
+    { "ALLOC without stack_id", { U5, FMT_REC_ALLOC, 0, 0x80, 0x40 }, 6, 1 },
+    { "ALLOC stack_id cut short", { U5, FMT_REC_ALLOC, 0, 0x80, 0x40, 0xff }, 7, 1 },
+    { "ALLOC cut short", { U5, FMT_REC_ALLOC, 0, 0x80, 0x40, 3 }, 7, 1 }, /* no time */
+    { "ALLOC time cut short", { U5, FMT_REC_ALLOC, 0, 0x80, 0x40, 3, 0xd0 }, 8, 1 },
+    { "ALLOC size of 11 bytes",
       { U5, FMT_REC_ALLOC, 0, 0x81, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01, 3,
-        4, 0x02 }, 18, 1 },
+        0x02 }, 17, 1 },
     { "ALLOC time delta of 11 bytes",
-      { U5, FMT_REC_ALLOC, 0, 0x80, 0x40, 3, 4, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-        0xff, 0x01 }, 19, 1 },
-    /* FREE: zigzag(addr delta), size, stack_id */
+      { U5, FMT_REC_ALLOC, 0, 0x80, 0x40, 3, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0x01 }, 18, 1 },
+    /* FREE: size, stack_id */
     { "FREE without fields", { U5, FMT_REC_FREE }, 3, 1 },
-    { "FREE addr cut short", { U5, FMT_REC_FREE, 0xff }, 4, 1 },
-    { "FREE without size", { U5, FMT_REC_FREE, 0x80, 0x40 }, 5, 1 },
-    { "FREE without stack_id", { U5, FMT_REC_FREE, 0x80, 0x40, 3 }, 6, 1 },
-    { "varint cut short", { U5, FMT_REC_FREE, 1, 2, 0x80 }, 6, 1 },
+    { "FREE size cut short", { U5, FMT_REC_FREE, 0xff }, 4, 1 },
+    { "FREE without stack_id", { U5, FMT_REC_FREE, 0x80, 0x40 }, 5, 1 },
+    { "FREE stack_id cut short", { U5, FMT_REC_FREE, 0x80, 0x40, 0xff, 0xff }, 7, 1 },
+    { "FREE size of 11 bytes",
+      { U5, FMT_REC_FREE, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01, 3 }, 15,
+      1 },
+    { "varint cut short", { U5, FMT_REC_FREE, 1, 0x80 }, 5, 1 },
+    /* a version 1 file: ALLOC is fn, zigzag(addr delta), size, stack_id,
+     * zigzag(time delta) and FREE zigzag(addr delta), size, stack_id, and a
+     * version 2 reader still reads them so; 0x80 0x40 is zigzag(0x1000) */
+    { "v1 ALLOC without fields", { U5, FMT_REC_ALLOC }, 3, 1, .version = 1 },
+    { "v1 ALLOC without addr", { U5, FMT_REC_ALLOC, 0 }, 4, 1, .version = 1 },
+    { "v1 ALLOC addr cut short", { U5, FMT_REC_ALLOC, 0, 0x80 }, 5, 1, .version = 1 },
+    { "v1 ALLOC without size", { U5, FMT_REC_ALLOC, 0, 0x80, 0x40 }, 6, 1, .version = 1 },
+    { "v1 ALLOC without stack_id", { U5, FMT_REC_ALLOC, 0, 0x80, 0x40, 3 }, 7, 1, .version = 1 },
+    { "v1 ALLOC cut short", { U5, FMT_REC_ALLOC, 0, 0x80, 0x40, 3, 4 }, 8, 1, .version = 1 },
+    { "v1 ALLOC time cut short", { U5, FMT_REC_ALLOC, 0, 0x80, 0x40, 3, 4, 0xd0 }, 9, 1,
+      .version = 1 },
+    { "v1 ALLOC addr delta of 11 bytes",
+      { U5, FMT_REC_ALLOC, 0, 0x81, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01, 3,
+        4, 0x02 }, 18, 1, .version = 1 },
+    { "v1 ALLOC time delta of 11 bytes",
+      { U5, FMT_REC_ALLOC, 0, 0x80, 0x40, 3, 4, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0x01 }, 19, 1, .version = 1 },
+    { "v1 FREE without fields", { U5, FMT_REC_FREE }, 3, 1, .version = 1 },
+    { "v1 FREE addr cut short", { U5, FMT_REC_FREE, 0xff }, 4, 1, .version = 1 },
+    { "v1 FREE without size", { U5, FMT_REC_FREE, 0x80, 0x40 }, 5, 1, .version = 1 },
+    { "v1 FREE without stack_id", { U5, FMT_REC_FREE, 0x80, 0x40, 3 }, 6, 1, .version = 1 },
+    { "v1 FREE addr delta of 11 bytes",
+      { U5, FMT_REC_FREE, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01, 3, 4 }, 16,
+      1, .version = 1 },
+    { "v1 varint cut short", { U5, FMT_REC_FREE, 1, 2, 0x80 }, 6, 1, .version = 1 },
+    /* and the same damage elsewhere is still damage in a version 1 file */
+    { "v1 record type 19", { U5, 19, 1, 2, 3, 4, 5, 6, 7, 8 }, 11, 1, .version = 1 },
+    { "v1 block list cut short", { U5, FMT_REC_BLOCKS, 3, BLK1, BLK2 }, 30, 3, .version = 1 },
     { "varint of 11 bytes",
       { U5, FMT_REC_MODULE_UNLOAD, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
         0x01 }, 14, 1 },
@@ -1586,6 +1624,8 @@ static void run_bad_case(const struct bad_case *bc, char *dmg, size_t dmglen)
     for (size_t k = bc->len; k < sizeof bc->bytes; k++)
         REQUIRE(bc->bytes[k] == 0, "%s: len %zu leaves out byte %zu", bc->what, bc->len, k);
     memcpy(t.exp, bc->edges ? want_edges : want_blocks, sizeof want_blocks);
+    if (bc->version)
+        set_version(t.data, bc->version);
     const char *path = tmp_path("malformed.hst");
     write_file(path, t.data, t.len);
     size_t got = read_check(path, &t, bc->good, dmg, dmglen, bc->what);
@@ -1801,7 +1841,7 @@ START_TEST(test_rewind)
 }
 END_TEST
 
-/* ------------------------------------------ ALLOC and FREE as deltas */
+/* --------------------------------------------- ALLOC's time as a delta */
 
 START_TEST(test_zigzag)
 {
@@ -1862,165 +1902,157 @@ static void expect_bytes(const struct fmt_buf *b, size_t *mark, const uint8_t *w
     expect_bytes((b), (mark), (const uint8_t[]){ __VA_ARGS__ },                            \
                  sizeof((const uint8_t[]){ __VA_ARGS__ }), (what))
 
-/* fmt_put_addr, fmt_put_time and fmt_buf_clear, byte by byte */
+/* fmt_put_time and fmt_buf_clear, byte by byte */
 START_TEST(test_delta_encoder)
 {
 #define V10(first) first, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01 /* 10 bytes */
     uint8_t mem[128];
     memset(mem, 0xee, sizeof mem);
-    struct fmt_buf b = { mem, 5, sizeof mem, 77, 88 };
+    struct fmt_buf b = { mem, 5, sizeof mem, 88 };
     fmt_buf_clear(&b);
     REQ_EQ(b.len, 0);
-    REQ_EQ(b.prev_addr, 0);
     REQ_EQ(b.prev_time, 0);
     ck_assert_ptr_eq(b.data, mem);
     REQ_EQ(b.cap, sizeof mem);
     size_t mark = 0;
 
-    fmt_put_addr(&b, 0x1000);
-    EXPECT_BYTES(&b, &mark, "addr 0x1000 from 0", 0x80, 0x40); /* zigzag: 0x2000 */
-    REQ_EQ(b.prev_addr, 0x1000);
-    REQ_EQ(b.prev_time, 0); /* the address does not move the time */
-    fmt_put_addr(&b, 0x1000);
-    EXPECT_BYTES(&b, &mark, "the same addr", 0x00);
-    fmt_put_addr(&b, 0xff0);
-    EXPECT_BYTES(&b, &mark, "addr 16 lower", 0x1f); /* -16: 31 */
-    fmt_put_addr(&b, UINT64_MAX);
-    EXPECT_BYTES(&b, &mark, "addr UINT64_MAX", 0xe1, 0x3f); /* -0xff1, wrapping: 0x1fe1 */
-    REQ_EQ(b.prev_addr, UINT64_MAX);
-    fmt_put_addr(&b, 0);
-    EXPECT_BYTES(&b, &mark, "addr UINT64_MAX then 0", 0x02); /* +1, past 2^64 */
-    fmt_put_addr(&b, UINT64_MAX);
-    EXPECT_BYTES(&b, &mark, "addr 0 then UINT64_MAX", 0x01); /* -1 */
-    REQ_EQ(b.prev_time, 0);
-
     fmt_put_time(&b, 1000);
     EXPECT_BYTES(&b, &mark, "time 1000 from 0", 0xd0, 0x0f); /* 2000 */
     REQ_EQ(b.prev_time, 1000);
-    REQUIRE(b.prev_addr == UINT64_MAX, "the time moved prev_addr to %#" PRIx64, b.prev_addr);
     fmt_put_time(&b, 500);
     EXPECT_BYTES(&b, &mark, "time going back", 0xe7, 0x07); /* -500: 999 */
     fmt_put_time(&b, 500);
     EXPECT_BYTES(&b, &mark, "the same time", 0x00);
+    fmt_put_time(&b, 484);
+    EXPECT_BYTES(&b, &mark, "time 16 earlier", 0x1f); /* -16: 31 */
     fmt_put_time(&b, UINT64_MAX);
-    EXPECT_BYTES(&b, &mark, "time UINT64_MAX", 0xe9, 0x07); /* -501, wrapping: 1001 */
+    EXPECT_BYTES(&b, &mark, "time UINT64_MAX", 0xc9, 0x07); /* -485, wrapping: 969 */
+    REQUIRE(b.prev_time == UINT64_MAX, "prev_time %#" PRIx64, b.prev_time);
     fmt_put_time(&b, 0);
-    EXPECT_BYTES(&b, &mark, "time UINT64_MAX then 0", 0x02);
+    EXPECT_BYTES(&b, &mark, "time UINT64_MAX then 0", 0x02); /* +1, past 2^64 */
+    fmt_put_time(&b, UINT64_MAX);
+    EXPECT_BYTES(&b, &mark, "time 0 then UINT64_MAX", 0x01); /* -1 */
+    REQ_EQ(b.len, 10);
 
     /* the largest deltas either way: INT64_MAX and INT64_MIN */
     fmt_buf_clear(&b);
     mark = 0;
-    fmt_put_addr(&b, (uint64_t)INT64_MAX);
-    EXPECT_BYTES(&b, &mark, "addr delta INT64_MAX", V10(0xfe));
-    fmt_put_addr(&b, 0);
-    EXPECT_BYTES(&b, &mark, "addr delta -INT64_MAX", V10(0xfd));
-    fmt_put_addr(&b, 1ull << 63);
-    EXPECT_BYTES(&b, &mark, "addr delta INT64_MIN up", V10(0xff));
-    fmt_put_addr(&b, 0);
-    EXPECT_BYTES(&b, &mark, "addr delta INT64_MIN down", V10(0xff));
     fmt_put_time(&b, 1ull << 63);
-    EXPECT_BYTES(&b, &mark, "time delta INT64_MIN", V10(0xff));
+    EXPECT_BYTES(&b, &mark, "time delta INT64_MIN up", V10(0xff));
     fmt_put_time(&b, UINT64_MAX);
     EXPECT_BYTES(&b, &mark, "time delta INT64_MAX", V10(0xfe));
+    fmt_put_time(&b, 1ull << 63);
+    EXPECT_BYTES(&b, &mark, "time delta -INT64_MAX", V10(0xfd));
+    fmt_put_time(&b, 0);
+    EXPECT_BYTES(&b, &mark, "time delta INT64_MIN down", V10(0xff));
 
     /* a cleared buffer starts again from 0 */
-    fmt_put_addr(&b, 0x1000);
     fmt_put_time(&b, 1000);
     fmt_buf_clear(&b);
     mark = 0;
     REQ_EQ(b.len, 0);
-    fmt_put_addr(&b, 0x1000);
-    EXPECT_BYTES(&b, &mark, "addr 0x1000 after a clear", 0x80, 0x40);
+    REQ_EQ(b.prev_time, 0);
     fmt_put_time(&b, 1000);
     EXPECT_BYTES(&b, &mark, "time 1000 after a clear", 0xd0, 0x0f);
 
-    /* this file's encoder, as trace_format.h lays ALLOC and FREE out: a
-     * FREE moves the address but not the time */
+    /* this file's encoder, as trace_format.h lays ALLOC and FREE out: no
+     * address, and a FREE (which has no time) does not move the time */
     fmt_buf_clear(&b);
     mark = 0;
     memset(mem, 0xee, sizeof mem);
     static const struct fmt_record recs[] = {
-        { .type = FMT_REC_ALLOC, .u.alloc = { FMT_FN_REALLOC, 0x1000, 24, 1, 1000 } },
-        { .type = FMT_REC_FREE, .u.free = { 0xff0, 16, 2 } },
-        { .type = FMT_REC_ALLOC, .u.alloc = { FMT_FN_CALLOC, UINT64_MAX, 8, 3, 500 } },
-        { .type = FMT_REC_FREE, .u.free = { 0, 128, 127 } },
+        { .type = FMT_REC_ALLOC, .u.alloc = { FMT_FN_REALLOC, 24, 1, 1000 } },
+        { .type = FMT_REC_FREE, .u.free = { 16, 2 } },
+        { .type = FMT_REC_ALLOC, .u.alloc = { FMT_FN_CALLOC, 8, 3, 500 } },
+        { .type = FMT_REC_FREE, .u.free = { 128, 127 } },
         { .type = FMT_REC_TAG, .u.tag = { 0x5000, 1 } }, /* absolute, and no delta */
-        { .type = FMT_REC_ALLOC, .u.alloc = { FMT_FN_MALLOC, 0x10, 0, 0, 500 } },
+        { .type = FMT_REC_ALLOC, .u.alloc = { FMT_FN_MALLOC, 0, 0, 500 } },
+        { .type = FMT_REC_ALLOC, .u.alloc = { FMT_FN_PVALLOC, UINT64_MAX, 128, 1ull << 63 } },
+        { .type = FMT_REC_FREE, .u.free = { UINT64_MAX, 1ull << 32 } },
     };
     for (size_t i = 0; i < sizeof recs / sizeof recs[0]; i++)
         put_rec(&b, &recs[i]);
+    /* 2^63 - 500: zigzag 2^64 - 1000 */
     EXPECT_BYTES(&b, &mark, "put_rec",
-                 FMT_REC_ALLOC, FMT_FN_REALLOC, 0x80, 0x40, 24, 1, 0xd0, 0x0f,
-                 FMT_REC_FREE, 0x1f, 16, 2,
-                 FMT_REC_ALLOC, FMT_FN_CALLOC, 0xe1, 0x3f, 8, 3, 0xe7, 0x07,
-                 FMT_REC_FREE, 0x02, 0x80, 0x01, 0x7f,
+                 FMT_REC_ALLOC, FMT_FN_REALLOC, 24, 1, 0xd0, 0x0f,
+                 FMT_REC_FREE, 16, 2,
+                 FMT_REC_ALLOC, FMT_FN_CALLOC, 8, 3, 0xe7, 0x07,
+                 FMT_REC_FREE, 0x80, 0x01, 0x7f,
                  FMT_REC_TAG, 0x80, 0xa0, 0x01, 1,
-                 FMT_REC_ALLOC, FMT_FN_MALLOC, 0x20, 0, 0, 0x00);
-    REQ_EQ(b.prev_addr, 0x10);
-    REQ_EQ(b.prev_time, 500);
+                 FMT_REC_ALLOC, FMT_FN_MALLOC, 0, 0, 0x00,
+                 FMT_REC_ALLOC, FMT_FN_PVALLOC, V10(0xff), 0x80, 0x01,
+                 0x98, 0xf8, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01,
+                 FMT_REC_FREE, V10(0xff), 0x80, 0x80, 0x80, 0x80, 0x10);
+    REQUIRE(b.prev_time == 1ull << 63, "prev_time %#" PRIx64, b.prev_time);
     REQ_EQ(mem[b.len], 0xee); /* and nothing past them */
 #undef V10
 }
 END_TEST
 
 /* ALLOC and FREE written by hand, over three chunks, read back field by field
- * (through rec_diff). Deltas go down, wrap both ways at 2^64, go on across a
- * THREAD record and past TAG, RC and BLOCKS records, and start again from 0
- * at every chunk: the same bytes at the start of two chunks are the same
- * address. */
+ * (through rec_diff). ALLOC's time deltas go down, wrap both ways at 2^64,
+ * take 10 bytes, go on across a THREAD record and past FREE, TAG, RC and
+ * BLOCKS records, and start again from 0 at every chunk: the same bytes at
+ * the start of two chunks are the same time. */
 #define V10(first) first, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01 /* 10 bytes */
 static const uint8_t delta_chunk1[] = {
-    FMT_REC_ALLOC, FMT_FN_MALLOC, 0x80, 0x40, 24, 1, 0xd0, 0x0f, /* 0x1000 at 1000 */
-    FMT_REC_FREE, 0x00, 24, 1,                                   /* 0x1000 */
-    FMT_REC_TAG, 0x80, 0xa0, 0x01, 1,                            /* 0x5000, absolute */
-    FMT_REC_FREE, 0x1f, 16, 2,                                   /* 0xff0: -16 */
+    FMT_REC_ALLOC, FMT_FN_MALLOC, 24, 1, 0xd0, 0x0f,            /* at 1000 */
+    FMT_REC_FREE, 24, 1,
+    FMT_REC_TAG, 0x80, 0xa0, 0x01, 1,                           /* 0x5000, absolute */
+    FMT_REC_FREE, 16, 2,
     FMT_REC_THREAD, 9,
-    FMT_REC_ALLOC, FMT_FN_CALLOC, 0xe1, 0x3f, 8, 3, 0xe7, 0x07,  /* UINT64_MAX, at 500 */
-    FMT_REC_ALLOC, FMT_FN_REALLOC, 0x02, 0, 0, 0x00,             /* 0: +1 past 2^64, at 500 */
-    FMT_REC_FREE, 0x01, 8, 3,                                    /* UINT64_MAX: -1 */
-    FMT_REC_ALLOC, FMT_FN_MALLOC, V10(0xfd), 1, 1, 0xe9, 0x07,   /* 2^63: 2^63 + 1; at UINT64_MAX */
-    FMT_REC_ALLOC, FMT_FN_MALLOC, 0x01, 2, 2, 0x02,              /* 2^63 - 1: -1; at 0: +1 */
-    FMT_REC_RC, FMT_RC_NEW, 0x10, 1, 0, 0, 0, 0,                 /* 0x10, absolute */
-    FMT_REC_BLOCKS, 1, 0x80, 0x20, 16, 0, 0, 0, 0, 0, 0,         /* block at 0x1000 */
-    FMT_REC_FREE, V10(0xdd), 16, 0,                              /* 0x10: 17 - 2^63 */
+    FMT_REC_ALLOC, FMT_FN_CALLOC, 8, 3, 0xe7, 0x07,             /* at 500: -500 */
+    FMT_REC_ALLOC, FMT_FN_REALLOC, 0, 0, 0x00,                  /* at 500 */
+    FMT_REC_FREE, 8, 3,
+    FMT_REC_ALLOC, FMT_FN_MALLOC, 1, 1, 0xe9, 0x07,             /* at UINT64_MAX: -501 */
+    FMT_REC_ALLOC, FMT_FN_MALLOC, 2, 2, 0x02,                   /* at 0: +1 past 2^64 */
+    FMT_REC_RC, FMT_RC_NEW, 0x10, 1, 0, 0, 0, 0,                /* 0x10, absolute */
+    FMT_REC_BLOCKS, 1, 0x80, 0x20, 16, 0, 0, 0, 0, 0, 0,        /* block at 0x1000 */
+    FMT_REC_ALLOC, FMT_FN_MALLOC, 16, 0, V10(0xff),             /* at 2^63: INT64_MIN */
+    FMT_REC_FREE, 16, 0,
+    FMT_REC_ALLOC, FMT_FN_MALLOC, 0x80, 0x01, 0x7f, V10(0xfd),  /* at 1: -INT64_MAX */
 };
 static const uint8_t delta_chunk2[] = {
-    FMT_REC_ALLOC, FMT_FN_MALLOC, 0x80, 0x40, 24, 1, 0xd0, 0x0f, /* 0x1000 at 1000, again */
-    FMT_REC_FREE, 0x00, 24, 1,
+    FMT_REC_ALLOC, FMT_FN_MALLOC, 24, 1, 0xd0, 0x0f,            /* at 1000, again */
+    FMT_REC_FREE, 24, 1,
 };
 static const uint8_t delta_chunk3[] = {
-    FMT_REC_FREE, 0x80, 0x40, 24, 1,                             /* a FREE first: 0x1000 */
-    FMT_REC_ALLOC, FMT_FN_MALLOC, 0x00, 24, 1, 0xd0, 0x0f,       /* 0x1000; time from 0: 1000 */
+    FMT_REC_FREE, 24, 1,                                        /* a FREE first */
+    FMT_REC_ALLOC, FMT_FN_MALLOC, 24, 1, 0xd0, 0x0f,            /* time from 0: 1000 */
     FMT_REC_THREAD, 4,
-    FMT_REC_ALLOC, FMT_FN_MALLOC, 0x7f, 0, 0, 0x7f,              /* 0x1000 - 64, at 1000 - 64 */
+    FMT_REC_ALLOC, FMT_FN_MALLOC, 0, 0, 0x7f,                   /* at 1000 - 64 */
 };
 #undef V10
-#define A(tid_, fn, addr, size, stack, time) \
-    { .type = FMT_REC_ALLOC, .tid = (tid_), .u.alloc = { (fn), (addr), (size), (stack), (time) } }
-#define F(tid_, addr, size, stack) \
-    { .type = FMT_REC_FREE, .tid = (tid_), .u.free = { (addr), (size), (stack) } }
+#define A(tid_, fn, size, stack, time) \
+    { .type = FMT_REC_ALLOC, .tid = (tid_), .u.alloc = { (fn), (size), (stack), (time) } }
+#define F(tid_, size, stack) \
+    { .type = FMT_REC_FREE, .tid = (tid_), .u.free = { (size), (stack) } }
 static const struct fmt_record delta_want[] = {
-    A(0, FMT_FN_MALLOC, 0x1000, 24, 1, 1000),
-    F(0, 0x1000, 24, 1),
+    A(0, FMT_FN_MALLOC, 24, 1, 1000),
+    F(0, 24, 1),
     { .type = FMT_REC_TAG, .u.tag = { 0x5000, 1 } },
-    F(0, 0xff0, 16, 2),
-    A(9, FMT_FN_CALLOC, UINT64_MAX, 8, 3, 500),
-    A(9, FMT_FN_REALLOC, 0, 0, 0, 500),
-    F(9, UINT64_MAX, 8, 3),
-    A(9, FMT_FN_MALLOC, 1ull << 63, 1, 1, UINT64_MAX),
-    A(9, FMT_FN_MALLOC, (1ull << 63) - 1, 2, 2, 0),
+    F(0, 16, 2),
+    A(9, FMT_FN_CALLOC, 8, 3, 500),
+    A(9, FMT_FN_REALLOC, 0, 0, 500),
+    F(9, 8, 3),
+    A(9, FMT_FN_MALLOC, 1, 1, UINT64_MAX),
+    A(9, FMT_FN_MALLOC, 2, 2, 0),
     { .type = FMT_REC_RC, .tid = 9, .u.rc = { FMT_RC_NEW, 0x10, 0, 0, 0, 0, 0 } },
     { .type = FMT_REC_BLOCKS, .tid = 9, .u.block = { 0x1000, 16, 0, 0, 0, 0, 0, 0 } },
-    F(9, 0x10, 16, 0),
+    A(9, FMT_FN_MALLOC, 16, 0, 1ull << 63),
+    F(9, 16, 0),
+    A(9, FMT_FN_MALLOC, 128, 127, 1),
     /* chunk 2 */
-    A(0, FMT_FN_MALLOC, 0x1000, 24, 1, 1000),
-    F(0, 0x1000, 24, 1),
+    A(0, FMT_FN_MALLOC, 24, 1, 1000),
+    F(0, 24, 1),
     /* chunk 3 */
-    F(0, 0x1000, 24, 1),
-    A(0, FMT_FN_MALLOC, 0x1000, 24, 1, 1000),
-    A(4, FMT_FN_MALLOC, 0x1000 - 64, 0, 0, 1000 - 64),
+    F(0, 24, 1),
+    A(0, FMT_FN_MALLOC, 24, 1, 1000),
+    A(4, FMT_FN_MALLOC, 0, 0, 1000 - 64),
 };
 #define NDELTA_WANT (sizeof delta_want / sizeof delta_want[0])
+#define NDELTA_CHUNK1 14 /* records of delta_chunk1 */
+#define NDELTA_CHUNK2 2
 
 START_TEST(test_delta_layout)
 {
@@ -2035,11 +2067,12 @@ START_TEST(test_delta_layout)
     build_trace(&t, ops, sizeof ops / sizeof ops[0], 0);
     ck_assert_uint_eq(t.nchunks, 3);
     ck_assert_uint_eq(t.nexp, 0);
+    ck_assert_uint_eq(NDELTA_WANT, NDELTA_CHUNK1 + NDELTA_CHUNK2 + 3);
     memcpy(t.exp, delta_want, sizeof delta_want);
     t.nexp = NDELTA_WANT;
     /* where each record's chunk ends, for check_every_cut */
     for (size_t i = 0; i < t.nexp; i++)
-        t.exp_end[i] = t.ends[i < 12 ? 0 : i < 14 ? 1 : 2];
+        t.exp_end[i] = t.ends[i < NDELTA_CHUNK1 ? 0 : i < NDELTA_CHUNK1 + NDELTA_CHUNK2 ? 1 : 2];
     const char *path = tmp_path("delta_layout.hst");
     write_file(path, t.data, t.len);
 
@@ -2052,7 +2085,7 @@ START_TEST(test_delta_layout)
     char err[256] = "";
     struct fmt_reader *r = fmt_reader_open(path, err, sizeof err);
     REQUIRE(r != NULL, "open: %s", err);
-    static const size_t stops[] = { 1, 4, 8, 11, 13, 15, 16, NDELTA_WANT };
+    static const size_t stops[] = { 1, 4, 8, 11, 12, 13, 15, 17, 18, NDELTA_WANT };
     for (size_t s = 0; s < sizeof stops / sizeof stops[0]; s++) {
         char ctx[64];
         snprintf(ctx, sizeof ctx, "to record %zu", stops[s]);
@@ -2073,42 +2106,42 @@ END_TEST
 /* ALLOC and FREE through this file's encoder, over several chunks */
 static const struct op delta_ops[] = {
     THREAD(1),
-    REC({ .type = FMT_REC_ALLOC, .u.alloc = { FMT_FN_MALLOC, 0x7f0000001000, 32, 1, 5000 } }),
-    /* lower, and earlier */
-    REC({ .type = FMT_REC_ALLOC, .u.alloc = { FMT_FN_MALLOC, 0x7f0000000fe0, 16, 1, 4000 } }),
-    REC({ .type = FMT_REC_FREE, .u.free = { 0x7f0000001000, 32, 1 } }),
-    REC({ .type = FMT_REC_FREE, .u.free = { 0x7f0000000fe0, 16, 1 } }),
+    REC({ .type = FMT_REC_ALLOC, .u.alloc = { FMT_FN_MALLOC, 32, 1, 5000 } }),
+    /* earlier */
+    REC({ .type = FMT_REC_ALLOC, .u.alloc = { FMT_FN_MALLOC, 16, 1, 4000 } }),
+    REC({ .type = FMT_REC_FREE, .u.free = { 32, 1 } }),
+    REC({ .type = FMT_REC_FREE, .u.free = { 16, 1 } }),
     REC({ .type = FMT_REC_TAG, .u.tag = { 0x1234, 1 } }),
-    /* to UINT64_MAX, then past it to 0, in address and time */
-    REC({ .type = FMT_REC_ALLOC, .u.alloc = { FMT_FN_VALLOC, UINT64_MAX, 1, 2, UINT64_MAX } }),
-    REC({ .type = FMT_REC_FREE, .u.free = { 0, 1, 2 } }),
-    REC({ .type = FMT_REC_ALLOC, .u.alloc = { FMT_FN_MEMALIGN, 0, 0, 0, 0 } }),
-    REC({ .type = FMT_REC_FREE, .u.free = { UINT64_MAX, 0, 0 } }),
-    THREAD(2), /* the deltas go on across threads within a chunk (from UINT64_MAX here) */
-    /* deltas of INT64_MIN + 1, INT64_MIN and INT64_MAX */
-    REC({ .type = FMT_REC_ALLOC, .u.alloc = { FMT_FN_MALLOC, 1ull << 63, 8, 3, 1ull << 63 } }),
-    REC({ .type = FMT_REC_ALLOC, .u.alloc = { FMT_FN_MALLOC, 0, 8, 3, 0 } }),
-    REC({ .type = FMT_REC_ALLOC,
-          .u.alloc = { FMT_FN_MALLOC, (uint64_t)INT64_MAX, 8, 3, (uint64_t)INT64_MAX } }),
+    /* to UINT64_MAX, then past it to 0 */
+    REC({ .type = FMT_REC_ALLOC, .u.alloc = { FMT_FN_VALLOC, 1, 2, UINT64_MAX } }),
+    REC({ .type = FMT_REC_FREE, .u.free = { 1, 2 } }),
+    REC({ .type = FMT_REC_ALLOC, .u.alloc = { FMT_FN_MEMALIGN, 0, 0, 0 } }),
+    REC({ .type = FMT_REC_FREE, .u.free = { UINT64_MAX, UINT64_MAX } }),
+    THREAD(2), /* the deltas go on across threads within a chunk (from 0 here) */
+    /* deltas of INT64_MIN (both ways), INT64_MAX and -INT64_MAX */
+    REC({ .type = FMT_REC_ALLOC, .u.alloc = { FMT_FN_MALLOC, 8, 3, 1ull << 63 } }),
+    REC({ .type = FMT_REC_ALLOC, .u.alloc = { FMT_FN_MALLOC, 8, 3, 0 } }),
+    REC({ .type = FMT_REC_ALLOC, .u.alloc = { FMT_FN_MALLOC, 8, 3, (uint64_t)INT64_MAX } }),
+    REC({ .type = FMT_REC_ALLOC, .u.alloc = { FMT_FN_MALLOC, 8, 3, 0 } }),
     RC(FMT_RC_RETAIN, 0x7f0000001000, 2, 1, 5, 0, 1),
     BLOCKS(blocks3),
-    REC({ .type = FMT_REC_FREE, .u.free = { 0x5000, 16, 1 } }),
+    REC({ .type = FMT_REC_FREE, .u.free = { 16, 1 } }),
     CHUNK,
-    /* the same address and time as at the start of chunk 1 */
-    REC({ .type = FMT_REC_ALLOC, .u.alloc = { FMT_FN_MALLOC, 0x7f0000001000, 32, 1, 5000 } }),
-    REC({ .type = FMT_REC_FREE, .u.free = { 0x7f0000001000, 32, 1 } }),
+    /* the same time as at the start of chunk 1 */
+    REC({ .type = FMT_REC_ALLOC, .u.alloc = { FMT_FN_MALLOC, 32, 1, 5000 } }),
+    REC({ .type = FMT_REC_FREE, .u.free = { 32, 1 } }),
     CHUNK,
     /* a FREE first */
-    REC({ .type = FMT_REC_FREE, .u.free = { 0x7f0000001000, 32, 1 } }),
-    REC({ .type = FMT_REC_ALLOC, .u.alloc = { FMT_FN_MALLOC, 0x7f0000001000, 32, 1, 5000 } }),
+    REC({ .type = FMT_REC_FREE, .u.free = { 32, 1 } }),
+    REC({ .type = FMT_REC_ALLOC, .u.alloc = { FMT_FN_MALLOC, 32, 1, 5000 } }),
     CHUNK,
     THREAD(1),
-    REC({ .type = FMT_REC_ALLOC, .u.alloc = { FMT_FN_MALLOC, 0x7f0000001000, 32, 1, 5000 } }),
+    REC({ .type = FMT_REC_ALLOC, .u.alloc = { FMT_FN_MALLOC, 32, 1, 5000 } }),
     CHUNK,
     /* zero deltas at the start of a chunk */
     REC({ .type = FMT_REC_MODULE_UNLOAD, .u.id = 1 }),
-    REC({ .type = FMT_REC_FREE, .u.free = { 0, 0, 0 } }),
-    REC({ .type = FMT_REC_ALLOC, .u.alloc = { FMT_FN_MALLOC, 0, 0, 0, 0 } }),
+    REC({ .type = FMT_REC_FREE, .u.free = { 0, 0 } }),
+    REC({ .type = FMT_REC_ALLOC, .u.alloc = { FMT_FN_MALLOC, 0, 0, 0 } }),
 };
 #define NDELTA_OPS (sizeof delta_ops / sizeof delta_ops[0])
 
@@ -2135,32 +2168,34 @@ START_TEST(test_delta_round_trip)
 
     /* the encoder started each chunk from 0: chunks 2 and 4 (after its
      * THREAD) open with the bytes of chunk 1's first ALLOC (after its
-     * THREAD), and chunk 3's FREE carries the full address too */
+     * THREAD), and chunk 3's ALLOC, after a FREE, carries the full time too */
     static uint8_t raw[5][4096];
     size_t n[5];
     for (size_t c = 0; c < 5; c++)
         n[c] = chunk_raw(&t, c, raw[c], sizeof raw[c]);
-    /* 0x7f0000001000 from 0: zigzag 0xfe0000002000, 7 varint bytes; 5000: 10000 */
-#define ADDR0 0x80, 0xc0, 0x80, 0x80, 0x80, 0xc0, 0x3f
-    static const uint8_t alloc0[] = { FMT_REC_ALLOC, FMT_FN_MALLOC, ADDR0, 32, 1, 0x90, 0x4e };
-    static const uint8_t free0[] = { FMT_REC_FREE, ADDR0, 32, 1 };
-#undef ADDR0
+    /* 5000 from 0: zigzag 10000 */
+    static const uint8_t alloc0[] = { FMT_REC_ALLOC, FMT_FN_MALLOC, 32, 1, 0x90, 0x4e };
+    static const uint8_t free0[] = { FMT_REC_FREE, 32, 1 };
     ck_assert_uint_ge(n[0], 2 + sizeof alloc0);
     ck_assert_mem_eq(raw[0], ((const uint8_t[]){ FMT_REC_THREAD, 1 }), 2);
     ck_assert_mem_eq(raw[0] + 2, alloc0, sizeof alloc0);
-    ck_assert_uint_eq(n[1], sizeof alloc0 + 4);
+    /* 4000 after 5000: -1000, zigzag 1999 */
+    ck_assert_mem_eq(raw[0] + 2 + sizeof alloc0,
+                     ((const uint8_t[]){ FMT_REC_ALLOC, FMT_FN_MALLOC, 16, 1, 0xcf, 0x0f,
+                                         FMT_REC_FREE, 32, 1, FMT_REC_FREE, 16, 1 }), 12);
+    ck_assert_uint_eq(n[1], sizeof alloc0 + sizeof free0);
     ck_assert_mem_eq(raw[1], alloc0, sizeof alloc0);
-    ck_assert_mem_eq(raw[1] + sizeof alloc0, ((const uint8_t[]){ FMT_REC_FREE, 0x00, 32, 1 }), 4);
-    ck_assert_uint_eq(n[2], sizeof free0 + 7);
+    ck_assert_mem_eq(raw[1] + sizeof alloc0, free0, sizeof free0);
+    ck_assert_uint_eq(n[2], sizeof free0 + sizeof alloc0);
     ck_assert_mem_eq(raw[2], free0, sizeof free0);
-    ck_assert_mem_eq(raw[2] + sizeof free0,
-                     ((const uint8_t[]){ FMT_REC_ALLOC, FMT_FN_MALLOC, 0x00, 32, 1, 0x90, 0x4e }), 7);
+    ck_assert_mem_eq(raw[2] + sizeof free0, alloc0, sizeof alloc0);
     ck_assert_uint_eq(n[3], 2 + sizeof alloc0);
+    ck_assert_mem_eq(raw[3], ((const uint8_t[]){ FMT_REC_THREAD, 1 }), 2);
     ck_assert_mem_eq(raw[3] + 2, alloc0, sizeof alloc0);
     ck_assert_mem_eq(raw[4],
-                     ((const uint8_t[]){ FMT_REC_MODULE_UNLOAD, 1, FMT_REC_FREE, 0, 0, 0,
-                                         FMT_REC_ALLOC, FMT_FN_MALLOC, 0, 0, 0, 0 }), 12);
-    ck_assert_uint_eq(n[4], 12);
+                     ((const uint8_t[]){ FMT_REC_MODULE_UNLOAD, 1, FMT_REC_FREE, 0, 0,
+                                         FMT_REC_ALLOC, FMT_FN_MALLOC, 0, 0, 0 }), 10);
+    ck_assert_uint_eq(n[4], 10);
 
     /* rewinds from inside the chunks */
     char err[256] = "";
@@ -2180,6 +2215,195 @@ START_TEST(test_delta_round_trip)
 
     check_every_cut(&t, "delta_cut.hst");
     check_every_flip(&t, "delta_flip.hst");
+    free_trace(&t);
+}
+END_TEST
+
+/* The versions a reader opens: FMT_VERSION_OLDEST (1) to FMT_VERSION (2);
+ * any other is refused, with a message that names the version found. */
+START_TEST(test_versions)
+{
+    static const struct { uint32_t v; int ok; } cases[] = {
+        { 0, 0 }, { 1, 1 }, { 2, 1 }, { 3, 0 }, { 4, 0 }, { 0x100, 0 }, { 0x0102, 0 },
+        { 0x01000001u, 0 }, { UINT32_MAX, 0 },
+    };
+    uint8_t h[FMT_FILE_HEADER_SIZE];
+    const char *path = tmp_path("versions.hst");
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        uint32_t v = cases[i].v;
+        fmt_file_header(h);
+        set_version(h, v);
+        write_file(path, h, sizeof h);
+        char err[512], what[64];
+        memset(err, 0, sizeof err);
+        snprintf(what, sizeof what, "version %" PRIu32, v);
+        struct fmt_reader *r = fmt_reader_open(path, err, sizeof err);
+        if (cases[i].ok) {
+            REQUIRE(r != NULL, "%s: refused: %s", what, err);
+            struct fmt_record rec;
+            ck_assert_int_eq(fmt_reader_next(r, &rec), 0);
+            ck_assert_ptr_null(fmt_reader_damage(r));
+            ck_assert_uint_eq(fmt_reader_offset(r), FMT_FILE_HEADER_SIZE);
+            fmt_reader_close(r);
+            continue;
+        }
+        REQUIRE(r == NULL, "%s: opened", what);
+        REQUIRE(strstr(err, "version") != NULL, "%s: the error \"%s\" does not say version", what,
+                err);
+        /* "... version 3, ...": the version found, in decimal */
+        char found[32];
+        snprintf(found, sizeof found, "version %" PRIu32 ",", v);
+        REQUIRE(strstr(err, found) != NULL, "%s: the error \"%s\" does not say \"%s\"", what, err,
+                found);
+        REQUIRE(strstr(err, path) != NULL, "%s: the error \"%s\" does not name the file", what, err);
+        expect_open_fails(path, what);
+    }
+}
+END_TEST
+
+/* A version 1 trace, whose ALLOC (fn, zigzag(addr delta), size, stack_id,
+ * zigzag(time delta)) and FREE (zigzag(addr delta), size, stack_id) carry an
+ * address: the reader skips it, whatever its length, and hands out the
+ * other fields, the time delta going on as in version 2. */
+#define V10(first) first, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01 /* 10 bytes */
+static const uint8_t v1_chunk1[] = {
+    FMT_REC_THREAD, 7,
+    FMT_REC_ALLOC, FMT_FN_CALLOC, 0x80, 0x40, 24, 3, 0xd0, 0x0f,       /* 0x1000, at 1000 */
+    FMT_REC_TAG, 0x80, 0x20, 1,                                        /* 0x1000, absolute */
+    FMT_REC_ALLOC, FMT_FN_MALLOC, V10(0xfd), 0x80, 0x01, 0x7f, 0xe7, 0x07, /* at 500 */
+    FMT_REC_FREE, 0x1f, 24, 3,                                         /* addr -16 */
+    FMT_REC_FREE, V10(0xff), 0x80, 0x01, 0x7f,                         /* addr INT64_MIN */
+    FMT_REC_ALLOC, FMT_FN_PVALLOC, 0x00, 0, 0, V10(0xfe),              /* at 500 + INT64_MAX */
+};
+static const uint8_t v1_chunk2[] = {
+    FMT_REC_FREE, 0x80, 0x40, 16, 2,
+    FMT_REC_ALLOC, FMT_FN_REALLOC, 0x00, 16, 2, 0xd0, 0x0f,           /* time from 0: 1000 */
+    FMT_REC_MODULE_UNLOAD, 9,
+};
+#undef V10
+static const struct fmt_record v1_want[] = {
+    A(7, FMT_FN_CALLOC, 24, 3, 1000),
+    { .type = FMT_REC_TAG, .tid = 7, .u.tag = { 0x1000, 1 } },
+    A(7, FMT_FN_MALLOC, 128, 127, 500),
+    F(7, 24, 3),
+    F(7, 128, 127),
+    A(7, FMT_FN_PVALLOC, 0, 0, 500 + (uint64_t)INT64_MAX),
+    /* chunk 2 */
+    F(0, 16, 2),
+    A(0, FMT_FN_REALLOC, 16, 2, 1000),
+    { .type = FMT_REC_MODULE_UNLOAD, .u.id = 9 },
+};
+#define NV1_WANT (sizeof v1_want / sizeof v1_want[0])
+
+START_TEST(test_read_v1)
+{
+    const struct op ops[] = {
+        { .kind = OP_RAW, .raw = v1_chunk1, .raw_len = sizeof v1_chunk1 },
+        CHUNK,
+        { .kind = OP_RAW, .raw = v1_chunk2, .raw_len = sizeof v1_chunk2 },
+    };
+    static struct trace t;
+    build_trace(&t, ops, sizeof ops / sizeof ops[0], 0);
+    ck_assert_uint_eq(t.nchunks, 2);
+    ck_assert_uint_eq(t.nexp, 0);
+    /* the header of a version 1 file */
+    set_version(t.data, 1);
+    ck_assert_mem_eq(t.data, ((const uint8_t[]){ 'H', 'E', 'A', 'P', 'S', 'C', 'P', '1', 1, 0, 0, 0,
+                                                 0, 0, 0, 0 }),
+                     FMT_FILE_HEADER_SIZE);
+    memcpy(t.exp, v1_want, sizeof v1_want);
+    t.nexp = NV1_WANT;
+    for (size_t i = 0; i < t.nexp; i++)
+        t.exp_end[i] = t.ends[i < 6 ? 0 : 1];
+    const char *path = tmp_path("v1.hst");
+    write_file(path, t.data, t.len);
+
+    /* field by field, by hand */
+    char err[256] = "";
+    struct fmt_reader *r = fmt_reader_open(path, err, sizeof err);
+    REQUIRE(r != NULL, "a version 1 trace is refused: %s", err);
+    struct fmt_record rec;
+    ck_assert_int_eq(fmt_reader_next(r, &rec), 1);
+    REQ_EQ(rec.type, FMT_REC_ALLOC);
+    REQ_EQ(rec.tid, 7);
+    REQ_EQ(rec.u.alloc.fn, FMT_FN_CALLOC);
+    REQ_EQ(rec.u.alloc.size, 24);
+    REQ_EQ(rec.u.alloc.stack_id, 3);
+    REQ_EQ(rec.u.alloc.time_ns, 1000);
+    ck_assert_int_eq(fmt_reader_next(r, &rec), 1);
+    REQ_EQ(rec.type, FMT_REC_TAG);
+    REQ_EQ(rec.u.tag.addr, 0x1000);
+    REQ_EQ(rec.u.tag.type_id, 1);
+    ck_assert_int_eq(fmt_reader_next(r, &rec), 1);
+    REQ_EQ(rec.type, FMT_REC_ALLOC);
+    REQ_EQ(rec.u.alloc.fn, FMT_FN_MALLOC);
+    REQ_EQ(rec.u.alloc.size, 128);
+    REQ_EQ(rec.u.alloc.stack_id, 127);
+    REQ_EQ(rec.u.alloc.time_ns, 500);
+    ck_assert_int_eq(fmt_reader_next(r, &rec), 1);
+    REQ_EQ(rec.type, FMT_REC_FREE);
+    REQ_EQ(rec.tid, 7);
+    REQ_EQ(rec.u.free.size, 24);
+    REQ_EQ(rec.u.free.stack_id, 3);
+    ck_assert_int_eq(fmt_reader_next(r, &rec), 1);
+    REQ_EQ(rec.type, FMT_REC_FREE);
+    REQ_EQ(rec.u.free.size, 128);
+    REQ_EQ(rec.u.free.stack_id, 127);
+    ck_assert_int_eq(fmt_reader_next(r, &rec), 1);
+    REQ_EQ(rec.type, FMT_REC_ALLOC);
+    REQ_EQ(rec.u.alloc.fn, FMT_FN_PVALLOC);
+    REQ_EQ(rec.u.alloc.size, 0);
+    REQ_EQ(rec.u.alloc.stack_id, 0);
+    REQUIRE(rec.u.alloc.time_ns == 500 + (uint64_t)INT64_MAX, "time %#" PRIx64, rec.u.alloc.time_ns);
+    ck_assert_int_eq(fmt_reader_next(r, &rec), 1);
+    REQ_EQ(rec.type, FMT_REC_FREE);
+    REQ_EQ(rec.tid, 0);
+    REQ_EQ(rec.u.free.size, 16);
+    REQ_EQ(rec.u.free.stack_id, 2);
+    ck_assert_int_eq(fmt_reader_next(r, &rec), 1);
+    REQ_EQ(rec.type, FMT_REC_ALLOC);
+    REQ_EQ(rec.u.alloc.fn, FMT_FN_REALLOC);
+    REQ_EQ(rec.u.alloc.size, 16);
+    REQ_EQ(rec.u.alloc.stack_id, 2);
+    REQ_EQ(rec.u.alloc.time_ns, 1000);
+    ck_assert_int_eq(fmt_reader_next(r, &rec), 1);
+    REQ_EQ(rec.type, FMT_REC_MODULE_UNLOAD);
+    REQ_EQ(rec.u.id, 9);
+    ck_assert_int_eq(fmt_reader_next(r, &rec), 0);
+    ck_assert_ptr_null(fmt_reader_damage(r));
+    ck_assert_uint_eq(fmt_reader_offset(r), t.len);
+
+    /* a rewind keeps reading it as version 1 */
+    ck_assert_int_eq(fmt_reader_rewind(r), 0);
+    ck_assert_uint_eq(read_n(r, &t, 0, SIZE_MAX, "v1 after a rewind"), t.nexp);
+    ck_assert_ptr_null(fmt_reader_damage(r));
+    fmt_reader_close(r);
+
+    /* all of it through rec_diff, and cut short at every offset */
+    char dmg[256];
+    ck_assert_uint_eq(read_check(path, &t, t.nexp, dmg, sizeof dmg, "v1 trace"), t.nexp);
+    REQUIRE(dmg[0] == 0, "v1 trace: damage %s", dmg);
+    check_every_cut(&t, "v1_cut.hst");
+
+    /* the header decides: the same bytes in a version 2 file are read
+     * without the address, so its first ALLOC has the address delta as its
+     * size (0x2000) and the size as its stack id, and its time (3, -2) is
+     * followed by 0xd0, not a record type */
+    set_version(t.data, FMT_VERSION);
+    write_file(path, t.data, t.len);
+    r = fmt_reader_open(path, err, sizeof err);
+    REQUIRE(r != NULL, "open: %s", err);
+    ck_assert_int_eq(fmt_reader_next(r, &rec), 1);
+    REQ_EQ(rec.type, FMT_REC_ALLOC);
+    REQ_EQ(rec.u.alloc.fn, FMT_FN_CALLOC);
+    REQ_EQ(rec.u.alloc.size, 0x2000);
+    REQ_EQ(rec.u.alloc.stack_id, 24);
+    REQUIRE(rec.u.alloc.time_ns == (uint64_t)-2, "time %#" PRIx64, rec.u.alloc.time_ns);
+    ck_assert_int_eq(fmt_reader_next(r, &rec), 0);
+    ck_assert_ptr_nonnull(fmt_reader_damage(r));
+    REQUIRE(strstr(fmt_reader_damage(r), "unknown record type") != NULL, "damage: %s",
+            fmt_reader_damage(r));
+    fmt_reader_close(r);
     free_trace(&t);
 }
 END_TEST
@@ -2209,6 +2433,8 @@ static Suite *format_suite(void)
     tcase_add_test(tc, test_delta_encoder);
     tcase_add_test(tc, test_delta_layout);
     tcase_add_test(tc, test_delta_round_trip);
+    tcase_add_test(tc, test_versions);
+    tcase_add_test(tc, test_read_v1);
     suite_add_tcase(s, tc);
     return s;
 }
