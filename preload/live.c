@@ -3,8 +3,11 @@
  *
  * 256 shards chosen by the address's hash, each an open-addressing table with
  * linear probing under its own small lock: two threads contend only when they
- * touch the same shard at the same moment. Deleted slots become tombstones and
- * are dropped when the shard is rebuilt. Memory comes from plat_map.
+ * touch the same shard at the same moment. A removal shifts the entries after
+ * it back (no tombstones), so a table is rebuilt only to grow: rebuilding a
+ * table full of tombstones every few thousand frees, with its mmap and
+ * munmap, cost TLB-shootdown interrupts and lock waits with two threads.
+ * Memory comes from plat_map.
  */
 #include "internal.h"
 
@@ -12,13 +15,11 @@
 
 #define SHARDS 256
 #define EMPTY ((uintptr_t)0)
-#define TOMBSTONE ((uintptr_t)1)
 
 struct shard {
     struct plat_lock lock;
     struct live_block *slots;
-    size_t cap, used; /* used counts live entries and tombstones */
-    size_t live;
+    size_t cap, live;
 } __attribute__((aligned(64)));
 
 static struct shard shards[SHARDS];
@@ -43,18 +44,16 @@ static inline struct shard *shard_of_addr(uintptr_t a)
     return &shards[((a >> 16) ^ (a >> 24) ^ (a >> 32)) & (SHARDS - 1)];
 }
 
-/* Rebuilds the shard at a size fit for its live entries. */
+/* Rebuilds the shard at twice its size (or its first). */
 static int rebuild(struct shard *s)
 {
-    size_t cap = s->cap ? s->cap : 256;
-    while (s->live * 2 >= cap) /* at most half full after a rebuild */
-        cap *= 2;
+    size_t cap = s->cap ? s->cap * 2 : 256;
     struct live_block *slots = plat_map(cap * sizeof *slots);
     if (!slots)
         return -1;
     for (size_t i = 0; i < s->cap; i++) {
         uintptr_t a = s->slots[i].addr;
-        if (a == EMPTY || a == TOMBSTONE)
+        if (a == EMPTY)
             continue;
         size_t j = hash_addr(a) & (cap - 1);
         while (slots[j].addr != EMPTY)
@@ -64,7 +63,6 @@ static int rebuild(struct shard *s)
     plat_unmap(s->slots, s->cap * sizeof *s->slots);
     __atomic_store_n(&s->slots, slots, __ATOMIC_RELAXED); /* live_prefetch reads these unlocked */
     __atomic_store_n(&s->cap, cap, __ATOMIC_RELAXED);
-    s->used = s->live;
     return 0;
 }
 
@@ -78,8 +76,8 @@ void live_prefetch(uintptr_t addr)
         __builtin_prefetch(&slots[hash_addr(addr) & (cap - 1)], 1);
 }
 
-/* Addresses 0 and 1 mark empty and deleted slots: no block lives there. */
-static inline int storable(uintptr_t addr) { return addr > TOMBSTONE; }
+/* Address 0 marks an empty slot: no block lives there. */
+static inline int storable(uintptr_t addr) { return addr != EMPTY; }
 
 int live_insert(const struct live_block *b)
 {
@@ -88,25 +86,18 @@ int live_insert(const struct live_block *b)
     uint64_t h = hash_addr(b->addr);
     struct shard *s = shard_of_addr(b->addr);
     plat_lock(&s->lock);
-    if ((s->used + 1) * 4 >= s->cap * 3 && rebuild(s) != 0) {
+    if ((s->live + 1) * 4 >= s->cap * 3 && rebuild(s) != 0) { /* at most 3/4 full */
         plat_unlock(&s->lock);
         return -1;
     }
-    size_t mask = s->cap - 1, tomb = SIZE_MAX;
+    size_t mask = s->cap - 1;
     for (size_t j = h & mask;; j = (j + 1) & mask) {
         uintptr_t a = s->slots[j].addr;
         if (a == b->addr) { /* an address we missed the free of: replace */
             s->slots[j] = *b;
             break;
         }
-        if (a == TOMBSTONE && tomb == SIZE_MAX)
-            tomb = j;
         if (a == EMPTY) {
-            if (tomb != SIZE_MAX) {
-                j = tomb;
-            } else {
-                s->used++;
-            }
             s->slots[j] = *b;
             s->live++;
             break;
@@ -131,6 +122,24 @@ static struct live_block *find(struct shard *s, uintptr_t addr, uint64_t h)
     }
 }
 
+/* Empties slot j, moving back each later entry of its run that may live
+ * there: one whose home slot is not between j and itself. */
+static void erase(struct shard *s, size_t j)
+{
+    size_t mask = s->cap - 1;
+    for (size_t k = (j + 1) & mask;; k = (k + 1) & mask) {
+        uintptr_t a = s->slots[k].addr;
+        if (a == EMPTY)
+            break;
+        size_t home = hash_addr(a) & mask;
+        if (((k - home) & mask) >= ((k - j) & mask)) {
+            s->slots[j] = s->slots[k];
+            j = k;
+        }
+    }
+    s->slots[j].addr = EMPTY;
+}
+
 int live_remove(uintptr_t addr, struct live_block *out)
 {
     if (!storable(addr))
@@ -141,7 +150,7 @@ int live_remove(uintptr_t addr, struct live_block *out)
     struct live_block *b = find(s, addr, h);
     if (b) {
         *out = *b;
-        b->addr = TOMBSTONE;
+        erase(s, (size_t)(b - s->slots));
         s->live--;
     }
     plat_unlock(&s->lock);
@@ -171,7 +180,7 @@ void live_foreach(void (*fn)(const struct live_block *b, void *arg), void *arg)
         struct shard *s = &shards[i];
         plat_lock(&s->lock);
         for (size_t j = 0; j < s->cap; j++)
-            if (s->slots[j].addr > TOMBSTONE)
+            if (s->slots[j].addr != EMPTY)
                 fn(&s->slots[j], arg);
         plat_unlock(&s->lock);
     }

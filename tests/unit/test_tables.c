@@ -331,6 +331,46 @@ START_TEST(test_live_churn)
 }
 END_TEST
 
+/* Removal shifts later entries of a probe run back: remove in a random order
+ * from runs that wrap around the end of a shard's slots and mix home slots
+ * (every 16-byte granule of a few regions, plus addresses 1 MiB apart that
+ * share a shard and hash near each other), and after every removal batch
+ * every survivor must still be found with its own values. */
+START_TEST(test_live_remove_shifts)
+{
+    enum { N = 6000 };
+    static uintptr_t addr[N];
+    static uint8_t gone[N];
+    for (size_t i = 0; i < N; i++)
+        addr[i] = i < N / 2 ? 0x7e0000000000ull + i * 16 : 0x7e4000000000ull + (i - N / 2) * (1u << 20);
+    for (size_t i = 0; i < N; i++) {
+        struct live_block b = { .addr = addr[i], .size = i + 1, .stack_id = (uint32_t)i + 1, .birth_ns = i };
+        REQ_EQ(live_insert(&b), 0);
+    }
+    uint64_t rng = 0x2545f4914f6cdd1dull;
+    size_t left = N;
+    struct live_block out;
+    while (left) {
+        for (int k = 0; k < 97 && left; k++) {
+            rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
+            size_t i = rng % N;
+            while (gone[i])
+                i = (i + 1) % N;
+            REQUIRE(live_remove(addr[i], &out) == 1, "remove of %zu failed", i);
+            REQ_EQ(out.size, i + 1);
+            gone[i] = 1;
+            left--;
+        }
+        for (size_t i = 0; i < N; i++) {
+            if (gone[i])
+                continue;
+            REQUIRE(live_update(addr[i], 0, 0) == 1, "survivor %zu lost with %zu left", i, left);
+        }
+        REQ_EQ(live_count(), left);
+    }
+}
+END_TEST
+
 /* ------------------------------------------------ live table, 4 threads */
 
 #define NTHREADS 4
@@ -785,6 +825,7 @@ static Suite *tables_suite(void)
     tcase_add_test(live, test_live_update);
     tcase_add_test(live, test_live_null_address);
     tcase_add_test(live, test_live_churn);
+    tcase_add_test(live, test_live_remove_shifts);
     tcase_add_test(live, test_live_threads);
     suite_add_tcase(s, live);
     TCase *stack = tcase_create("stack");
