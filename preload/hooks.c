@@ -117,8 +117,9 @@ EXPORT void *malloc(size_t n)
     }
     if (!traced())
         return real.malloc(n);
+    struct stack_origin from = HS_CALLER_ORIGIN();
     void *p = REAL_CALL(real.malloc(n));
-    rec_alloc(FMT_FN_MALLOC, p, n);
+    rec_alloc(FMT_FN_MALLOC, p, n, &from);
     return p;
 }
 
@@ -133,8 +134,9 @@ EXPORT void *calloc(size_t n, size_t size)
     }
     if (!traced())
         return real.calloc(n, size);
+    struct stack_origin from = HS_CALLER_ORIGIN();
     void *p = REAL_CALL(real.calloc(n, size));
-    rec_alloc(FMT_FN_CALLOC, p, n * size);
+    rec_alloc(FMT_FN_CALLOC, p, n * size, &from);
     return p;
 }
 
@@ -157,7 +159,8 @@ static void *boot_realloc(void *p, size_t n)
     return q;
 }
 
-static void *do_realloc(void *p, size_t n, size_t count, size_t size, unsigned fn)
+static void *do_realloc(void *p, size_t n, size_t count, size_t size, unsigned fn,
+                        const struct stack_origin *from)
 {
     if (HS_UNLIKELY(p && boot_owns(p)))
         return boot_realloc(p, n);
@@ -167,11 +170,15 @@ static void *do_realloc(void *p, size_t n, size_t count, size_t size, unsigned f
     struct live_block saved;
     int had = rec_realloc_take(p, &saved);
     void *q = REAL_CALL(fn == FMT_FN_REALLOC ? real.realloc(p, n) : real.reallocarray(p, count, size));
-    rec_realloc_done(p, had, &saved, q, n, fn);
+    rec_realloc_done(p, had, &saved, q, n, fn, from);
     return q;
 }
 
-EXPORT void *realloc(void *p, size_t n) { return do_realloc(p, n, 0, 0, FMT_FN_REALLOC); }
+EXPORT void *realloc(void *p, size_t n)
+{
+    struct stack_origin from = HS_CALLER_ORIGIN();
+    return do_realloc(p, n, 0, 0, FMT_FN_REALLOC, &from);
+}
 
 EXPORT void *reallocarray(void *p, size_t count, size_t size)
 {
@@ -180,7 +187,8 @@ EXPORT void *reallocarray(void *p, size_t count, size_t size)
         errno = ENOMEM;
         return NULL;
     }
-    return do_realloc(p, n, count, size, FMT_FN_REALLOCARRAY);
+    struct stack_origin from = HS_CALLER_ORIGIN();
+    return do_realloc(p, n, count, size, FMT_FN_REALLOCARRAY, &from);
 }
 
 EXPORT int posix_memalign(void **out, size_t align, size_t n)
@@ -188,9 +196,10 @@ EXPORT int posix_memalign(void **out, size_t align, size_t n)
     ENSURE_REAL();
     if (!traced())
         return real.posix_memalign(out, align, n);
+    struct stack_origin from = HS_CALLER_ORIGIN();
     int err = REAL_CALL(real.posix_memalign(out, align, n));
     if (!err)
-        rec_alloc(FMT_FN_POSIX_MEMALIGN, *out, n);
+        rec_alloc(FMT_FN_POSIX_MEMALIGN, *out, n, &from);
     return err;
 }
 
@@ -200,8 +209,9 @@ EXPORT int posix_memalign(void **out, size_t align, size_t n)
         ENSURE_REAL();                                \
         if (!traced())                                \
             return real.name args;                    \
+        struct stack_origin from = HS_CALLER_ORIGIN(); \
         void *p = REAL_CALL(real.name args);          \
-        rec_alloc(fn_id, p, size);                    \
+        rec_alloc(fn_id, p, size, &from);             \
         return p;                                     \
     }
 

@@ -120,10 +120,23 @@ struct cfi_rule cfi_rule_at(uintptr_t pc) HS_HIDDEN;
 /* ---- unwind.c: stack capture ---- */
 
 void stack_capture_init(void) HS_HIDDEN;
+/* Where a walk starts: a frame's code address (a return address), its stack
+ * pointer and rbp. HS_CALLER_ORIGIN() is the caller of the function it is
+ * used in, read through that function's frame pointer (libheapscope is built
+ * with frame pointers): a hook passes it down so that the walk skips the
+ * tracer's own frames without unwinding them. */
+struct stack_origin {
+    uintptr_t pc, sp, bp;
+};
+#define HS_CALLER_ORIGIN()                                                              \
+    ((struct stack_origin){ (uintptr_t)__builtin_return_address(0),                     \
+                            (uintptr_t)__builtin_frame_address(0) + 16,                 \
+                            *(const uintptr_t *)__builtin_frame_address(0) })
 /* Fills frames with return addresses, the caller of the interposed function
- * first; returns how many (at most max), and their stack_hash in *hash (the
- * walk computes it while it waits on memory). */
-unsigned stack_capture(uintptr_t *frames, unsigned max, uint64_t *hash) HS_HIDDEN;
+ * first, walking from `from` (NULL: from here); returns how many (at most
+ * max), and their stack_hash in *hash (the walk computes it while it waits
+ * on memory). */
+unsigned stack_capture(const struct stack_origin *from, uintptr_t *frames, unsigned max, uint64_t *hash) HS_HIDDEN;
 /* Forgets the cached unwind rules (code was unloaded). */
 void stack_capture_forget(void) HS_HIDDEN;
 /* The stack pointer of the caller of the innermost frame running one of the
@@ -300,12 +313,12 @@ static inline void rec_unguard(void)
     if (--rec_self.guard == 0 && HS_UNLIKELY(rec_self.pause_pending))
         scan_pause_deferred();
 }
-void rec_alloc(unsigned fn, void *ptr, size_t size) HS_HIDDEN;
+void rec_alloc(unsigned fn, void *ptr, size_t size, const struct stack_origin *from) HS_HIDDEN;
 void rec_free(void *ptr) HS_HIDDEN;
 /* realloc: take the old block out before the real call, then settle. */
 int rec_realloc_take(void *old, struct live_block *saved) HS_HIDDEN;
 void rec_realloc_done(void *old, int had, const struct live_block *saved, void *ptr, size_t size,
-                      unsigned fn) HS_HIDDEN;
+                      unsigned fn, const struct stack_origin *from) HS_HIDDEN;
 void rec_modules_changed(void) HS_HIDDEN;
 /* A snapshot; caller_sp is the stack pointer of the program thread that
  * asked (its stack is a root), or 0 from the tracer's own thread. */

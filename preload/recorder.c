@@ -349,12 +349,12 @@ static uint32_t intern_stack(struct out_buf *ob, const uintptr_t *frames, unsign
     return id;
 }
 
-static void alloc_locked(unsigned fn, void *ptr, size_t size)
+static void alloc_locked(unsigned fn, void *ptr, size_t size, const struct stack_origin *from)
 {
     live_prefetch((uintptr_t)ptr);
     uintptr_t frames[FMT_MAX_FRAMES];
     uint64_t hash;
-    unsigned n = stack_capture(frames, hs_opt.max_frames, &hash);
+    unsigned n = stack_capture(from, frames, hs_opt.max_frames, &hash);
     struct out_buf *ob = out_acquire(FMT_REC_MAX + (size_t)n * FMT_VARINT_MAX);
     if (!ob)
         return;
@@ -397,12 +397,12 @@ static void free_locked(const struct live_block *blk)
     out_release(ob);
 }
 
-void rec_alloc(unsigned fn, void *ptr, size_t size)
+void rec_alloc(unsigned fn, void *ptr, size_t size, const struct stack_origin *from)
 {
     if (!ptr)
         return;
     struct guard g = guard_enter();
-    alloc_locked(fn, ptr, size);
+    alloc_locked(fn, ptr, size, from);
     guard_leave(g);
 }
 
@@ -426,7 +426,7 @@ int rec_realloc_take(void *old, struct live_block *saved)
 }
 
 void rec_realloc_done(void *old, int had, const struct live_block *saved, void *ptr, size_t size,
-                      unsigned fn)
+                      unsigned fn, const struct stack_origin *from)
 {
     struct guard g = guard_enter();
     if (!ptr && size && old) { /* failed: the old block is still there */
@@ -436,7 +436,7 @@ void rec_realloc_done(void *old, int had, const struct live_block *saved, void *
         if (had)
             free_locked(saved);
         if (ptr)
-            alloc_locked(fn, ptr, size);
+            alloc_locked(fn, ptr, size, from);
     }
     guard_leave(g);
 }

@@ -85,12 +85,18 @@ void stack_capture_forget(void)
         atomic_store_explicit(&rule_cache[i], 0, memory_order_relaxed);
 }
 
-unsigned stack_capture(uintptr_t *frames, unsigned max, uint64_t *hash)
+unsigned stack_capture(const struct stack_origin *from, uintptr_t *frames, unsigned max, uint64_t *hash)
 {
     uintptr_t pc, sp, bp;
-    __asm__ volatile("lea 0(%%rip), %0\n\tmov %%rsp, %1\n\tmov %%rbp, %2" : "=r"(pc), "=r"(sp), "=r"(bp));
+    if (from) {
+        pc = from->pc;
+        sp = from->sp;
+        bp = from->bp;
+    } else {
+        __asm__ volatile("lea 0(%%rip), %0\n\tmov %%rsp, %1\n\tmov %%rbp, %2" : "=r"(pc), "=r"(sp), "=r"(bp));
+    }
     unsigned kept = 0, own = 0;
-    uintptr_t lookup = pc; /* the first frame's pc is exact; the rest are return addresses */
+    uintptr_t lookup = from ? pc - 1 : pc; /* our own first pc is exact; the rest are return addresses */
     uint64_t h = STACK_HASH_SEED;
     while (kept < max) {
         if (kept || pc < self_start || pc >= self_end) {
