@@ -31,8 +31,10 @@ static struct shard shards[SHARDS];
  * one each (python3: 8% less CPU than groups of 64 bytes). Keeping whole
  * regions in order made runs of occupied slots merge and probes walk
  * thousands of slots (a quarter of a python3 run); a full scatter costs a
- * cache miss per call. The shard is chosen by 64 KiB region, so threads,
- * which allocate from different arenas, rarely share one. */
+ * cache miss per call. The shard is chosen by 1 MiB region: threads, which
+ * allocate from different arenas, rarely share one, nor its cache lines
+ * (by 64 KiB region, two threads of the microbenchmark shared several, and
+ * the lines bounced between their cores). */
 static inline uint64_t hash_addr(uintptr_t a)
 {
     uint64_t group = (uint64_t)(a >> 8) * 0x9e3779b97f4a7c15ull;
@@ -41,7 +43,7 @@ static inline uint64_t hash_addr(uintptr_t a)
 
 static inline struct shard *shard_of_addr(uintptr_t a)
 {
-    return &shards[((a >> 16) ^ (a >> 24) ^ (a >> 32)) & (SHARDS - 1)];
+    return &shards[((uint64_t)(a >> 20) * 0x9e3779b97f4a7c15ull) >> 56];
 }
 
 /* Rebuilds the shard at twice its size (or its first). */
