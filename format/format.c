@@ -99,7 +99,7 @@ struct fmt_reader {
     uint32_t tid;
     /* a BLOCKS or EDGES record being handed out one item at a time */
     unsigned list_type;
-    uint64_t list_left, block_addr;
+    uint64_t list_left, block_addr, block_birth;
     uint64_t prev_time; /* ALLOC's time delta: reset per chunk */
     uint32_t version;
     uint64_t *frames;
@@ -294,7 +294,10 @@ int fmt_reader_next(struct fmt_reader *r, struct fmt_record *rec)
                 rec->u.block.size = get_varint(&c);
                 rec->u.block.stack_id = get_varint(&c);
                 rec->u.block.type_id = get_varint(&c);
-                rec->u.block.birth_ns = get_varint(&c);
+                if (r->version == 1)
+                    rec->u.block.birth_ns = get_varint(&c);
+                else
+                    rec->u.block.birth_ns = r->block_birth += (uint64_t)fmt_unzigzag(get_varint(&c));
                 rec->u.block.flags = get_varint(&c);
                 rec->u.block.hash = get_varint(&c);
                 rec->u.block.word0 = get_varint(&c);
@@ -391,7 +394,7 @@ int fmt_reader_next(struct fmt_reader *r, struct fmt_record *rec)
             /* the header of a list: hand out its items one by one */
             r->list_type = type;
             r->list_left = get_varint(&c);
-            r->block_addr = 0;
+            r->block_addr = r->block_birth = 0;
             if (c.bad || r->list_left > (uint64_t)(c.end - c.p))
                 return damaged(r, "damaged trace (malformed block or edge list)");
             r->pos = (size_t)(c.p - r->raw);

@@ -110,16 +110,16 @@ static uintptr_t get_encoded(struct cursor *c, uint8_t enc, uintptr_t base, int 
 }
 
 /* The FDE covering pc, by binary search of .eh_frame_hdr's table; NULL if none. */
-static const uint8_t *find_fde(uintptr_t hdr, uintptr_t pc)
+static const uint8_t *find_fde(uintptr_t hdr, size_t size, uintptr_t pc)
 {
     const uint8_t *h = (const uint8_t *)hdr;
-    if (h[0] != 1 || h[3] != 0x3b) /* version 1, table of datarel sdata4 pairs */
+    if (size < 12 || h[0] != 1 || h[3] != 0x3b) /* version 1, table of datarel sdata4 pairs */
         return NULL;
-    struct cursor c = { h + 4, h + 4 + 16, 0 };
+    struct cursor c = { h + 4, h + size, 0 };
     int ok = 1;
     get_encoded(&c, h[1], hdr, &ok); /* .eh_frame itself: unused */
     uint64_t count = get_encoded(&c, h[2], hdr, &ok);
-    if (!ok || c.bad || count == 0)
+    if (!ok || c.bad || count == 0 || count > (size_t)(c.end - c.p) / 8)
         return NULL;
     const int32_t *table = (const int32_t *)c.p;
     size_t lo = 0, hi = (size_t)count;
@@ -317,10 +317,11 @@ static struct cfi_rule fail(void) { return (struct cfi_rule){ .kind = CFI_FAIL }
 
 struct cfi_rule cfi_rule_at(uintptr_t pc)
 {
-    uintptr_t hdr = plat_eh_frame_hdr(pc);
+    size_t hdr_size;
+    uintptr_t hdr = plat_eh_frame_hdr(pc, &hdr_size);
     if (!hdr)
         return fail();
-    const uint8_t *fde = find_fde(hdr, pc), *body, *end;
+    const uint8_t *fde = find_fde(hdr, hdr_size, pc), *body, *end;
     if (!fde || entry_bounds(fde, &body, &end) != 0)
         return fail();
     struct cursor c = { body, end, 0 };

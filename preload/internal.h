@@ -74,9 +74,10 @@ void plat_modules_foreach(void (*fn)(const struct plat_module *m, void *arg), vo
 void *plat_program_function(const char *name);
 /* The text range of the module containing addr; 0 or -ENOENT. */
 int plat_module_range(const void *addr, uintptr_t *start, uintptr_t *end);
-/* The .eh_frame_hdr (PT_GNU_EH_FRAME) of the module whose code contains addr;
- * 0 if no module's code does, or it has none. Takes the loader's lock. */
-uintptr_t plat_eh_frame_hdr(uintptr_t addr);
+/* The .eh_frame_hdr (PT_GNU_EH_FRAME) of the module whose code contains addr,
+ * and its size; 0 if no module's code does, or it has none. Takes the
+ * loader's lock. */
+uintptr_t plat_eh_frame_hdr(uintptr_t addr, size_t *size);
 
 /* ---- options.c: the HEAPSCOPE_* environment, read once ---- */
 

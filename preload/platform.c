@@ -294,6 +294,7 @@ int plat_module_range(const void *addr, uintptr_t *start, uintptr_t *end)
 
 struct eh_ctx {
     uintptr_t addr, hdr;
+    size_t size;
 };
 
 static int eh_cb(struct dl_phdr_info *info, size_t size, void *arg)
@@ -301,24 +302,29 @@ static int eh_cb(struct dl_phdr_info *info, size_t size, void *arg)
     (void)size;
     struct eh_ctx *c = arg;
     uintptr_t hdr = 0;
+    size_t hdr_size = 0;
     int inside = 0;
     for (int i = 0; i < info->dlpi_phnum; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
         uintptr_t s = info->dlpi_addr + ph->p_vaddr;
         if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X) && c->addr >= s && c->addr < s + ph->p_memsz)
             inside = 1;
-        else if (ph->p_type == PT_GNU_EH_FRAME)
+        else if (ph->p_type == PT_GNU_EH_FRAME) {
             hdr = s;
+            hdr_size = ph->p_memsz;
+        }
     }
     if (!inside)
         return 0;
     c->hdr = hdr;
+    c->size = hdr_size;
     return 1;
 }
 
-uintptr_t plat_eh_frame_hdr(uintptr_t addr)
+uintptr_t plat_eh_frame_hdr(uintptr_t addr, size_t *size)
 {
     struct eh_ctx c = { .addr = addr };
     dl_iterate_phdr(eh_cb, &c);
+    *size = c.size;
     return c.hdr;
 }

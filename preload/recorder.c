@@ -551,17 +551,19 @@ static void put_blocks(const struct live_block *blocks, size_t n, const struct s
         fmt_put_u8(b, FMT_REC_BLOCKS);
         fmt_put_varint(b, k);
         uintptr_t prev = 0;
+        uint64_t prev_birth = 0;
         for (size_t j = i; j < i + k; j++) {
             const struct live_block *blk = &blocks[j];
             fmt_put_varint(b, blk->addr - prev);
             fmt_put_varint(b, blk->size);
             fmt_put_varint(b, blk->stack_id);
             fmt_put_varint(b, blk->type_id);
-            fmt_put_varint(b, blk->birth_ns);
+            fmt_put_varint(b, fmt_zigzag((int64_t)(blk->birth_ns - prev_birth)));
             fmt_put_varint(b, blk->flags);
             fmt_put_varint(b, scan ? scan->hashes[j] : 0);
             fmt_put_varint(b, scan ? scan->word0[j] : 0);
             prev = blk->addr;
+            prev_birth = blk->birth_ns;
         }
         out_release(ob);
     }

@@ -496,14 +496,15 @@ static void build_trace(struct trace *t, const struct op *ops, size_t nops, int 
         case OP_BLOCKS: {
             fmt_put_u8(&b, FMT_REC_BLOCKS);
             fmt_put_varint(&b, o->nblocks);
-            uint64_t prev = 0;
+            uint64_t prev = 0, prev_birth = 0;
             for (size_t i = 0; i < o->nblocks; i++) {
                 const struct blk *x = &o->blocks[i];
                 fmt_put_varint(&b, x->addr - prev); /* wraps when addresses go down */
                 fmt_put_varint(&b, x->size);
                 fmt_put_varint(&b, x->stack_id);
                 fmt_put_varint(&b, x->type_id);
-                fmt_put_varint(&b, x->birth_ns);
+                fmt_put_varint(&b, fmt_zigzag((int64_t)(x->birth_ns - prev_birth))); /* wraps too */
+                prev_birth = x->birth_ns;
                 fmt_put_varint(&b, x->flags);
                 fmt_put_varint(&b, x->hash);
                 fmt_put_varint(&b, x->word0);
@@ -973,8 +974,8 @@ START_TEST(test_snapshot_layout)
         FMT_REC_SNAPSHOT_BEGIN, 3, 2, 'a', 'b', 0x80, 0x01, 2, 0x7f, V2_32, 0xac, 0x02,
         FMT_REC_ROOT, 1, FMT_ROOT_REGISTERS, 0x80, 0x01, VMAX, 0x7f,
         FMT_REC_BLOCKS, 2,
-        0x80, 0x20, 24, 1, 0, 5, 1, VMAX, 0x80, 0x01,
-        16, 8, 0, 0, 0, 0, 0, 0x7f,
+        0x80, 0x20, 24, 1, 0, 10, 1, VMAX, 0x80, 0x01, /* birth: zigzag(5 - 0) */
+        16, 8, 0, 0, 3, 0, 0, 0x7f,                    /* birth: zigzag(-2) from 5 */
         FMT_REC_EDGES, 3,
         0x01, 0, 0, 0x7f,
         0xfe, 0x01, 0x80, 0x01, V2_32, 0,
@@ -1032,6 +1033,7 @@ START_TEST(test_snapshot_layout)
     REQ_EQ(rec.type, FMT_REC_BLOCKS);
     REQ_EQ(rec.u.block.addr, 0x1010);
     REQ_EQ(rec.u.block.size, 8);
+    REQ_EQ(rec.u.block.birth_ns, 3);
     REQ_EQ(rec.u.block.flags, 0);
     REQ_EQ(rec.u.block.hash, 0);
     REQ_EQ(rec.u.block.word0, 127);
@@ -1443,6 +1445,7 @@ struct bad_case {
  * the case's blocks or edges. The list items in the bytes are:
  *   block 1: 16, 1, 1, 0, 9, 0, 0x7f, 0
  *   block 2: 16, 2, 1, 0, 9, 1, UINT64_MAX (10 bytes), 0x55
+ * (the births as deltas, 18 = zigzag(9) then 0; absolute in version 1)
  *   edge 1:  0x0b (5 << 1 | 1), 8, 7, 0
  *   edge 2:  0x80 0x01 (64 << 1 | 0), 0xff 0xff 0x03, 0x80 0x01, 3
  * The cut-short lists hold at least as many bytes as the smallest items they
@@ -1460,8 +1463,10 @@ static const struct fmt_record want_edges[3] = {
 };
 
 #define U5 FMT_REC_MODULE_UNLOAD, 5
-#define BLK1 16, 1, 1, 0, 9, 0, 0x7f, 0
-#define BLK2 16, 2, 1, 0, 9, 1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0x55
+#define BLK1 16, 1, 1, 0, 18, 0, 0x7f, 0 /* birth: zigzag(9 - 0) */
+#define BLK2 16, 2, 1, 0, 0, 1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0x55 /* birth 9 again */
+#define BLK1_V1 16, 1, 1, 0, 9, 0, 0x7f, 0 /* version 1: birth absolute */
+#define BLK2_V1 16, 2, 1, 0, 9, 1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0x55
 #define EDG1 0x0b, 8, 7, 0
 #define EDG2 0x80, 0x01, 0xff, 0xff, 0x03, 0x80, 0x01, 3
 
@@ -1526,7 +1531,7 @@ static const struct bad_case bad_cases[] = {
     { "v1 varint cut short", { U5, FMT_REC_FREE, 1, 2, 0x80 }, 6, 1, .version = 1 },
     /* and the same damage elsewhere is still damage in a version 1 file */
     { "v1 record type 19", { U5, 19, 1, 2, 3, 4, 5, 6, 7, 8 }, 11, 1, .version = 1 },
-    { "v1 block list cut short", { U5, FMT_REC_BLOCKS, 3, BLK1, BLK2 }, 30, 3, .version = 1 },
+    { "v1 block list cut short", { U5, FMT_REC_BLOCKS, 3, BLK1_V1, BLK2_V1 }, 30, 3, .version = 1 },
     { "varint of 11 bytes",
       { U5, FMT_REC_MODULE_UNLOAD, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
         0x01 }, 14, 1 },
