@@ -61,11 +61,15 @@ def main():
     micro = os.path.join(build, "bench", "alloc_micro")
     python = shutil.which("python3") if not os.path.exists("/usr/bin/python3") else "/usr/bin/python3"
 
+    # (name, argv, environment, stdin, the tools besides native: None for all)
     workloads = [
-        ("microbenchmark, 1 thread", [micro, "1", "2000000"], {}, None),
-        ("microbenchmark, 2 threads", [micro, "2", "2000000"], {}, None),
-        ("python3, PYTHONMALLOC=malloc", [python, os.path.join(HERE, "py_alloc.py")], {"PYTHONMALLOC": "malloc"}, None),
-        ("sqlite3 load + index", ["sqlite3", ":memory:"], {}, os.path.join(HERE, "sqlite_load.sql")),
+        ("microbenchmark, 1 thread", [micro, "1", "2000000"], {}, None, None),
+        ("microbenchmark, 2 threads", [micro, "2", "2000000"], {}, None, None),
+        ("python3, PYTHONMALLOC=malloc", [python, os.path.join(HERE, "py_alloc.py")], {"PYTHONMALLOC": "malloc"}, None,
+         None),
+        ("sqlite3 load + index", ["sqlite3", ":memory:"], {}, os.path.join(HERE, "sqlite_load.sql"), None),
+        # the summary target: a trace of 10 million events (5M pairs)
+        ("microbenchmark, 1 thread, 10M events", [micro, "1", "5000000"], {}, None, ("heapscope", "heaptrack")),
     ]
     if args.only:
         keep = args.only.split(",")
@@ -82,10 +86,12 @@ def main():
         ]
 
     rows = []
-    for name, argv, wenv, stdin in workloads:
+    for name, argv, wenv, stdin, only in workloads:
         medians = {}
         for tool, wrap, tenv, kind in tools("/nonexistent"):
             if args.tools and tool.split()[0] not in args.tools.split(",") and tool != "native":
+                continue
+            if only and tool != "native" and tool not in only:
                 continue
             runs = args.valgrind_runs if tool.startswith("valgrind") else args.runs
             walls, rss, sizes, sums, failed = [], [], [], [], 0
@@ -128,7 +134,8 @@ def main():
 
     if args.tools:
         for r in rows:
-            print("%-32s %-18s %6.2fx" % (r["workload"], r["tool"], r["ratio"]))
+            print("%-40s %-18s %6.2fx  trace %s  summary %s" % (
+                r["workload"], r["tool"], r["ratio"], r["size"], "-" if r["summary"] is None else "%.2f s" % r["summary"]))
         return
     write_results(rows, args)
 
