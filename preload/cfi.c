@@ -170,6 +170,8 @@ static int parse_cie(const uint8_t *e, struct cie *cie)
     if (get_fixed(&c, 4) != 0) /* a CIE's id is 0 in .eh_frame */
         return -1;
     uint8_t version = get_u8(&c);
+    if (version != 1 && version != 3) /* .eh_frame's; 4 adds fields before the alignments */
+        return -1;
     const char *aug = (const char *)c.p;
     size_t aug_len = strnlen(aug, (size_t)(end - c.p));
     c.p += aug_len + 1;
