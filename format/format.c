@@ -196,6 +196,17 @@ static int damaged(struct fmt_reader *r, const char *what)
     return 0;
 }
 
+/* Gives back the mapped pages wholly inside [from, to) of the file, once read:
+ * a reader's memory follows its chunk, not the trace's size (a rewind maps
+ * them again from the file). */
+static void drop_pages(struct fmt_reader *r, uint64_t from, uint64_t to)
+{
+    uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+    uint64_t start = (from + page - 1) / page * page, end = to / page * page;
+    if (end > start)
+        madvise((void *)(r->map + start), (size_t)(end - start), MADV_DONTNEED);
+}
+
 /* Loads the next chunk. 1 on success, 0 at the end (clean or damaged). */
 static int next_chunk(struct fmt_reader *r)
 {
@@ -223,6 +234,7 @@ static int next_chunk(struct fmt_reader *r)
     size_t got = ZSTD_decompressDCtx(r->dctx, r->raw, n, h + FMT_CHUNK_HEADER_SIZE, z);
     if (ZSTD_isError(got) || got != n)
         return damaged(r, "damaged trace (chunk does not decompress)");
+    drop_pages(r, r->off, r->off + FMT_CHUNK_HEADER_SIZE + z);
     r->off += FMT_CHUNK_HEADER_SIZE + z;
     r->raw_len = n;
     r->pos = 0;
