@@ -89,15 +89,13 @@ static uintptr_t get_encoded(struct cursor *c, uint8_t enc, uintptr_t base, int 
         return 0;
     uintptr_t here = (uintptr_t)c->p, v;
     switch (enc & 0x0f) {
-    case 0x00: v = (uintptr_t)get_fixed(c, 8); break;
+    case 0x00: case 0x04: case 0x0c: v = (uintptr_t)get_fixed(c, 8); break; /* absptr, udata8, sdata8 */
     case 0x01: v = (uintptr_t)get_uleb(c); break;
     case 0x02: v = (uintptr_t)get_fixed(c, 2); break;
     case 0x03: v = (uintptr_t)get_fixed(c, 4); break;
-    case 0x04: v = (uintptr_t)get_fixed(c, 8); break;
     case 0x09: v = (uintptr_t)get_sleb(c); break;
     case 0x0a: v = (uintptr_t)(int64_t)(int16_t)get_fixed(c, 2); break;
     case 0x0b: v = (uintptr_t)(int64_t)(int32_t)get_fixed(c, 4); break;
-    case 0x0c: v = (uintptr_t)get_fixed(c, 8); break;
     default: *ok = 0; return 0;
     }
     switch (enc & 0x70) {

@@ -124,6 +124,18 @@ static struct live_block *find(struct shard *s, uintptr_t addr, uint64_t h)
     }
 }
 
+/* addr's slot with its shard locked (*sp, to unlock), or NULL and nothing
+ * locked when addr cannot be stored. */
+static struct live_block *lock_and_find(uintptr_t addr, struct shard **sp)
+{
+    *sp = NULL;
+    if (!storable(addr))
+        return NULL;
+    struct shard *s = *sp = shard_of_addr(addr);
+    plat_lock(&s->lock);
+    return find(s, addr, hash_addr(addr));
+}
+
 /* Empties slot j, moving back each later entry of its run that may live
  * there: one whose home slot is not between j and itself. */
 static void erase(struct shard *s, size_t j)
@@ -144,35 +156,29 @@ static void erase(struct shard *s, size_t j)
 
 int live_remove(uintptr_t addr, struct live_block *out)
 {
-    if (!storable(addr))
-        return 0;
-    uint64_t h = hash_addr(addr);
-    struct shard *s = shard_of_addr(addr);
-    plat_lock(&s->lock);
-    struct live_block *b = find(s, addr, h);
+    struct shard *s;
+    struct live_block *b = lock_and_find(addr, &s);
     if (b) {
         *out = *b;
         erase(s, (size_t)(b - s->slots));
         s->live--;
     }
-    plat_unlock(&s->lock);
+    if (s)
+        plat_unlock(&s->lock);
     return b != NULL;
 }
 
 int live_update(uintptr_t addr, uint32_t type_id, uint32_t flags)
 {
-    if (!storable(addr))
-        return 0;
-    uint64_t h = hash_addr(addr);
-    struct shard *s = shard_of_addr(addr);
-    plat_lock(&s->lock);
-    struct live_block *b = find(s, addr, h);
+    struct shard *s;
+    struct live_block *b = lock_and_find(addr, &s);
     if (b) {
         if (type_id)
             b->type_id = type_id;
         b->flags |= flags;
     }
-    plat_unlock(&s->lock);
+    if (s)
+        plat_unlock(&s->lock);
     return b != NULL;
 }
 
