@@ -12,13 +12,23 @@
 int cli_common_option(int c, const char *arg, struct common_opts *o)
 {
     if (c == 'F') {
-        if (strcmp(arg, "text") != 0 && strcmp(arg, "json") != 0)
+        if (strcmp(arg, "text") != 0 && strcmp(arg, "json") != 0) {
+            cli_error("--format takes text or json, not '%s'", arg);
             return -1;
+        }
         o->format = arg[0] == 'j' ? OUT_JSON : OUT_TEXT;
         return 1;
     }
     if (c == 'S') {
         o->snapshot = arg;
+        return 1;
+    }
+    if (c == 'H') {
+        if (heuristics_parse(arg, &o->heuristics) != 0) {
+            cli_error("--heuristics takes all, none or a list of stdstring,length64,newarray,"
+                      "multipleinheritance,dtv; not '%s'", arg);
+            return -1;
+        }
         return 1;
     }
     return 0;
@@ -29,7 +39,7 @@ const char *cli_parse(int argc, char **argv, const char *usage, const struct cli
 {
     struct option longopts[32] = { COMMON_LONG_OPTIONS };
     char shorts[64] = "h";
-    size_t n = 3, k = 0;
+    size_t n = COMMON_LONG_OPTIONS_COUNT, k = 0;
     for (; own && own[k].name && n < 31; k++, n++) {
         longopts[n] = (struct option){ own[k].name, own[k].value ? required_argument : no_argument, NULL,
                                        own[k].letter ? own[k].letter : 256 + (int)k };
@@ -41,7 +51,7 @@ const char *cli_parse(int argc, char **argv, const char *usage, const struct cli
         }
     }
     longopts[n] = (struct option){ 0 };
-    *o = (struct common_opts){ 0 };
+    *o = (struct common_opts)COMMON_OPTS_INIT;
     optind = 1;
     int c;
     while ((c = getopt_long(argc, argv, shorts, longopts, NULL)) != -1) {
@@ -52,7 +62,7 @@ const char *cli_parse(int argc, char **argv, const char *usage, const struct cli
         }
         int r = cli_common_option(c, optarg, o), found = r == 1;
         if (r == -1) {
-            *status = cli_error("--format takes text or json, not '%s'", optarg);
+            *status = EXIT_TRACE_ERROR;
             return NULL;
         }
         for (size_t i = 0; !found && i < k; i++)
@@ -152,9 +162,9 @@ int cli_load(struct model *m, const char *path, const char *snapshot)
     return 0;
 }
 
-int cli_load_graph(struct model *m, struct graph *g, const char *path, const char *snapshot)
+int cli_load_graph(struct model *m, struct graph *g, const char *path, const struct common_opts *o)
 {
-    if (cli_load(m, path, snapshot) != 0)
+    if (cli_load(m, path, o->snapshot) != 0)
         return -1;
     if (!m->snapshot || !m->snapshot->scanned) {
         if (m->snapshot)
@@ -164,7 +174,7 @@ int cli_load_graph(struct model *m, struct graph *g, const char *path, const cha
         model_free(m);
         return -1;
     }
-    graph_build(g, m);
+    graph_build(g, m, o->heuristics);
     return 0;
 }
 
@@ -241,8 +251,8 @@ static const char *const register_names[] = {
 
 static const char *root_kind_name(uint32_t kind)
 {
-    static const char *const names[] = { "global", "stack", "register", "tls" };
-    return kind < 4 ? names[kind] : "?";
+    static const char *const names[FMT_ROOT_KIND_COUNT] = { "global", "stack", "register", "tls", "mapping" };
+    return kind < FMT_ROOT_KIND_COUNT ? names[kind] : "?";
 }
 
 /* What a root pointer at off names: a global's symbol, or a register. */
@@ -269,7 +279,7 @@ void root_json(struct json *j, const char *key, struct symbolizer *s, const stru
     if (sym && r->kind == FMT_ROOT_GLOBAL)
         json_u64(j, "symbol_offset", sym_off);
     json_str(j, "module", mod ? mod->path : NULL);
-    if (r->kind != FMT_ROOT_GLOBAL)
+    if (r->kind != FMT_ROOT_GLOBAL && r->kind != FMT_ROOT_MAPPING)
         json_u64(j, "tid", r->tid);
     if (r->kind != FMT_ROOT_REGISTERS)
         json_hex(j, "address", r->start + off);
@@ -294,6 +304,9 @@ void root_text(char *buf, size_t room, struct symbolizer *s, const struct model 
         break;
     case FMT_ROOT_REGISTERS:
         snprintf(buf, room, "register %s of thread %llu", sym ? sym : "?", (unsigned long long)r->tid);
+        break;
+    case FMT_ROOT_MAPPING:
+        snprintf(buf, room, "mapped memory at 0x%llx", (unsigned long long)(r->start + off));
         break;
     default:
         snprintf(buf, room, "%s of thread %llu at 0x%llx", r->kind == FMT_ROOT_STACK ? "stack" : "TLS",

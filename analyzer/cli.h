@@ -8,6 +8,7 @@
 #include <getopt.h>
 #include <stdio.h>
 
+#include "graph.h"
 #include "json.h"
 #include "model.h"
 #include "symbols.h"
@@ -19,13 +20,17 @@ enum out_format { OUT_TEXT, OUT_JSON };
 struct common_opts {
     enum out_format format;
     const char *snapshot;
+    unsigned heuristics; /* interior-pointer rules for the leak kinds (graph.h) */
 };
+#define COMMON_OPTS_INIT { .heuristics = HEURISTICS_DEFAULT }
 
 /* The long options every reading command takes, for getopt_long tables. */
 #define COMMON_LONG_OPTIONS                                   \
     { "format", required_argument, NULL, 'F' },               \
     { "snapshot", required_argument, NULL, 'S' },             \
+    { "heuristics", required_argument, NULL, 'H' },           \
     { "help", no_argument, NULL, 'h' }
+#define COMMON_LONG_OPTIONS_COUNT 4
 
 /* A command's own options, for cli_parse: a string value (with an optional
  * short letter), or a flag when value is NULL. */
@@ -58,9 +63,8 @@ int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * warns about damage and returns 0. */
 int cli_load(struct model *m, const char *path, const char *snapshot);
 
-struct graph;
 /* cli_load, then the snapshot's heap graph (an error if it was not scanned). */
-int cli_load_graph(struct model *m, struct graph *g, const char *path, const char *snapshot);
+int cli_load_graph(struct model *m, struct graph *g, const char *path, const struct common_opts *o);
 
 /* A stack, symbolized: valgrind-style lines in text, an array in JSON. */
 void stack_print_text(FILE *f, struct symbolizer *s, const struct model *m, uint32_t stack_id,
@@ -88,8 +92,8 @@ int cmd_refs(int argc, char **argv);
 int cmd_gate(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_export(int argc, char **argv);
-/* Handles --format/--snapshot for commands with options of their own: 1 if
- * it was one, 0 if not, -1 on a bad value. */
+/* Handles --format/--snapshot/--heuristics for commands with options of
+ * their own: 1 if it was one, 0 if not, -1 on a bad value (said on stderr). */
 int cli_common_option(int c, const char *arg, struct common_opts *o);
 
 #endif

@@ -51,7 +51,7 @@ int cmd_aliases(int argc, char **argv)
         return EXIT_TRACE_ERROR;
     struct model m;
     struct graph g;
-    if (cli_load_graph(&m, &g, path, o.snapshot) != 0)
+    if (cli_load_graph(&m, &g, path, &o) != 0)
         return EXIT_TRACE_ERROR;
     struct symbolizer *s = sym_open(&m);
     size_t n = m.n_blocks, n_shared = 0, n_dup = 0;

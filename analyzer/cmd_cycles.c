@@ -87,7 +87,7 @@ int cmd_cycles(int argc, char **argv)
     model_keep_rc_events = 1;
     struct model m;
     struct graph g;
-    if (cli_load_graph(&m, &g, path, o.snapshot) != 0)
+    if (cli_load_graph(&m, &g, path, &o) != 0)
         return EXIT_TRACE_ERROR;
     size_t n = m.n_blocks;
     int32_t *comp = xmalloc((n ? n : 1) * sizeof *comp);

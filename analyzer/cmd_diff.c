@@ -102,7 +102,7 @@ int cmd_diff(int argc, char **argv)
         { "all", no_argument, NULL, 'a' }, { "help", no_argument, NULL, 'h' }, { 0 } };
     static const char usage[] = "heapscope diff [--format text|json] [--by type|site] [--all] "
                                 "(FILE [A B] | FILE_A FILE_B)";
-    struct common_opts o = { 0 };
+    struct common_opts o = COMMON_OPTS_INIT;
     int by_site = 0, all = 0, c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {

@@ -485,7 +485,7 @@ int cmd_export(int argc, char **argv)
     static const struct option longopts[] = {
         COMMON_LONG_OPTIONS, { "to", required_argument, NULL, 't' }, { "value", required_argument, NULL, 'v' },
         { "output", required_argument, NULL, 'o' }, { 0 } };
-    struct common_opts o = { 0 };
+    struct common_opts o = COMMON_OPTS_INIT;
     enum target to = TO_NONE;
     enum value value = VAL_BYTES;
     const char *output = NULL;
@@ -523,7 +523,7 @@ int cmd_export(int argc, char **argv)
         case 'F':
         case 'S':
             if (cli_common_option(c, optarg, &o) != 1)
-                return cli_error("--format takes text or json, not '%s'", optarg);
+                return EXIT_TRACE_ERROR;
             format_set |= c == 'F';
             break;
         default:

@@ -28,6 +28,7 @@ void gate_options_init(struct gate_options *o)
     o->kinds[KIND_DEFINITELY_LOST] = o->kinds[KIND_INDIRECTLY_LOST] = 1;
     o->max_bytes = 0;
     o->max_blocks = UINT64_MAX;
+    o->heuristics = HEURISTICS_DEFAULT;
 }
 
 static int parse_kinds(struct gate_options *o, const char *list)
@@ -82,6 +83,8 @@ int gate_option(struct gate_options *o, int c, const char *arg)
     case GATE_OPT_SARIF:
         o->sarif = arg;
         return 1;
+    case GATE_OPT_HEURISTICS:
+        return heuristics_parse(arg, &o->heuristics) == 0 ? 1 : -1;
     default:
         return 0;
     }
@@ -530,13 +533,15 @@ static void collect(struct gate *g, size_t t, struct model *m, struct symbolizer
         memcpy(all.p + supp->n, mine.p, mine.n * sizeof *all.p);
         all.n = supp->n + mine.n;
     }
-    leak_report_build(rep, m, sym);
+    leak_report_build(rep, m, sym, g->o->heuristics);
     g->tr[t].first = g->n_fd;
-    for (size_t i = 0; i < rep->n_rec; i++) {
+    /* A process image replaced by exec leaked nothing: its heap is gone. */
+    size_t n_rec = model_exec_snapshot(m) ? 0 : rep->n_rec;
+    for (size_t i = 0; i < n_rec; i++) {
         const struct leak_record *r = &rep->rec[i];
         unsigned k = r->kind == KIND_NOT_FREED ? KIND_DEFINITELY_LOST : r->kind; /* unscanned: all count as lost */
-        if (!g->o->kinds[k] || (all.n && suppressed(&all, sym, m, r->stack_id)))
-            continue;
+        if (r->inherited || !g->o->kinds[k] || (all.n && suppressed(&all, sym, m, r->stack_id)))
+            continue; /* inherited: judged in the parent's trace */
         char *sig = signature(sym, m, r);
         baseline_add(&g->current, sig, r->bytes, r->blocks);
         size_t idx = *strmap_get(&g->current.index, sig, 0);

@@ -35,6 +35,19 @@ static void print_json(const struct leak_report *l)
         json_object_end(&j);
     }
     json_object_end(&j);
+    json_object(&j, "reachable_via_heuristic"); /* of still_reachable, as valgrind counts them */
+    for (unsigned h = 0; h < FMT_HEUR_COUNT; h++)
+        if (l->via_blocks[h]) {
+            json_object(&j, heuristic_name(h));
+            json_u64(&j, "bytes", l->via_bytes[h]);
+            json_u64(&j, "blocks", l->via_blocks[h]);
+            json_object_end(&j);
+        }
+    json_object_end(&j);
+    json_object(&j, "inherited");
+    json_u64(&j, "bytes", l->inherited_bytes);
+    json_u64(&j, "blocks", l->inherited_blocks);
+    json_object_end(&j);
     json_array(&j, "records");
     for (size_t i = 0; i < l->n_rec; i++) {
         const struct leak_record *r = &l->rec[i];
@@ -44,6 +57,8 @@ static void print_json(const struct leak_report *l)
         json_u64(&j, "blocks", r->blocks);
         json_u64(&j, "indirect_bytes", r->indirect);
         json_str(&j, "type", r->type);
+        json_str(&j, "heuristic", r->via ? heuristic_name(r->via - 1) : NULL);
+        json_bool(&j, "inherited", r->inherited);
         stack_print_json(&j, "stack", l->sym, l->m, r->stack_id);
         json_object_end(&j);
     }
@@ -67,17 +82,26 @@ static void print_text(const struct leak_report *l)
         for (size_t i = 0; i < 4; i++)
             printf("  %-16s %s bytes in %s blocks\n", kind_words(summary_kinds[i]),
                    fmt_count(a, l->bytes[summary_kinds[i]]), fmt_count(b, l->blocks[summary_kinds[i]]));
+        for (unsigned h = 0, any = 0; h < FMT_HEUR_COUNT; h++)
+            if (l->via_blocks[h])
+                printf("%s      %-20s %s bytes in %s blocks\n", any++ ? "" : "    of which reachable via heuristic:\n",
+                       heuristic_name(h), fmt_count(a, l->via_bytes[h]), fmt_count(b, l->via_blocks[h]));
     } else {
         printf("  not freed %s bytes in %s blocks (no heap graph: HEAPSCOPE_SCAN=0)\n",
                fmt_count(a, l->bytes[KIND_NOT_FREED]), fmt_count(b, l->blocks[KIND_NOT_FREED]));
     }
+    if (l->inherited_blocks)
+        printf("  inherited        %s bytes in %s blocks, made before the fork: the parent's to judge\n",
+               fmt_count(a, l->inherited_bytes), fmt_count(b, l->inherited_blocks));
     for (size_t i = 0; i < l->n_rec; i++) {
         const struct leak_record *r = &l->rec[i];
         printf("\n%s", fmt_count(a, r->bytes));
         if (r->indirect)
             printf(" (+%s indirect)", fmt_count(c, r->indirect));
-        printf(" bytes in %s block%s %s%s%s\n", fmt_count(b, r->blocks), r->blocks == 1 ? "" : "s",
-               kind_words(r->kind), r->type ? ", type " : "", r->type ? r->type : "");
+        printf(" bytes in %s block%s %s%s%s%s%s%s\n", fmt_count(b, r->blocks), r->blocks == 1 ? "" : "s",
+               kind_words(r->kind), r->via ? " via heuristic " : "", r->via ? heuristic_name(r->via - 1) : "",
+               r->inherited ? ", inherited from the parent process" : "", r->type ? ", type " : "",
+               r->type ? r->type : "");
         stack_print_text(stdout, l->sym, m, r->stack_id, "    ");
     }
 }
@@ -87,7 +111,8 @@ int cmd_leaks(int argc, char **argv)
     struct common_opts o;
     int status;
     const char *path = cli_parse_reader(argc, argv,
-        "heapscope leaks [--format text|json] [--snapshot NAME|INDEX] FILE", &o, &status);
+        "heapscope leaks [--format text|json] [--snapshot NAME|INDEX] [--heuristics all|none|LIST] FILE", &o,
+        &status);
     if (!path)
         return status;
     struct model m;
@@ -99,7 +124,7 @@ int cmd_leaks(int argc, char **argv)
     }
     struct symbolizer *sym = sym_open(&m);
     struct leak_report l;
-    leak_report_build(&l, &m, sym);
+    leak_report_build(&l, &m, sym, o.heuristics);
     if (o.format == OUT_JSON)
         print_json(&l);
     else

@@ -228,7 +228,7 @@ int cmd_referrers(int argc, char **argv)
         return EXIT_TRACE_ERROR;
     struct model m;
     struct graph g;
-    if (cli_load_graph(&m, &g, path, o.snapshot) != 0)
+    if (cli_load_graph(&m, &g, path, &o) != 0)
         return EXIT_TRACE_ERROR;
     uint32_t *parent = xmalloc((m.n_blocks ? m.n_blocks : 1) * sizeof *parent);
     uint32_t *depth = xmalloc((m.n_blocks ? m.n_blocks : 1) * sizeof *depth);

@@ -446,7 +446,7 @@ int cmd_report(int argc, char **argv)
     struct leak_report lr;
     int have_snapshot = m.snapshot != NULL;
     if (have_snapshot)
-        leak_report_build(&lr, &m, s);
+        leak_report_build(&lr, &m, s, o.heuristics);
 
     char *data = NULL;
     size_t len = 0;

@@ -82,7 +82,7 @@ static size_t read_log(const char *log_path, char ***out)
 }
 
 /* One line per trace listed in the run log. */
-static void report(const char *log_path)
+static void report(const char *log_path, unsigned heuristics)
 {
     FILE *f = fopen(log_path, "r");
     if (!f)
@@ -100,11 +100,13 @@ static void report(const char *log_path)
         }
         fprintf(stderr, "heapscope: %s (pid %llu): %s allocations, %s", m.program,
                 (unsigned long long)m.pid, fmt_count(a, m.allocs), fmt_bytes(b, m.bytes_allocated));
-        if (m.snapshot && m.snapshot->scanned) {
+        if (model_exec_snapshot(&m)) {
+            fprintf(stderr, "; replaced by exec");
+        } else if (m.snapshot && m.snapshot->scanned) {
             struct graph g;
-            uint64_t bytes[KIND_COUNT], blocks[KIND_COUNT];
-            graph_build(&g, &m);
-            graph_totals(&g, bytes, blocks);
+            uint64_t bytes[KIND_COUNT], blocks[KIND_COUNT], inherited[2];
+            graph_build(&g, &m, heuristics);
+            graph_totals(&g, bytes, blocks, inherited);
             graph_free(&g);
             fprintf(stderr, "; lost %s bytes in %s blocks (%s possibly)",
                     fmt_count(a, bytes[KIND_DEFINITELY_LOST] + bytes[KIND_INDIRECTLY_LOST]),
@@ -215,7 +217,7 @@ int cmd_run(int argc, char **argv)
             free(traces[i]);
         free(traces);
     } else {
-        report(log_path);
+        report(log_path, gopt.heuristics);
     }
     unlink(log_path);
     if (WIFEXITED(status)) /* the program's own failure first, then the gate's */

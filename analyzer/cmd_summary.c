@@ -13,13 +13,14 @@ static const unsigned kinds[] = { KIND_DEFINITELY_LOST, KIND_INDIRECTLY_LOST, KI
                                   KIND_STILL_REACHABLE };
 
 /* Leak totals of the chosen snapshot, by kind; 0 if it has no heap graph. */
-static int totals(const struct model *m, uint64_t bytes[KIND_COUNT], uint64_t blocks[KIND_COUNT])
+static int totals(const struct model *m, unsigned heuristics, uint64_t bytes[KIND_COUNT],
+                  uint64_t blocks[KIND_COUNT], uint64_t inherited[2])
 {
     if (!m->snapshot || !m->snapshot->scanned)
         return 0;
     struct graph g;
-    graph_build(&g, m);
-    graph_totals(&g, bytes, blocks);
+    graph_build(&g, m, heuristics);
+    graph_totals(&g, bytes, blocks, inherited);
     graph_free(&g);
     return 1;
 }
@@ -36,10 +37,10 @@ static uint64_t duration_ns(const struct model *m)
     return m->has_end ? m->end_time_ns : m->last_time_ns;
 }
 
-static void print_json(const struct model *m)
+static void print_json(const struct model *m, unsigned heuristics)
 {
-    uint64_t bytes[KIND_COUNT], blocks[KIND_COUNT];
-    int scanned = totals(m, bytes, blocks);
+    uint64_t bytes[KIND_COUNT], blocks[KIND_COUNT], inherited[2];
+    int scanned = totals(m, heuristics, bytes, blocks, inherited);
     struct json j;
     json_init(&j, stdout);
     json_object(&j, NULL);
@@ -91,6 +92,13 @@ static void print_json(const struct model *m)
             json_u64(&j, "blocks", blocks[kinds[k]]);
             json_object_end(&j);
         }
+        if (scanned) {
+            json_object(&j, "inherited");
+            json_u64(&j, "bytes", inherited[0]);
+            json_u64(&j, "blocks", inherited[1]);
+            json_object_end(&j);
+        }
+        json_bool(&j, "exec", model_exec_snapshot(m));
     }
     json_object_end(&j);
     json_str(&j, "end", end_reason(m));
@@ -99,7 +107,7 @@ static void print_json(const struct model *m)
     json_object_end(&j);
 }
 
-static void print_text(const struct model *m)
+static void print_text(const struct model *m, unsigned heuristics)
 {
     char a[32], b[32], c[32];
     printf("program      %s (pid %llu, parent %llu)\n", m->program, (unsigned long long)m->pid,
@@ -122,12 +130,15 @@ static void print_text(const struct model *m)
                s->complete ? "" : " (incomplete)");
         first = 0;
     }
-    uint64_t bytes[KIND_COUNT], blocks[KIND_COUNT];
-    if (totals(m, bytes, blocks)) {
-        printf("leaks at %s\n", m->snapshot->name);
+    uint64_t bytes[KIND_COUNT], blocks[KIND_COUNT], inherited[2];
+    if (totals(m, heuristics, bytes, blocks, inherited)) {
+        printf("leaks at %s%s\n", m->snapshot->name, model_exec_snapshot(m) ? " (replaced by exec: not judged)" : "");
         for (size_t k = 0; k < 4; k++)
             printf("  %-16s %s bytes in %s blocks\n", leak_kind_name(kinds[k]), fmt_count(a, bytes[kinds[k]]),
                    fmt_count(c, blocks[kinds[k]]));
+        if (inherited[1])
+            printf("  %-16s %s bytes in %s blocks (the parent's to judge)\n", "inherited",
+                   fmt_count(a, inherited[0]), fmt_count(c, inherited[1]));
     } else if (m->snapshot) {
         printf("not freed    %s bytes in %s blocks at snapshot %s\n", fmt_count(a, m->reported_bytes),
                fmt_count(c, m->reported_blocks), m->snapshot->name);
@@ -139,16 +150,16 @@ int cmd_summary(int argc, char **argv)
     struct common_opts o;
     int status;
     const char *path = cli_parse_reader(argc, argv,
-        "heapscope summary [--format text|json] [--snapshot NAME|INDEX] FILE", &o, &status);
+        "heapscope summary [--format text|json] [--snapshot NAME|INDEX] [--heuristics all|none|LIST] FILE", &o, &status);
     if (!path)
         return status;
     struct model m;
     if (cli_load(&m, path, o.snapshot) != 0)
         return EXIT_TRACE_ERROR;
     if (o.format == OUT_JSON)
-        print_json(&m);
+        print_json(&m, o.heuristics);
     else
-        print_text(&m);
+        print_text(&m, o.heuristics);
     model_free(&m);
     return 0;
 }

@@ -19,11 +19,12 @@ struct gate_options {
     const char *supp_files[GATE_MAX_FILES];
     size_t n_supp_files;
     const char *baseline, *write_baseline, *junit, *sarif;
+    unsigned heuristics;            /* interior-pointer rules (graph.h) */
 };
 
 enum {
     GATE_OPT_KINDS = 1000, GATE_OPT_MAX_BYTES, GATE_OPT_MAX_BLOCKS, GATE_OPT_SUPPRESSIONS,
-    GATE_OPT_BASELINE, GATE_OPT_WRITE_BASELINE, GATE_OPT_JUNIT, GATE_OPT_SARIF,
+    GATE_OPT_BASELINE, GATE_OPT_WRITE_BASELINE, GATE_OPT_JUNIT, GATE_OPT_SARIF, GATE_OPT_HEURISTICS,
 };
 
 #define GATE_LONG_OPTIONS                                                   \
@@ -34,12 +35,14 @@ enum {
     { "baseline", required_argument, NULL, GATE_OPT_BASELINE },             \
     { "write-baseline", required_argument, NULL, GATE_OPT_WRITE_BASELINE }, \
     { "junit", required_argument, NULL, GATE_OPT_JUNIT },                   \
-    { "sarif", required_argument, NULL, GATE_OPT_SARIF }
+    { "sarif", required_argument, NULL, GATE_OPT_SARIF },                   \
+    { "heuristics", required_argument, NULL, GATE_OPT_HEURISTICS }
 
 #define GATE_USAGE                                                                          \
     "[--kinds definitely_lost,indirectly_lost,possibly_lost,still_reachable] "             \
     "[--max-leaked-bytes N] [--max-leaked-blocks N] [--suppressions FILE]... "             \
-    "[--baseline FILE] [--write-baseline FILE] [--junit FILE] [--sarif FILE]"
+    "[--baseline FILE] [--write-baseline FILE] [--junit FILE] [--sarif FILE] "             \
+    "[--heuristics all|none|LIST]"
 
 void gate_options_init(struct gate_options *o);
 /* 1 if c was a gate option (applied), 0 if not one, -1 for a bad value. */

@@ -14,6 +14,12 @@
  *   its indirect bytes. The leaders are definitely lost.
  *
  * Blocks marked hs_ignore are roots, and are never reported.
+ *
+ * An interior pointer that one of the chosen rules explains (valgrind's
+ * --leak-check-heuristics, whose tests the preload applied where it could
+ * read the memory) counts as a pointer to the start. A still reachable block
+ * that only such pointers reach says which rule: the lowest bit, valgrind's
+ * order; any start pointer to it from a root or a reached block clears it.
  */
 #include "graph.h"
 
@@ -27,6 +33,34 @@ static const char *const kind_names[KIND_COUNT] = {
 };
 
 const char *leak_kind_name(enum leak_kind k) { return k < KIND_COUNT ? kind_names[k] : "?"; }
+
+static const char *const heuristic_names[FMT_HEUR_COUNT] = {
+    "stdstring", "length64", "newarray", "multipleinheritance", "dtv",
+};
+
+const char *heuristic_name(unsigned i) { return i < FMT_HEUR_COUNT ? heuristic_names[i] : "?"; }
+
+int heuristics_parse(const char *s, unsigned *out)
+{
+    if (strcmp(s, "all") == 0) {
+        *out = HEURISTICS_ALL;
+        return 0;
+    }
+    *out = 0;
+    if (strcmp(s, "none") == 0)
+        return 0;
+    while (*s) {
+        size_t n = strcspn(s, ",");
+        unsigned i = 0;
+        while (i < FMT_HEUR_COUNT && (strlen(heuristic_names[i]) != n || strncmp(s, heuristic_names[i], n) != 0))
+            i++;
+        if (i == FMT_HEUR_COUNT)
+            return -1;
+        *out |= 1u << i;
+        s += n + (s[n] == ',');
+    }
+    return 0;
+}
 
 ssize_t graph_block_at(const struct model *m, uint64_t addr)
 {
@@ -91,18 +125,36 @@ static void classify(struct graph *g)
     for (size_t i = 0; i < n; i++)
         if (m->blocks[i].flags & FMT_BLOCK_IGNORED)
             PUSH(i, 1, 1);
+#define AS_START(e) ((e)->dst_off == 0 || ((e)->rules & g->heuristics))
     for (size_t i = 0; i < m->n_edges; i++)
         if (m->edges[i].src_is_root)
-            PUSH(m->edges[i].dst, 1, m->edges[i].dst_off == 0);
+            PUSH(m->edges[i].dst, 1, AS_START(&m->edges[i]));
     while (head < tail) {
         uint32_t b = queue[head++];
         int definite = state[b] == REACHABLE;
         for (uint32_t k = g->out_start[b]; k < g->out_start[b + 1]; k++) {
             const struct model_edge *e = &m->edges[g->out[k]];
-            PUSH(e->dst, definite, e->dst_off == 0);
+            PUSH(e->dst, definite, AS_START(e));
         }
     }
+#undef AS_START
 #undef PUSH
+    /* which rule, if only rules reached a reachable block */
+    for (size_t i = 0; g->heuristics && i < n; i++) {
+        if (state[i] != REACHABLE || (m->blocks[i].flags & FMT_BLOCK_IGNORED))
+            continue;
+        unsigned via = 0, start = 0;
+        for (uint32_t k = g->in_start[i]; k < g->in_start[i + 1] && !start; k++) {
+            const struct model_edge *e = &m->edges[g->in[k]];
+            if (!e->src_is_root && state[e->src] == UNREACHED)
+                continue;
+            if (e->dst_off == 0)
+                start = 1;
+            else if (!via && (e->rules & g->heuristics) && (e->src_is_root || state[e->src] == REACHABLE))
+                via = 1 + (unsigned)__builtin_ctz(e->rules & g->heuristics);
+        }
+        g->via[i] = start ? 0 : (uint8_t)via;
+    }
     for (size_t i = 0; i < n; i++)
         g->kind[i] = m->blocks[i].flags & FMT_BLOCK_IGNORED ? KIND_IGNORED
                      : state[i] == REACHABLE               ? KIND_STILL_REACHABLE
@@ -137,10 +189,12 @@ static void classify(struct graph *g)
     free(queue);
 }
 
-void graph_build(struct graph *g, const struct model *m)
+void graph_build(struct graph *g, const struct model *m, unsigned heuristics)
 {
     memset(g, 0, sizeof *g);
     g->m = m;
+    g->heuristics = heuristics;
+    g->via = xcalloc(m->n_blocks ? m->n_blocks : 1, 1);
     index_edges(m, 0, &g->out_start, &g->out);
     index_edges(m, 1, &g->in_start, &g->in);
     g->kind = xcalloc(m->n_blocks ? m->n_blocks : 1, 1);
@@ -155,15 +209,23 @@ void graph_free(struct graph *g)
     free(g->in_start);
     free(g->in);
     free(g->kind);
+    free(g->via);
     free(g->indirect);
     memset(g, 0, sizeof *g);
 }
 
-void graph_totals(const struct graph *g, uint64_t bytes[KIND_COUNT], uint64_t blocks[KIND_COUNT])
+void graph_totals(const struct graph *g, uint64_t bytes[KIND_COUNT], uint64_t blocks[KIND_COUNT],
+                  uint64_t inherited[2])
 {
     memset(bytes, 0, KIND_COUNT * sizeof *bytes);
     memset(blocks, 0, KIND_COUNT * sizeof *blocks);
+    inherited[0] = inherited[1] = 0;
     for (size_t i = 0; i < g->m->n_blocks; i++) {
+        if (g->m->blocks[i].flags & FMT_BLOCK_INHERITED) {
+            inherited[0] += g->m->blocks[i].size;
+            inherited[1]++;
+            continue;
+        }
         bytes[g->kind[i]] += g->m->blocks[i].size;
         blocks[g->kind[i]]++;
     }

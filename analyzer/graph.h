@@ -21,23 +21,39 @@ enum leak_kind {
 };
 const char *leak_kind_name(enum leak_kind k);
 
+/* The interior-pointer rules (FMT_HEUR_* bits) a classification applies:
+ * valgrind's four default --leak-check-heuristics and glibc's DTV. */
+#define HEURISTICS_ALL ((1u << FMT_HEUR_COUNT) - 1)
+#define HEURISTICS_DEFAULT HEURISTICS_ALL
+/* The name of rule bit i (0 .. FMT_HEUR_COUNT - 1): "stdstring", ... */
+const char *heuristic_name(unsigned i);
+/* Parses "all", "none" or a comma-separated list of names into a bit set;
+ * -1 on an unknown name. */
+int heuristics_parse(const char *s, unsigned *out);
+
 struct graph {
     const struct model *m;
+    unsigned heuristics; /* the rules applied */
     /* out-edges of block i: edges[out_start[i] .. out_start[i + 1]) of m->edges */
     uint32_t *out_start;
     uint32_t *out;      /* edge indices, grouped by source block */
     uint32_t *in_start; /* likewise, in-edges by target block */
     uint32_t *in;
     uint8_t *kind;      /* enum leak_kind per block */
+    uint8_t *via;       /* per still reachable block: 1 + the rule bit that alone reached it, or 0 */
     uint64_t *indirect; /* per definitely lost block: bytes lost through it */
 };
 
-/* Builds the adjacency and classifies every block. The model must be scanned. */
-void graph_build(struct graph *g, const struct model *m);
+/* Builds the adjacency and classifies every block, with the interior-pointer
+ * rules in heuristics (HEURISTICS_*). The model must be scanned. */
+void graph_build(struct graph *g, const struct model *m, unsigned heuristics);
 void graph_free(struct graph *g);
 
-/* Bytes and blocks of each kind (ignored blocks under KIND_IGNORED). */
-void graph_totals(const struct graph *g, uint64_t bytes[KIND_COUNT], uint64_t blocks[KIND_COUNT]);
+/* Bytes and blocks of each kind (ignored blocks under KIND_IGNORED), of the
+ * blocks this process made: a forked child's inherited blocks (flag
+ * FMT_BLOCK_INHERITED) are its parent's to judge, counted in inherited[]. */
+void graph_totals(const struct graph *g, uint64_t bytes[KIND_COUNT], uint64_t blocks[KIND_COUNT],
+                  uint64_t inherited[2]);
 
 /* Strongly connected components with a cycle (two or more blocks, or one
  * that points at itself). comp[i] is the component of block i or -1;

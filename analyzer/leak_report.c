@@ -13,6 +13,23 @@ static unsigned block_kind(const struct leak_report *l, size_t i)
     return l->scanned ? l->g.kind[i] : KIND_NOT_FREED;
 }
 
+static unsigned block_via(const struct leak_report *l, size_t i)
+{
+    return l->scanned ? l->g.via[i] : 0;
+}
+
+static int block_inherited(const struct leak_report *l, size_t i)
+{
+    return (l->m->blocks[i].flags & FMT_BLOCK_INHERITED) != 0;
+}
+
+/* Blocks of one record share kind, rule, inheritance and stack. */
+static int same_record(const struct leak_report *l, size_t x, size_t y)
+{
+    return block_kind(l, x) == block_kind(l, y) && block_via(l, x) == block_via(l, y) &&
+           block_inherited(l, x) == block_inherited(l, y);
+}
+
 static const struct leak_report *sort_ctx;
 
 static int by_kind_stack(const void *a, const void *b)
@@ -21,6 +38,10 @@ static int by_kind_stack(const void *a, const void *b)
     unsigned kx = block_kind(sort_ctx, x), ky = block_kind(sort_ctx, y);
     if (kx != ky)
         return kx < ky ? -1 : 1;
+    unsigned vx = block_via(sort_ctx, x) + 64 * (unsigned)block_inherited(sort_ctx, x);
+    unsigned vy = block_via(sort_ctx, y) + 64 * (unsigned)block_inherited(sort_ctx, y);
+    if (vx != vy)
+        return vx < vy ? -1 : 1;
     uint32_t sx = sort_ctx->m->blocks[x].stack_id, sy = sort_ctx->m->blocks[y].stack_id;
     return sx < sy ? -1 : sx > sy ? 1 : (x > y) - (x < y);
 }
@@ -45,9 +66,19 @@ static void build_records(struct leak_report *l)
         unsigned k = block_kind(l, i);
         if (k == KIND_IGNORED)
             continue;
+        idx[n++] = i;
+        if (block_inherited(l, i)) {
+            l->inherited_bytes += m->blocks[i].size;
+            l->inherited_blocks++;
+            continue;
+        }
         l->bytes[k] += m->blocks[i].size;
         l->blocks[k]++;
-        idx[n++] = i;
+        unsigned via = block_via(l, i);
+        if (via) {
+            l->via_bytes[via - 1] += m->blocks[i].size;
+            l->via_blocks[via - 1]++;
+        }
     }
     sort_ctx = l;
     qsort(idx, n, sizeof *idx, by_kind_stack);
@@ -57,9 +88,10 @@ static void build_records(struct leak_report *l)
         unsigned k = block_kind(l, b);
         const char *type = sym_block_type(l->sym, m, b);
         struct leak_record *r = l->n_rec ? &l->rec[l->n_rec - 1] : NULL;
-        if (!r || r->kind != k || r->stack_id != m->blocks[b].stack_id) {
+        if (!r || !same_record(l, r->first, b) || r->stack_id != m->blocks[b].stack_id) {
             r = &l->rec[l->n_rec++];
-            *r = (struct leak_record){ .kind = k, .stack_id = m->blocks[b].stack_id, .type = type, .first = b };
+            *r = (struct leak_record){ .kind = k, .via = block_via(l, b), .inherited = block_inherited(l, b),
+                                       .stack_id = m->blocks[b].stack_id, .type = type, .first = b };
         } else if (r->type && (!type || strcmp(r->type, type) != 0)) {
             r->type = NULL;
         }
@@ -72,14 +104,14 @@ static void build_records(struct leak_report *l)
     qsort(l->rec, l->n_rec, sizeof *l->rec, by_size_desc);
 }
 
-void leak_report_build(struct leak_report *r, const struct model *m, struct symbolizer *sym)
+void leak_report_build(struct leak_report *r, const struct model *m, struct symbolizer *sym, unsigned heuristics)
 {
     memset(r, 0, sizeof *r);
     r->m = m;
     r->sym = sym;
     r->scanned = m->snapshot->scanned;
     if (r->scanned)
-        graph_build(&r->g, m);
+        graph_build(&r->g, m, heuristics);
     build_records(r);
 }
 

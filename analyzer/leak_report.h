@@ -13,6 +13,8 @@
 
 struct leak_record {
     unsigned kind; /* enum leak_kind, or KIND_NOT_FREED */
+    unsigned via;  /* still reachable only through an interior-pointer rule: 1 + its bit, else 0 */
+    int inherited; /* made by the parent of this forked process: shown, not judged here */
     uint32_t stack_id;
     uint64_t bytes, blocks, indirect;
     const char *type; /* shared by all its blocks, else NULL */
@@ -24,13 +26,16 @@ struct leak_report {
     struct graph g;   /* built when the snapshot was scanned */
     int scanned;
     struct symbolizer *sym;
+    /* totals of the blocks this process made, by kind */
     uint64_t bytes[KIND_COUNT + 1], blocks[KIND_COUNT + 1];
+    uint64_t via_bytes[FMT_HEUR_COUNT], via_blocks[FMT_HEUR_COUNT]; /* still reachable through each rule */
+    uint64_t inherited_bytes, inherited_blocks;
     struct leak_record *rec;
     size_t n_rec;
 };
 
-/* m must have a chosen snapshot; sym symbolizes m. */
-void leak_report_build(struct leak_report *r, const struct model *m, struct symbolizer *sym);
+/* m must have a chosen snapshot; sym symbolizes m; heuristics: graph_build's. */
+void leak_report_build(struct leak_report *r, const struct model *m, struct symbolizer *sym, unsigned heuristics);
 void leak_report_free(struct leak_report *r);
 /* "definitely_lost", ..., or "not_freed". */
 const char *leak_record_kind(unsigned k);

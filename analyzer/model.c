@@ -273,7 +273,8 @@ int model_load(struct model *m, const char *path, const char *want, char *err, s
         case FMT_REC_EDGES:
             if (cur_snap >= 0) {
                 struct model_edge e = { (uint32_t)rec.u.edge.src, (uint32_t)rec.u.edge.dst,
-                                        (uint32_t)rec.u.edge.src_is_root, rec.u.edge.src_off, rec.u.edge.dst_off };
+                                        (uint16_t)rec.u.edge.src_is_root, (uint16_t)rec.u.edge.rules,
+                                        rec.u.edge.src_off, rec.u.edge.dst_off };
                 VEC_PUSH(cur.edges, cur.n_edges, cur.cap_edges, e);
             }
             break;
@@ -402,6 +403,12 @@ void model_free(struct model *m)
     free(m->suppressions);
     free(m->damage);
     memset(m, 0, sizeof *m);
+}
+
+int model_exec_snapshot(const struct model *m)
+{
+    return m->snapshot && m->has_end && m->end_reason == FMT_END_EXEC && m->snapshot == &m->snapshots[m->n_snapshots - 1] &&
+           strcmp(m->snapshot->name, "exec") == 0;
 }
 
 const struct model_module *model_module_at(const struct model *m, uint64_t addr)

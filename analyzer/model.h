@@ -65,7 +65,8 @@ struct model_root {
  * dst_off in block dst. */
 struct model_edge {
     uint32_t src, dst;
-    uint32_t src_is_root;
+    uint16_t src_is_root;
+    uint16_t rules; /* FMT_HEUR_*: the interior-pointer rules it satisfies */
     uint64_t src_off, dst_off;
 };
 
@@ -122,6 +123,10 @@ extern int model_keep_rc_events;
  * with one line in err (missing file, not a trace, unknown snapshot, ...). */
 int model_load(struct model *m, const char *path, const char *snapshot, char *err, size_t errlen);
 void model_free(struct model *m);
+
+/* Whether the chosen snapshot is the one taken as the process image was
+ * replaced by exec (not a leak point: the heap is discarded). */
+int model_exec_snapshot(const struct model *m);
 
 /* The module whose range holds addr, or NULL. */
 const struct model_module *model_module_at(const struct model *m, uint64_t addr);

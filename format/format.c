@@ -320,6 +320,8 @@ int fmt_reader_next(struct fmt_reader *r, struct fmt_record *rec)
                 rec->u.edge.src_off = get_varint(&c);
                 rec->u.edge.dst = get_varint(&c);
                 rec->u.edge.dst_off = get_varint(&c);
+                if (r->version >= 3)
+                    rec->u.edge.rules = get_varint(&c);
             }
             r->list_left--;
             if (c.bad)

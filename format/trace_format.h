@@ -22,8 +22,8 @@
 #include <stdint.h>
 
 #define FMT_MAGIC "HEAPSCP1"        /* 8 bytes, no terminator in the file */
-#define FMT_VERSION 2u
-#define FMT_VERSION_OLDEST 1u /* v1: ALLOC and FREE carried an address delta too */
+#define FMT_VERSION 3u
+#define FMT_VERSION_OLDEST 1u /* v1: ALLOC and FREE carried an address delta too; v2: edges had no rules */
 #define FMT_FILE_HEADER_SIZE 16u    /* magic, u32le version, u32le flags */
 #define FMT_CHUNK_MAGIC 0x4b435348u /* "HSCK" little-endian */
 #define FMT_CHUNK_HEADER_SIZE 12u   /* u32le magic, u32le compressed, u32le raw */
@@ -47,7 +47,7 @@ enum fmt_record_type {
     FMT_REC_HEAP_STAT = 13,    /* time_ns, live_bytes, live_blocks, allocs, bytes_allocated */
     FMT_REC_PROCESS_END = 14,  /* time_ns, reason, allocs, frees, bytes_allocated, peak_bytes, peak_time_ns */
     FMT_REC_ROOT = 15,         /* id, kind, start, end, tid: a root region of the current snapshot */
-    FMT_REC_EDGES = 16,        /* n, n x (src << 1 | src_is_root, src_off, dst, dst_off) */
+    FMT_REC_EDGES = 16,        /* n, n x (src << 1 | src_is_root, src_off, dst, dst_off, rules) */
     FMT_REC_RC = 17,           /* op, addr, count + 1, stack_id, seq, type_id, object id: a refcount event */
     FMT_REC_SUPPRESSIONS = 18, /* str: the program's __lsan_default_suppressions() */
 };
@@ -62,7 +62,21 @@ enum fmt_rc_op {
 const char *fmt_rc_op_name(unsigned op);
 
 /* Kinds of root regions (FMT_REC_ROOT.kind). */
-enum fmt_root_kind { FMT_ROOT_GLOBAL = 0, FMT_ROOT_STACK = 1, FMT_ROOT_REGISTERS = 2, FMT_ROOT_TLS = 3 };
+enum fmt_root_kind {
+    FMT_ROOT_GLOBAL = 0, FMT_ROOT_STACK = 1, FMT_ROOT_REGISTERS = 2, FMT_ROOT_TLS = 3,
+    FMT_ROOT_MAPPING = 4, /* other writable memory: mapped by the program, exited threads' stacks, ... */
+    FMT_ROOT_KIND_COUNT
+};
+
+/* Interior-pointer rules an edge satisfies (EDGES.rules, a bit set): which
+ * explanations of a pointer into the middle of a block apply to it.
+ * valgrind's four heuristics (memcheck/mc_leakcheck.c), then glibc's thread
+ * control block pointing at its DTV 16 bytes in. */
+enum fmt_heuristic {
+    FMT_HEUR_STDSTRING = 1, FMT_HEUR_LENGTH64 = 2, FMT_HEUR_NEWARRAY = 4,
+    FMT_HEUR_MULTIPLE_INHERITANCE = 8, FMT_HEUR_DTV = 16,
+    FMT_HEUR_COUNT = 5 /* bits */
+};
 
 /* Which interposed function made an allocation (FMT_REC_ALLOC.fn). */
 enum fmt_alloc_fn {
@@ -75,7 +89,8 @@ enum fmt_alloc_fn {
 enum fmt_end_reason { FMT_END_EXIT = 0, FMT_END_EXEC = 1 };
 
 /* Flags of a block in a snapshot. */
-#define FMT_BLOCK_IGNORED 1u /* hs_ignore: a root, never reported */
+#define FMT_BLOCK_IGNORED 1u   /* hs_ignore: a root, never reported */
+#define FMT_BLOCK_INHERITED 2u /* allocated before this process was forked: its parent's to judge */
 
 /* Stack id 0 means "no stack" (the allocation could not be unwound). */
 #define FMT_NO_STACK 0u
@@ -163,7 +178,7 @@ struct fmt_record {
         struct { uint64_t addr, size, stack_id, type_id, birth_ns, flags, hash, word0; } block;
         struct { uint64_t id, kind, start, end, tid; } root;
         const char *text; /* SUPPRESSIONS */
-        struct { uint64_t src, src_is_root, src_off, dst, dst_off; } edge;
+        struct { uint64_t src, src_is_root, src_off, dst, dst_off, rules; } edge;
         struct { uint64_t time_ns, live_bytes, live_blocks, allocs, bytes_allocated; } heap_stat;
         struct { uint64_t time_ns, reason, allocs, frees, bytes_allocated,
                  peak_bytes, peak_time_ns; } end;

@@ -43,9 +43,19 @@ static inline void plat_unlock(struct plat_lock *l)
     atomic_store_explicit(&l->held, 0, memory_order_release);
 }
 
-/* Anonymous memory straight from the kernel; NULL on failure. */
+/* Anonymous memory straight from the kernel; NULL on failure. Each mapping
+ * is listed until unmapped (with the same size), as the tracer's own. */
 void *plat_map(size_t size);
 void plat_unmap(void *p, size_t size);
+struct plat_range {
+    uintptr_t start, end;
+};
+/* Copies up to max of the tracer's own mappings into out; returns how many
+ * there are (more than max: call again with more room). */
+size_t plat_own_mappings(struct plat_range *out, size_t max);
+/* Held across fork, so that the child's list is whole. */
+void plat_own_lock(void);
+void plat_own_unlock(void);
 pid_t plat_gettid(void);
 uint64_t plat_now_ns(void);       /* CLOCK_MONOTONIC */
 uint64_t plat_coarse_ns(void);    /* CLOCK_MONOTONIC_COARSE: a few ns to read, ms resolution */
@@ -190,7 +200,8 @@ struct live_block {
     uint64_t size;
     uint32_t stack_id;
     uint32_t type_id : 24; /* FMT_NO_TYPE or an id from type_table_intern */
-    uint32_t flags : 8;    /* FMT_BLOCK_* */
+    uint32_t flags : 2;    /* FMT_BLOCK_IGNORED */
+    uint32_t gen : 6;      /* the process that made it: forks since the first traced one */
     uint64_t birth_ns;
 };
 int live_insert(const struct live_block *b) HS_HIDDEN;
@@ -248,12 +259,12 @@ struct out_buf *out_preamble_acquire(size_t need) HS_HIDDEN;
 
 /* ---- scan.c: the heap graph of a snapshot ---- */
 
-#define SCAN_ROOTS_MAX 8192
 #define SCAN_THREADS_MAX 1024
 
 struct scan_edge {
     uint32_t src;        /* block index, or root index when src_is_root */
     uint8_t src_is_root;
+    uint8_t rules;       /* FMT_HEUR_* that explain an interior pointer */
     uint32_t dst;        /* block index */
     uint64_t src_off, dst_off;
 };
@@ -267,8 +278,8 @@ struct scan_root {
 struct scan_result {
     struct scan_edge *edges;
     size_t n_edges, edges_cap;
-    struct scan_root roots[SCAN_ROOTS_MAX];
-    size_t n_roots;
+    struct scan_root *roots;
+    size_t n_roots, roots_cap;
     uint64_t *hashes;    /* per block: content hash */
     uintptr_t *word0;    /* per block: its first word if it points into a module */
     struct {

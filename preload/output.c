@@ -474,6 +474,8 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
+#define WRITER_STACK_SIZE (512u << 10)
+
 static int start_writer(void)
 {
     if (atomic_exchange(&writer_running, 1))
@@ -481,6 +483,12 @@ static int start_writer(void)
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    /* Its stack is the tracer's own memory (plat_map lists it), so a heap
+     * scan does not take it for the program's. Never unmapped: a detached
+     * thread may still be on it. */
+    void *stack = plat_map(WRITER_STACK_SIZE);
+    if (stack)
+        pthread_attr_setstack(&attr, stack, WRITER_STACK_SIZE);
     /* The writer must not take the program's signals. */
     sigset_t all, old;
     sigfillset(&all);

@@ -33,17 +33,81 @@ void plat_lock(struct plat_lock *l)
     }
 }
 
+/* Every mapping plat_map made and plat_unmap has not undone, so that a heap
+ * scan can leave the tracer's own memory out of the program's roots (it
+ * holds every live block's address). The list lives in memory of its own,
+ * listed in itself. */
+static struct plat_lock own_lock;
+static struct plat_range *own;
+static size_t n_own, cap_own;
+
+static int own_add(uintptr_t start, uintptr_t end)
+{
+    if (n_own == cap_own) {
+        size_t cap = cap_own ? cap_own * 2 : 256;
+        void *p = mmap(NULL, cap * sizeof *own, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED)
+            return -ENOMEM;
+        struct plat_range *old = own;
+        size_t old_cap = cap_own;
+        if (old)
+            memcpy(p, old, n_own * sizeof *own);
+        own = p;
+        cap_own = cap;
+        if (old) { /* the old list's own entry becomes the new list's */
+            for (size_t i = 0; i < n_own; i++)
+                if (own[i].start == (uintptr_t)old)
+                    own[i] = (struct plat_range){ (uintptr_t)p, (uintptr_t)p + cap * sizeof *own };
+            munmap(old, old_cap * sizeof *own);
+        } else {
+            own[n_own++] = (struct plat_range){ (uintptr_t)p, (uintptr_t)p + cap * sizeof *own };
+        }
+    }
+    own[n_own++] = (struct plat_range){ start, end };
+    return 0;
+}
+
 void *plat_map(size_t size)
 {
     void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    return p == MAP_FAILED ? NULL : p;
+    if (p == MAP_FAILED)
+        return NULL;
+    plat_lock(&own_lock);
+    int err = own_add((uintptr_t)p, (uintptr_t)p + size);
+    plat_unlock(&own_lock);
+    if (err) { /* unlisted memory would be scanned as the program's: go without */
+        munmap(p, size);
+        return NULL;
+    }
+    return p;
 }
 
 void plat_unmap(void *p, size_t size)
 {
-    if (p)
-        munmap(p, size);
+    if (!p)
+        return;
+    plat_lock(&own_lock);
+    for (size_t i = 0; i < n_own; i++)
+        if (own[i].start == (uintptr_t)p) {
+            own[i] = own[--n_own];
+            break;
+        }
+    munmap(p, size);
+    plat_unlock(&own_lock);
 }
+
+size_t plat_own_mappings(struct plat_range *out, size_t max)
+{
+    plat_lock(&own_lock);
+    size_t n = n_own < max ? n_own : max;
+    memcpy(out, own, n * sizeof *out);
+    size_t all = n_own;
+    plat_unlock(&own_lock);
+    return all;
+}
+
+void plat_own_lock(void) { plat_lock(&own_lock); }
+void plat_own_unlock(void) { plat_unlock(&own_lock); }
 
 pid_t plat_gettid(void) { return (pid_t)syscall(SYS_gettid); }
 

@@ -23,6 +23,9 @@ atomic_int rec_on;
 
 static pid_t pid;
 static int forked_child;            /* this process is a fork of a traced one */
+/* Counts forks down from the first traced process (modulo 64): a block
+ * made by another generation was inherited, and is its maker's to judge. */
+static unsigned process_gen;
 static uint64_t start_ns, start_unix_ns;
 static atomic_long live_bytes, live_blocks, peak_bytes;
 static _Atomic uint64_t peak_time_ns;
@@ -361,7 +364,8 @@ static void alloc_locked(unsigned fn, void *ptr, size_t size, const struct stack
     int is_new;
     uint32_t sid = intern_stack(ob, frames, n, hash, &is_new);
     uint64_t now = now_rel_coarse();
-    struct live_block blk = { .addr = (uintptr_t)ptr, .size = size, .stack_id = sid, .birth_ns = now };
+    struct live_block blk = { .addr = (uintptr_t)ptr, .size = size, .stack_id = sid, .birth_ns = now,
+                              .gen = process_gen };
     live_insert(&blk);
     note_live((int64_t)size, 1, now);
     struct out_counters *cnt = out_counters(ob);
@@ -559,7 +563,7 @@ static void put_blocks(const struct live_block *blocks, size_t n, const struct s
             fmt_put_varint(b, blk->stack_id);
             fmt_put_varint(b, blk->type_id);
             fmt_put_varint(b, fmt_zigzag((int64_t)(blk->birth_ns - prev_birth)));
-            fmt_put_varint(b, blk->flags);
+            fmt_put_varint(b, blk->flags | (blk->gen != process_gen ? FMT_BLOCK_INHERITED : 0));
             fmt_put_varint(b, scan ? scan->hashes[j] : 0);
             fmt_put_varint(b, scan ? scan->word0[j] : 0);
             prev = blk->addr;
@@ -588,7 +592,7 @@ static void put_graph(const struct scan_result *scan)
     const size_t batch = 16384;
     for (size_t i = 0; i < scan->n_edges; i += batch) {
         size_t k = scan->n_edges - i < batch ? scan->n_edges - i : batch;
-        struct out_buf *ob = out_global_acquire(FMT_REC_MAX + k * 4 * FMT_VARINT_MAX);
+        struct out_buf *ob = out_global_acquire(FMT_REC_MAX + k * 5 * FMT_VARINT_MAX);
         if (!ob)
             return;
         struct fmt_buf *b = out_fmt(ob);
@@ -600,6 +604,7 @@ static void put_graph(const struct scan_result *scan)
             fmt_put_varint(b, e->src_off);
             fmt_put_varint(b, e->dst);
             fmt_put_varint(b, e->dst_off);
+            fmt_put_varint(b, e->rules);
         }
         out_release(ob);
     }
@@ -611,10 +616,7 @@ static void write_snapshot(const char *name, int scan, uintptr_t caller_sp)
 {
     static struct scan_result graph; /* big; snapshots are serialised */
     if (scan) {
-        memset(&graph, 0, offsetof(struct scan_result, roots));
-        graph.n_roots = 0;
-        graph.hashes = NULL;
-        graph.word0 = NULL;
+        memset(&graph, 0, offsetof(struct scan_result, late));
         scan_pause(&graph); /* paused threads hold no tracer lock: collecting is safe */
     }
     struct collect c = { 0 };
@@ -819,10 +821,12 @@ static void fork_prepare(void)
     stack_table_lock_all();
     type_table_lock();
     live_lock_all();
+    plat_own_lock();
 }
 
 static void fork_parent(void)
 {
+    plat_own_unlock();
     live_unlock_all();
     type_table_unlock();
     stack_table_unlock_all();
@@ -834,6 +838,7 @@ static void fork_parent(void)
 
 static void fork_child(void)
 {
+    plat_own_unlock();
     live_unlock_all();
     type_table_unlock();
     stack_table_unlock_all();
@@ -843,6 +848,7 @@ static void fork_child(void)
     plat_warn_reset();
     pid = getpid();
     forked_child = 1;
+    process_gen = (process_gen + 1) & 63;
     hs_opt.first_process = 0;
     snapshot_count = 0;
     atomic_store(&peak_bytes, atomic_load(&live_bytes));

@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/futex.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -41,6 +42,7 @@
 #define PAUSE_TIMEOUT_NS 500000000ull
 #define TCB_SIZE 4096 /* room above the thread pointer for glibc's struct pthread */
 #define MODULE_RANGES_MAX 4096
+#define DEAD_TCB_SEARCH (64u << 10) /* the TCB sits this close to a thread stack's top, past static TLS */
 
 /* ---------------------------------------------------------------- maps */
 
@@ -48,12 +50,84 @@ struct range {
     uintptr_t start, end;
 };
 
+enum {
+    MAP_W = 1,       /* writable */
+    MAP_X = 2,       /* executable */
+    MAP_FILE = 4,    /* backed by a file (a vtable's and code's home) */
+    MAP_BRK = 8,     /* [heap]: malloc's main arena */
+    MAP_NOSCAN = 16, /* never a root: a device, or a file we cannot size */
+};
+
+struct map_entry {
+    uintptr_t start, end;
+    uintptr_t scan_end; /* below end where a file mapping passes the file's end (SIGBUS) */
+    unsigned flags;
+};
+
 struct maps {
-    struct range *r; /* readable mappings, sorted */
+    struct map_entry *r; /* readable mappings, sorted, one per line of /proc/self/maps */
     size_t n, cap;
 };
 
 static void maps_free(struct maps *m) { plat_unmap(m->r, m->cap * sizeof *m->r); }
+
+/* The last file sized: a file is mapped in several pieces, one after another. */
+static char last_path[256];
+static int64_t last_size = -1;
+
+/* Where a file mapping stops being backed by its file: reading a
+ * page past the file's end faults. A file that cannot be sized (deleted,
+ * memfd) is not read at all. Shared anonymous memory and System V shared
+ * memory show as files but cannot be cut short. */
+static uintptr_t file_scan_end(uintptr_t start, uintptr_t end, unsigned long off, const char *path)
+{
+    if (strncmp(path, "/dev/zero", 9) == 0 || strncmp(path, "/SYSV", 5) == 0)
+        return end;
+    if (strncmp(path, "/dev/", 5) == 0)
+        return start; /* device memory: reading it may hang or have effects */
+    if (strncmp(path, last_path, sizeof last_path) != 0) {
+        struct stat st;
+        last_size = strstr(path, " (deleted)") || stat(path, &st) != 0 || !S_ISREG(st.st_mode) ? -1 : st.st_size;
+        snprintf(last_path, sizeof last_path, "%s", path);
+    }
+    if (last_size < 0 || (uint64_t)last_size <= off)
+        return start;
+    uint64_t have = ((uint64_t)last_size - off + 4095) & ~(uint64_t)4095;
+    return have < end - start ? start + have : end;
+}
+
+static void maps_add(struct maps *m, const char *line)
+{
+    unsigned long s, e, off;
+    char perms[8];
+    int path_at = 0;
+    if (sscanf(line, "%lx-%lx %7s %lx %*x:%*x %*u %n", &s, &e, perms, &off, &path_at) < 4 || perms[0] != 'r')
+        return;
+    const char *path = path_at ? line + path_at : "";
+    if (strncmp(path, "[vvar", 5) == 0 || strcmp(path, "[vsyscall]") == 0)
+        return;
+    if (m->n == m->cap) { /* grow */
+        struct map_entry *r = plat_map(2 * m->cap * sizeof *r);
+        if (!r)
+            return;
+        memcpy(r, m->r, m->n * sizeof *r);
+        plat_unmap(m->r, m->cap * sizeof *m->r);
+        m->r = r;
+        m->cap *= 2;
+    }
+    struct map_entry *me = &m->r[m->n++];
+    *me = (struct map_entry){ .start = s, .end = e, .scan_end = e };
+    me->flags |= perms[1] == 'w' ? MAP_W : 0;
+    me->flags |= perms[2] == 'x' ? MAP_X : 0;
+    if (path[0] == '/') {
+        me->flags |= MAP_FILE;
+        me->scan_end = file_scan_end(s, e, off, path);
+        if (me->scan_end == s)
+            me->flags |= MAP_NOSCAN;
+    } else if (strcmp(path, "[heap]") == 0) {
+        me->flags |= MAP_BRK;
+    }
+}
 
 static int maps_read(struct maps *m)
 {
@@ -62,6 +136,7 @@ static int maps_read(struct maps *m)
         return -errno;
     m->cap = 4096;
     m->n = 0;
+    last_path[0] = 0;
     if (!(m->r = plat_map(m->cap * sizeof *m->r))) {
         close(fd);
         return -ENOMEM;
@@ -69,7 +144,7 @@ static int maps_read(struct maps *m)
     char buf[8192];
     size_t have = 0;
     for (;;) {
-        ssize_t got = read(fd, buf + have, sizeof buf - have);
+        ssize_t got = read(fd, buf + have, sizeof buf - 1 - have);
         if (got < 0 && errno == EINTR)
             continue;
         if (got <= 0)
@@ -78,24 +153,7 @@ static int maps_read(struct maps *m)
         char *line = buf, *nl;
         while ((nl = memchr(line, '\n', (size_t)(buf + have - line)))) {
             *nl = 0;
-            unsigned long s, e;
-            char perms[8];
-            if (sscanf(line, "%lx-%lx %7s", &s, &e, perms) == 3 && perms[0] == 'r' &&
-                !strstr(line, "[vvar]") && !strstr(line, "[vsyscall]")) {
-                if (m->n == m->cap) { /* grow */
-                    struct range *r = plat_map(2 * m->cap * sizeof *r);
-                    if (!r)
-                        break;
-                    memcpy(r, m->r, m->n * sizeof *r);
-                    plat_unmap(m->r, m->cap * sizeof *m->r);
-                    m->r = r;
-                    m->cap *= 2;
-                }
-                if (m->n && m->r[m->n - 1].end == s)
-                    m->r[m->n - 1].end = e; /* merge neighbours */
-                else
-                    m->r[m->n++] = (struct range){ s, e };
-            }
+            maps_add(m, line);
             line = nl + 1;
         }
         have = (size_t)(buf + have - line);
@@ -105,8 +163,8 @@ static int maps_read(struct maps *m)
     return 0;
 }
 
-/* The readable mapping holding addr, or NULL. */
-static const struct range *maps_find(const struct maps *m, uintptr_t addr)
+/* The index of the readable mapping holding addr, or -1. */
+static ssize_t maps_index(const struct maps *m, uintptr_t addr)
 {
     size_t lo = 0, hi = m->n;
     while (lo < hi) {
@@ -116,20 +174,97 @@ static const struct range *maps_find(const struct maps *m, uintptr_t addr)
         else if (m->r[mid].start > addr)
             hi = mid;
         else
-            return &m->r[mid];
+            return (ssize_t)mid;
     }
-    return NULL;
+    return -1;
 }
 
-/* Clips [*s, *e) to the readable part that starts at *s. 0 if nothing is. */
+static const struct map_entry *maps_find(const struct maps *m, uintptr_t addr)
+{
+    ssize_t i = maps_index(m, addr);
+    return i < 0 ? NULL : &m->r[i];
+}
+
+/* The start of the first readable mapping above addr (or the end of memory). */
+static uintptr_t maps_next(const struct maps *m, uintptr_t addr)
+{
+    size_t lo = 0, hi = m->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (m->r[mid].start <= addr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < m->n ? m->r[lo].start : UINTPTR_MAX;
+}
+
+/* Clips [*s, *e) to the readable memory that starts at *s (one mapping or
+ * several back to back). 0 if nothing is. */
 static int maps_clip(const struct maps *m, uintptr_t *s, uintptr_t *e)
 {
-    const struct range *r = maps_find(m, *s);
-    if (!r)
+    ssize_t i = maps_index(m, *s);
+    if (i < 0)
         return 0;
-    if (*e > r->end)
-        *e = r->end;
+    uintptr_t end = m->r[i].end;
+    while (end < *e && (size_t)i + 1 < m->n && m->r[i + 1].start == end)
+        end = m->r[++i].end;
+    if (*e > end)
+        *e = end;
     return *e > *s;
+}
+
+/* --------------------------------------------------------- range lists */
+
+/* A growable list of address ranges (plat_map'd). */
+struct ranges {
+    struct range *r;
+    size_t n, cap;
+};
+
+static void ranges_add(struct ranges *l, uintptr_t start, uintptr_t end)
+{
+    if (start >= end)
+        return;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 1024;
+        struct range *r = plat_map(cap * sizeof *r);
+        if (!r)
+            return;
+        if (l->r)
+            memcpy(r, l->r, l->n * sizeof *r);
+        plat_unmap(l->r, l->cap * sizeof *l->r);
+        l->r = r;
+        l->cap = cap;
+    }
+    l->r[l->n++] = (struct range){ start, end };
+}
+
+static void ranges_free(struct ranges *l) { plat_unmap(l->r, l->cap * sizeof *l->r); }
+
+/* Sorts by start and merges overlaps. A shell sort: no libc sort, which may
+ * call malloc while a paused thread holds malloc's lock. */
+static void ranges_normalize(struct ranges *l)
+{
+    static const size_t gaps[] = { 701, 301, 132, 57, 23, 10, 4, 1 };
+    for (size_t g = 0; g < sizeof gaps / sizeof *gaps; g++)
+        for (size_t i = gaps[g]; i < l->n; i++) {
+            struct range v = l->r[i];
+            size_t j = i;
+            for (; j >= gaps[g] && l->r[j - gaps[g]].start > v.start; j -= gaps[g])
+                l->r[j] = l->r[j - gaps[g]];
+            l->r[j] = v;
+        }
+    size_t k = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        if (k && l->r[i].start <= l->r[k - 1].end) {
+            if (l->r[i].end > l->r[k - 1].end)
+                l->r[k - 1].end = l->r[i].end;
+        } else {
+            l->r[k++] = l->r[i];
+        }
+    }
+    l->n = k;
 }
 
 /* ------------------------------------------------------ pausing threads */
@@ -315,6 +450,11 @@ struct scan {
     const struct maps *maps;
     struct range mods[MODULE_RANGES_MAX];
     size_t n_mods;
+    /* memory scanned already (module data, stacks, TLS) or never to be
+     * (malloc's heap, the tracer's own, stack below its pointer): the
+     * rest of the writable mappings are roots of kind FMT_ROOT_MAPPING */
+    struct ranges skip;
+    uint8_t *readable; /* per block: all of it can be read */
 };
 
 static int grow_edges(struct scan_result *r)
@@ -365,13 +505,87 @@ static inline ssize_t block_at(const struct scan *s, uintptr_t addr)
     return -1;
 }
 
-static int add_edge(struct scan *s, uint32_t src, int src_is_root, uint64_t src_off, size_t dst, uint64_t dst_off)
+/* ---------------------------------------------- interior-pointer rules */
+
+/* valgrind's test for a C++ vtable (mc_leakcheck.c): in a readable file
+ * mapping, with two non-null words among its first twenty before any word
+ * that is neither null nor a pointer into executable file-backed code.
+ * Answers are cached for the scan. */
+#define VTABLE_CACHE 4096
+static struct {
+    uintptr_t addr;
+    uint8_t is;
+} vtable_cache[VTABLE_CACHE];
+
+static int is_vtable(const struct scan *s, uintptr_t addr)
+{
+    size_t slot = (addr >> 3) * 0x9e3779b97f4a7c15ull >> 52;
+    if (vtable_cache[slot].addr == addr)
+        return vtable_cache[slot].is;
+    int is = 0, fns = 0;
+    const struct map_entry *me = maps_find(s->maps, addr);
+    if (me && (me->flags & MAP_FILE) && addr + 8 <= me->scan_end) {
+        uintptr_t last = addr + 20 * 8;
+        if (last + 8 > me->scan_end) /* not past the file's end */
+            last = me->scan_end - 8;
+        for (uintptr_t p = addr; p <= last && !is; p += 8) {
+            uintptr_t fn = *(const uintptr_t *)p;
+            if (!fn)
+                continue;
+            const struct map_entry *fe = maps_find(s->maps, fn);
+            if (!fe || (fe->flags & (MAP_FILE | MAP_X)) != (MAP_FILE | MAP_X))
+                break;
+            is = ++fns == 2;
+        }
+    }
+    vtable_cache[slot].addr = addr;
+    vtable_cache[slot].is = (uint8_t)is;
+    return is;
+}
+
+static int vtable_word(const struct scan *s, uintptr_t w)
+{
+    return (w & 7) == 0 && w >= 4096 && is_vtable(s, w);
+}
+
+/* Which of the interior-pointer rules explain a pointer at src (in the
+ * region [lo, hi), or NULL for a register) to off bytes into block b:
+ * valgrind's four heuristics, as mc_leakcheck.c defines them, and glibc's
+ * thread control block pointing at its DTV (allocated with a length word
+ * before the array it points at). The analyzer applies those the user
+ * chose; all are computed here, where the memory can be read. */
+static unsigned interior_rules(const struct scan *s, const uintptr_t *src, uintptr_t lo, uintptr_t hi,
+                               const struct live_block *b, uint64_t off)
+{
+    unsigned rules = 0;
+    if (!s->readable[b - s->blocks])
+        return 0;
+    const uint64_t *w = (const uint64_t *)b->addr;
+    if (off == 3 * 8 && b->size >= 2 * 8 && 3 * 8 + w[1] + 1 == b->size && w[0] <= w[1])
+        rules |= FMT_HEUR_STDSTRING; /* length, capacity, refcount, then the characters */
+    if (off == 8 && w[0] > 0) {
+        if (b->size - 8 == w[0])
+            rules |= FMT_HEUR_LENGTH64; /* the length of what follows */
+        if ((b->size - 8) % w[0] == 0)
+            rules |= FMT_HEUR_NEWARRAY; /* new[]'s element count, then the elements */
+    }
+    if ((off & 7) == 0 && off + 8 <= b->size && vtable_word(s, w[off / 8]) && vtable_word(s, w[0]))
+        rules |= FMT_HEUR_MULTIPLE_INHERITANCE; /* a secondary base's vtable pointer */
+    if (off == 16 && src && (uintptr_t)src >= lo + 8 && (uintptr_t)(src + 2) <= hi &&
+        src[-1] == (uintptr_t)(src - 1) && src[1] == (uintptr_t)(src - 1))
+        rules |= FMT_HEUR_DTV; /* tcbhead_t: tcb (itself), dtv, self (the tcb) */
+    return rules;
+}
+
+static int add_edge(struct scan *s, uint32_t src, int src_is_root, uint64_t src_off, size_t dst, uint64_t dst_off,
+                    unsigned rules)
 {
     struct scan_result *r = s->out;
     if (r->n_edges == r->edges_cap && grow_edges(r) != 0)
         return -1;
     r->edges[r->n_edges++] = (struct scan_edge){ .src = src, .src_is_root = (uint8_t)src_is_root,
-                                                 .src_off = src_off, .dst = (uint32_t)dst, .dst_off = dst_off };
+                                                 .rules = (uint8_t)rules, .src_off = src_off,
+                                                 .dst = (uint32_t)dst, .dst_off = dst_off };
     return 0;
 }
 
@@ -387,8 +601,11 @@ static uint64_t scan_words(struct scan *s, uintptr_t start, uintptr_t end, uint3
         h = (h ^ w) * 0xff51afd7ed558ccdull;
         h ^= h >> 29;
         ssize_t b = block_at(s, w);
-        if (b >= 0 && !allocator_header(&s->blocks[b], w))
-            add_edge(s, src, is_root, a - start, (size_t)b, w - s->blocks[b].addr);
+        if (b < 0 || allocator_header(&s->blocks[b], w))
+            continue;
+        uint64_t off = w - s->blocks[b].addr;
+        unsigned rules = off ? interior_rules(s, (const uintptr_t *)a, start, end, &s->blocks[b], off) : 0;
+        add_edge(s, src, is_root, a - start, (size_t)b, off, rules);
     }
     for (; a < end; a++)
         h = (h ^ *(const uint8_t *)a) * 0x100000001b3ull;
@@ -397,19 +614,37 @@ static uint64_t scan_words(struct scan *s, uintptr_t start, uintptr_t end, uint3
 
 static uint32_t add_root(struct scan_result *r, unsigned kind, uintptr_t start, uintptr_t end, pid_t tid)
 {
-    if (r->n_roots == SCAN_ROOTS_MAX)
-        return UINT32_MAX;
+    if (r->n_roots == r->roots_cap) {
+        size_t cap = r->roots_cap ? r->roots_cap * 2 : 1024;
+        struct scan_root *n = plat_map(cap * sizeof *n);
+        if (!n)
+            return UINT32_MAX;
+        if (r->roots)
+            memcpy(n, r->roots, r->n_roots * sizeof *n);
+        plat_unmap(r->roots, r->roots_cap * sizeof *r->roots);
+        r->roots = n;
+        r->roots_cap = cap;
+    }
     r->roots[r->n_roots] = (struct scan_root){ .kind = kind, .start = start, .end = end, .tid = tid };
     return (uint32_t)r->n_roots++;
 }
 
+/* Scans the readable parts of [start, end) as roots of one kind. */
 static void scan_root_region(struct scan *s, unsigned kind, uintptr_t start, uintptr_t end, pid_t tid)
 {
-    if (!maps_clip(s->maps, &start, &end))
-        return;
-    uint32_t id = add_root(s->out, kind, start, end, tid);
-    if (id != UINT32_MAX)
-        scan_words(s, start, end, id, 1);
+    start &= ~(uintptr_t)7;
+    for (uintptr_t p = start; p < end;) {
+        uintptr_t e = end;
+        if (!maps_clip(s->maps, &p, &e)) {
+            p = maps_next(s->maps, p);
+            continue;
+        }
+        ranges_add(&s->skip, p, e);
+        uint32_t id = add_root(s->out, kind, p, e, tid);
+        if (id != UINT32_MAX)
+            scan_words(s, p, e, id, 1);
+        p = e;
+    }
 }
 
 /* Writable segments of every module but ours are roots; every module's
@@ -433,21 +668,12 @@ static int segments_cb(struct dl_phdr_info *info, size_t size, void *arg)
         uintptr_t start = info->dlpi_addr + ph->p_vaddr, end = start + ph->p_memsz;
         if (s->n_mods < MODULE_RANGES_MAX)
             s->mods[s->n_mods++] = (struct range){ start, end };
-        if (ours || !(ph->p_flags & PF_W))
+        if (!(ph->p_flags & PF_W))
             continue;
-        start &= ~(uintptr_t)7;
-        /* a segment may span several mappings (RELRO): scan each readable piece */
-        for (uintptr_t p = start; p < end;) {
-            uintptr_t e = end;
-            if (!maps_clip(s->maps, &p, &e)) {
-                p = (p | 4095) + 1;
-                continue;
-            }
-            uint32_t id = add_root(s->out, FMT_ROOT_GLOBAL, p, e, 0);
-            if (id != UINT32_MAX)
-                scan_words(s, p, e, id, 1);
-            p = e;
-        }
+        if (ours) /* the tracer's own data: never a root */
+            ranges_add(&s->skip, start & ~(uintptr_t)4095, (end + 4095) & ~(uintptr_t)4095);
+        else
+            scan_root_region(s, FMT_ROOT_GLOBAL, start, end, 0);
     }
     return 0;
 }
@@ -462,23 +688,207 @@ static int in_module(const struct scan *s, uintptr_t w)
 
 static void thread_roots(struct scan *s, pid_t tid, uintptr_t sp, uintptr_t tp, const uint64_t *regs)
 {
-    /* the stack, from the stack pointer to the end of its mapping */
-    const struct range *st = sp ? maps_find(s->maps, sp) : NULL;
-    if (st)
-        scan_root_region(s, FMT_ROOT_STACK, sp & ~(uintptr_t)7, st->end, tid);
+    /* the stack, from the stack pointer to the end of its mapping; what is
+     * below the pointer is dead frames, never a root */
+    const struct map_entry *st = sp ? maps_find(s->maps, sp) : NULL;
+    if (st) {
+        ranges_add(&s->skip, st->start, sp & ~(uintptr_t)7);
+        scan_root_region(s, FMT_ROOT_STACK, sp, st->end, tid);
+    }
     /* static TLS and the TCB around the thread pointer, unless the stack
      * scan already covered them (threads other than the first keep them at
      * the top of their stack mapping) */
     if (tp && !(st && tp >= sp && tp < st->end)) {
         uintptr_t below = tls_static_size ? tls_static_size : 4096;
-        scan_root_region(s, FMT_ROOT_TLS, (tp - below) & ~(uintptr_t)7, tp + TCB_SIZE, tid);
+        scan_root_region(s, FMT_ROOT_TLS, tp - below, tp + TCB_SIZE, tid);
     }
     if (regs) {
         uint32_t id = add_root(s->out, FMT_ROOT_REGISTERS, 0, NGREG * 8, tid);
         for (int i = 0; id != UINT32_MAX && i < NGREG; i++) {
             ssize_t b = block_at(s, (uintptr_t)regs[i]);
-            if (b >= 0)
-                add_edge(s, id, 1, (uint64_t)i * 8, (size_t)b, regs[i] - s->blocks[b].addr);
+            if (b < 0)
+                continue;
+            uint64_t off = regs[i] - s->blocks[b].addr;
+            add_edge(s, id, 1, (uint64_t)i * 8, (size_t)b, off,
+                     off ? interior_rules(s, NULL, 0, 0, &s->blocks[b], off) : 0);
+        }
+    }
+}
+
+/* Which blocks can be read whole: both lists are in address order, so one
+ * walk over them (a lookup per block was a tenth of a big heap's scan). */
+static void blocks_readable(struct scan *s)
+{
+    const struct maps *m = s->maps;
+    size_t k = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        uintptr_t start = s->blocks[i].addr, end = start + s->blocks[i].size;
+        while (k < m->n && m->r[k].end <= start)
+            k++;
+        if (k == m->n || m->r[k].start > start)
+            s->readable[i] = 0;
+        else if (end <= m->r[k].end)
+            s->readable[i] = 1;
+        else /* across mappings */
+            s->readable[i] = maps_clip(m, &start, &end) && end == s->blocks[i].addr + s->blocks[i].size;
+    }
+}
+
+/* The stacks of exited threads that glibc keeps for reuse hold only dead
+ * frames: not roots, as the part of a live stack below its pointer is not.
+ * Such a mapping is known by the thread control block at its top (tcbhead_t:
+ * its first and third words point at itself) and by holding no live
+ * thread's stack pointer or thread pointer. Its TCB's first words stay a
+ * root: glibc keeps the thread's DTV, reached from there, for the next
+ * thread. If a thread's stack pointer is unknown, no stack is taken for
+ * dead. */
+static void skip_dead_stacks(struct scan *s, const uintptr_t *live, size_t n_live)
+{
+    const struct maps *m = s->maps;
+    for (size_t k = 0; k < m->n; k++) {
+        const struct map_entry *me = &m->r[k];
+        if ((me->flags & (MAP_W | MAP_FILE | MAP_BRK | MAP_NOSCAN)) != MAP_W || me->end - me->start < 3 * 8)
+            continue;
+        int alive = 0;
+        for (size_t i = 0; i < n_live && !alive; i++)
+            alive = live[i] >= me->start && live[i] < me->end;
+        if (alive)
+            continue;
+        uintptr_t lo = me->end - me->start > DEAD_TCB_SEARCH ? me->end - DEAD_TCB_SEARCH : me->start;
+        for (uintptr_t tp = (me->end - 3 * 8) & ~(uintptr_t)7; tp >= lo; tp -= 8) {
+            const uintptr_t *w = (const uintptr_t *)tp;
+            if (w[0] == tp && w[2] == tp) {
+                ranges_add(&s->skip, me->start, me->end);
+                scan_root_region(s, FMT_ROOT_TLS, tp, tp + 3 * 8, 0);
+                break;
+            }
+        }
+    }
+}
+
+/* ------------------------------------------------------- malloc's heap */
+
+/* Whether the program's malloc is glibc's, whose chunk and heap layout
+ * tells where its memory is (set by scan_init). */
+static int glibc_malloc;
+
+#define CHUNK_MMAPPED 2ull       /* glibc chunk header bits */
+#define CHUNK_NON_MAIN_ARENA 4ull
+#define HEAP_MAX (64ull << 20)   /* glibc's HEAP_MAX_SIZE on 64-bit */
+
+/* A glibc thread arena's heap at h (HEAP_MAX-aligned) starts with its
+ * heap_info: the arena (just after it, in the arena's first heap; else in
+ * that first heap), the previous heap (null or HEAP_MAX-aligned), and the
+ * used and read-write sizes. Its used size, or 0 if h holds no heap. */
+static uint64_t arena_heap_size(const struct maps *m, uintptr_t h)
+{
+    const struct map_entry *me = maps_find(m, h);
+    if (!me || (me->flags & (MAP_W | MAP_FILE)) != MAP_W || h + 32 > me->end)
+        return 0;
+    const uint64_t *hi = (const uint64_t *)h;
+    uint64_t arena = hi[0], prev = hi[1], size = hi[2], rw = hi[3];
+    int arena_ok = (arena - h >= 32 && arena - h < 256) || (arena % HEAP_MAX < 256 && arena / HEAP_MAX != h / HEAP_MAX);
+    if (!arena_ok || prev % HEAP_MAX || size < 4096 || size > HEAP_MAX || rw < size || h + size > me->end)
+        return 0;
+    return size;
+}
+
+/* Leaves malloc's own memory out of the roots: its arenas (free chunks
+ * there hold stale pointers) and the mapping of each mmapped block (the
+ * block is scanned as a block). With glibc, the chunk header before each
+ * block says which it is in, as glibc's own free() reads it; arenas with no
+ * live block are found by their heap_info. With another malloc, every
+ * mapping that holds a live block is its. */
+static void skip_malloc_memory(struct scan *s)
+{
+    const struct maps *m = s->maps;
+    uintptr_t cur_lo = 0, cur_hi = 0; /* the last range left out: most blocks fall in it */
+    for (size_t i = 0; i < s->n; i++) {
+        uintptr_t a = s->blocks[i].addr;
+        if (a >= cur_lo && a < cur_hi)
+            continue;
+        ssize_t k = maps_index(m, a);
+        if (k < 0)
+            continue;
+        cur_lo = m->r[k].start;
+        cur_hi = m->r[k].end;
+        if (glibc_malloc && a - 16 >= m->r[k].start) {
+            uint64_t prev = ((const uint64_t *)a)[-2], head = ((const uint64_t *)a)[-1];
+            uintptr_t chunk = a - 16;
+            if (head & CHUNK_MMAPPED) {
+                uintptr_t lo = chunk - prev, hi = chunk + (head & ~7ull);
+                if (lo % 4096 == 0 && hi % 4096 == 0 && lo >= m->r[k].start && hi <= m->r[k].end &&
+                    hi >= a + s->blocks[i].size) {
+                    cur_lo = lo;
+                    cur_hi = hi;
+                }
+            } else if (head & CHUNK_NON_MAIN_ARENA) {
+                uintptr_t h = a & ~(HEAP_MAX - 1);
+                uint64_t size = arena_heap_size(m, h);
+                if (size && a < h + size) {
+                    cur_lo = h;
+                    cur_hi = h + size;
+                }
+            }
+        }
+        ranges_add(&s->skip, cur_lo, cur_hi);
+    }
+    if (!glibc_malloc)
+        return;
+    for (size_t k = 0; k < m->n; k++) {
+        const struct map_entry *me = &m->r[k];
+        if (me->flags & MAP_BRK)
+            ranges_add(&s->skip, me->start, me->end); /* the main arena */
+        if ((me->flags & (MAP_W | MAP_FILE)) != MAP_W)
+            continue;
+        for (uintptr_t h = (me->start + HEAP_MAX - 1) & ~(HEAP_MAX - 1); h < me->end; h += HEAP_MAX) {
+            uint64_t size = arena_heap_size(m, h);
+            if (size)
+                ranges_add(&s->skip, h, h + size);
+        }
+    }
+}
+
+/* The tracer's own mappings: never the program's roots. */
+static void skip_own_memory(struct scan *s)
+{
+    struct plat_range one;
+    size_t n = plat_own_mappings(&one, 1);
+    struct plat_range *own = plat_map((n + 64) * sizeof *own);
+    if (!own)
+        return;
+    n = plat_own_mappings(own, n + 64); /* lists own itself */
+    for (size_t i = 0; i < n; i++)
+        ranges_add(&s->skip, own[i].start, own[i].end);
+    plat_unmap(own, (n + 64) * sizeof *own);
+}
+
+/* Every writable mapping not yet scanned nor left out is a root: memory the
+ * program mapped itself (pool allocators' arenas, CPython's among them),
+ * exited threads' stacks that glibc keeps for reuse, the loader's data. */
+static void mapping_roots(struct scan *s)
+{
+    ranges_normalize(&s->skip);
+    const struct maps *m = s->maps;
+    size_t k = 0; /* the first skipped range that may overlap */
+    for (size_t i = 0; i < m->n; i++) {
+        const struct map_entry *me = &m->r[i];
+        if (!(me->flags & MAP_W) || (me->flags & MAP_NOSCAN))
+            continue;
+        uintptr_t p = me->start, end = me->scan_end;
+        while (k < s->skip.n && s->skip.r[k].end <= p)
+            k++;
+        for (size_t j = k; p < end; j++) {
+            uintptr_t stop = j < s->skip.n && s->skip.r[j].start < end ? s->skip.r[j].start : end;
+            if (stop > p) {
+                uint32_t id = add_root(s->out, FMT_ROOT_MAPPING, p, stop, 0);
+                if (id != UINT32_MAX)
+                    scan_words(s, p, stop, id, 1);
+            }
+            if (j >= s->skip.n || s->skip.r[j].start >= end)
+                break;
+            if (s->skip.r[j].end > p)
+                p = s->skip.r[j].end;
         }
     }
 }
@@ -491,30 +901,57 @@ int scan_heap(const struct live_block *blocks, size_t n, uintptr_t caller_sp, st
         return err;
     static struct scan s; /* big (module ranges); snapshots are serialised */
     s = (struct scan){ .blocks = blocks, .n = n, .out = out, .maps = &maps };
+    memset(vtable_cache, 0, sizeof vtable_cache);
     if (n) {
         s.lo = blocks[0].addr;
         s.hi = blocks[n - 1].addr + blocks[n - 1].size + 1;
     }
     out->hashes = plat_map((n ? n : 1) * sizeof *out->hashes);
     out->word0 = plat_map((n ? n : 1) * sizeof *out->word0);
-    if (!out->hashes || !out->word0) {
+    s.readable = plat_map(n ? n : 1);
+    if (!out->hashes || !out->word0 || !s.readable) {
+        plat_unmap(s.readable, n ? n : 1);
         maps_free(&maps);
         return -ENOMEM;
     }
-    /* roots: module data, then threads */
+    blocks_readable(&s);
+    /* roots: module data, threads, then every other writable mapping */
     dl_iterate_phdr(segments_cb, &s);
     if (caller_sp)
         thread_roots(&s, plat_gettid(), caller_sp, thread_pointer(), NULL);
     unsigned np = atomic_load(&n_slots);
     for (unsigned i = 0; i < np && i < THREADS_MAX; i++)
         thread_roots(&s, slots[i].tid, slots[i].sp, slots[i].tp, slots[i].has_regs ? slots[i].regs : NULL);
-    for (unsigned i = 0; i < out->late.n; i++)
-        thread_roots(&s, out->late.tid[i], proc_sp(out->late.tid[i]), 0, NULL);
+    /* where live threads are: every other thread stack is dead */
+    uintptr_t *live = plat_map((2 * (np + out->late.n) + 2) * sizeof *live);
+    size_t n_live = 0;
+    int all_known = live != NULL;
+    if (live && caller_sp) {
+        live[n_live++] = caller_sp;
+        live[n_live++] = thread_pointer();
+    }
+    for (unsigned i = 0; live && i < np && i < THREADS_MAX; i++) {
+        live[n_live++] = slots[i].sp;
+        live[n_live++] = slots[i].tp;
+    }
+    for (unsigned i = 0; i < out->late.n; i++) {
+        uintptr_t sp = proc_sp(out->late.tid[i]);
+        all_known &= sp != 0;
+        if (live)
+            live[n_live++] = sp;
+        thread_roots(&s, out->late.tid[i], sp, 0, NULL);
+    }
+    if (all_known)
+        skip_dead_stacks(&s, live, n_live);
+    plat_unmap(live, (2 * (np + out->late.n) + 2) * sizeof *live);
+    skip_malloc_memory(&s);
+    skip_own_memory(&s);
+    mapping_roots(&s);
     /* blocks, in address order */
     for (size_t i = 0; i < n; i++) {
         uintptr_t start = blocks[i].addr, end = start + blocks[i].size;
         out->word0[i] = 0;
-        if (!maps_clip(&maps, &start, &end) || start != blocks[i].addr || end != blocks[i].addr + blocks[i].size) {
+        if (!s.readable[i]) {
             out->hashes[i] = 0; /* not (all) readable: nothing to scan */
             continue;
         }
@@ -525,6 +962,8 @@ int scan_heap(const struct live_block *blocks, size_t n, uintptr_t caller_sp, st
                 out->word0[i] = w; /* may be a vtable: the analyzer decides */
         }
     }
+    ranges_free(&s.skip);
+    plat_unmap(s.readable, n ? n : 1);
     maps_free(&maps);
     return 0;
 }
@@ -538,6 +977,9 @@ void scan_init(void)
     if (info)
         info(&size, &align);
     tls_static_size = size;
+    void *real_malloc = dlsym(RTLD_NEXT, "malloc");
+    Dl_info di;
+    glibc_malloc = real_malloc && dladdr(real_malloc, &di) && di.dli_fname && strstr(di.dli_fname, "/libc.so");
 }
 
 void scan_resume(void) { resume_others(); }
@@ -545,9 +987,11 @@ void scan_resume(void) { resume_others(); }
 void scan_result_free(struct scan_result *r, size_t n_blocks)
 {
     plat_unmap(r->edges, r->edges_cap * sizeof *r->edges);
+    plat_unmap(r->roots, r->roots_cap * sizeof *r->roots);
     plat_unmap(r->hashes, (n_blocks ? n_blocks : 1) * sizeof *r->hashes);
     plat_unmap(r->word0, (n_blocks ? n_blocks : 1) * sizeof *r->word0);
     r->edges = NULL;
+    r->roots = NULL;
     r->hashes = NULL;
     r->word0 = NULL;
 }

@@ -31,9 +31,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (model_load(&m, path, NULL, err, sizeof err) == 0) {
         if (m.snapshot && m.snapshot->scanned) {
             struct graph g;
-            graph_build(&g, &m);
-            uint64_t bytes[KIND_COUNT], blocks[KIND_COUNT];
-            graph_totals(&g, bytes, blocks);
+            graph_build(&g, &m, HEURISTICS_ALL);
+            uint64_t bytes[KIND_COUNT], blocks[KIND_COUNT], inherited[2];
+            graph_totals(&g, bytes, blocks, inherited);
             int32_t *comp = malloc((m.n_blocks ? m.n_blocks : 1) * sizeof *comp);
             uint32_t *parent = malloc((m.n_blocks ? m.n_blocks : 1) * sizeof *parent);
             uint32_t *depth = malloc((m.n_blocks ? m.n_blocks : 1) * sizeof *depth);

@@ -354,6 +354,7 @@ static int rec_diff(const struct fmt_record *g, const struct fmt_record *e, char
         DIFF(u.edge.src_off);
         DIFF(u.edge.dst);
         DIFF(u.edge.dst_off);
+        DIFF(u.edge.rules);
         break;
     case FMT_REC_HEAP_STAT:
         DIFF(u.heap_stat.time_ns);
@@ -390,7 +391,7 @@ struct blk {
 };
 
 struct edg {
-    uint64_t src, src_is_root, src_off, dst, dst_off;
+    uint64_t src, src_is_root, src_off, dst, dst_off, rules;
 };
 
 struct op {
@@ -522,12 +523,14 @@ static void build_trace(struct trace *t, const struct op *ops, size_t nops, int 
                 fmt_put_varint(&b, x->src_off);
                 fmt_put_varint(&b, x->dst);
                 fmt_put_varint(&b, x->dst_off);
+                fmt_put_varint(&b, x->rules);
                 struct fmt_record e = { .type = FMT_REC_EDGES, .tid = tid };
                 e.u.edge.src = x->src;
                 e.u.edge.src_is_root = x->src_is_root;
                 e.u.edge.src_off = x->src_off;
                 e.u.edge.dst = x->dst;
                 e.u.edge.dst_off = x->dst_off;
+                e.u.edge.rules = x->rules;
                 push_exp(t, &e);
             }
             break;
@@ -607,15 +610,15 @@ static const struct blk blocks3[] = {
  * through 0, 127, 128, 2^32 and UINT64_MAX */
 static const struct edg edges6[] = {
     { 0, 0, 0, 0, 0 },
-    { 0, 1, 127, 128, 1ull << 32 },
-    { 127, 0, 128, 127, UINT64_MAX },
+    { 0, 1, 127, 128, 1ull << 32, FMT_HEUR_DTV },
+    { 127, 0, 128, 127, UINT64_MAX, UINT64_MAX },
     { 128, 1, 1ull << 32, UINT64_MAX, 0 },
     { 1ull << 32, 0, UINT64_MAX, 1ull << 32, 127 },
     { UINT64_MAX >> 1, 1, UINT64_MAX, UINT64_MAX, UINT64_MAX },
 };
 static const struct edg edges_max[] = {
     { UINT64_MAX >> 1, 0, 0, 128, 128 },
-    { 63, 1, 8, 64, 0 }, /* 63 << 1 | 1 = 127: one byte */
+    { 63, 1, 8, 64, 0, 127 }, /* 63 << 1 | 1 = 127: one byte */
     { 64, 0, 16, 0, 8 }, /* 64 << 1 = 128: two bytes */
 };
 static const struct edg edges1[] = { { 2, 1, 24, 1, 0 } };
@@ -782,11 +785,12 @@ START_TEST(test_encoders)
     uint8_t h[FMT_FILE_HEADER_SIZE];
     memset(h, 0xee, sizeof h);
     fmt_file_header(h);
-    ck_assert_mem_eq(h, ((const uint8_t[]){ 'H', 'E', 'A', 'P', 'S', 'C', 'P', '1', 2, 0, 0, 0, 0,
+    ck_assert_mem_eq(h, ((const uint8_t[]){ 'H', 'E', 'A', 'P', 'S', 'C', 'P', '1', 3, 0, 0, 0, 0,
                                             0, 0, 0 }),
                      FMT_FILE_HEADER_SIZE);
-    /* the version written is 2; 1 (ALLOC and FREE with an address) is still read */
-    REQ_EQ(FMT_VERSION, 2);
+    /* the version written is 3; 2 (edges without rules) and 1 (ALLOC and
+     * FREE with an address) are still read */
+    REQ_EQ(FMT_VERSION, 3);
     REQ_EQ(FMT_VERSION_OLDEST, 1);
 
     ck_assert_str_eq(fmt_alloc_fn_name(FMT_FN_MALLOC), "malloc");
@@ -964,10 +968,10 @@ START_TEST(test_snapshot_layout)
         FMT_REC_BLOCKS, 2,
         0x80, 0x20, 24, 1, 0, 10, 1, VMAX, 0x80, 0x01, /* birth: zigzag(5 - 0) */
         16, 8, 0, 0, 3, 0, 0, 0x7f,                    /* birth: zigzag(-2) from 5 */
-        FMT_REC_EDGES, 3,
-        0x01, 0, 0, 0x7f,
-        0xfe, 0x01, 0x80, 0x01, V2_32, 0,
-        VMAX, VMAX, 1, 8,
+        FMT_REC_EDGES, 3, /* src << 1 | src_is_root, src_off, dst, dst_off, rules */
+        0x01, 0, 0, 0x7f, FMT_HEUR_NEWARRAY,
+        0xfe, 0x01, 0x80, 0x01, V2_32, 0, 0,
+        VMAX, VMAX, 1, 8, 0x80, 0x01,
         FMT_REC_ROOT, 0, 0, 0, 0, 0,
         FMT_REC_SNAPSHOT_END, 3,
         /* op, addr, count + 1, stack_id, seq, type_id, id */
@@ -1033,6 +1037,7 @@ START_TEST(test_snapshot_layout)
     REQ_EQ(rec.u.edge.src_off, 0);
     REQ_EQ(rec.u.edge.dst, 0);
     REQ_EQ(rec.u.edge.dst_off, 127);
+    REQ_EQ(rec.u.edge.rules, FMT_HEUR_NEWARRAY);
     ck_assert_int_eq(fmt_reader_next(r, &rec), 1);
     REQ_EQ(rec.type, FMT_REC_EDGES);
     REQ_EQ(rec.u.edge.src, 127);
@@ -1040,6 +1045,7 @@ START_TEST(test_snapshot_layout)
     REQ_EQ(rec.u.edge.src_off, 128);
     REQUIRE(rec.u.edge.dst == 1ull << 32, "dst %#" PRIx64, rec.u.edge.dst);
     REQ_EQ(rec.u.edge.dst_off, 0);
+    REQ_EQ(rec.u.edge.rules, 0);
     ck_assert_int_eq(fmt_reader_next(r, &rec), 1);
     REQ_EQ(rec.type, FMT_REC_EDGES);
     REQUIRE(rec.u.edge.src == UINT64_MAX >> 1, "src %#" PRIx64, rec.u.edge.src);
@@ -1047,6 +1053,7 @@ START_TEST(test_snapshot_layout)
     REQUIRE(rec.u.edge.src_off == UINT64_MAX, "src_off %#" PRIx64, rec.u.edge.src_off);
     REQ_EQ(rec.u.edge.dst, 1);
     REQ_EQ(rec.u.edge.dst_off, 8);
+    REQ_EQ(rec.u.edge.rules, 128);
 
     ck_assert_int_eq(fmt_reader_next(r, &rec), 1);
     REQ_EQ(rec.type, FMT_REC_ROOT);
@@ -1434,8 +1441,8 @@ struct bad_case {
  *   block 1: 16, 1, 1, 0, 9, 0, 0x7f, 0
  *   block 2: 16, 2, 1, 0, 9, 1, UINT64_MAX (10 bytes), 0x55
  * (the births as deltas, 18 = zigzag(9) then 0; absolute in version 1)
- *   edge 1:  0x0b (5 << 1 | 1), 8, 7, 0
- *   edge 2:  0x80 0x01 (64 << 1 | 0), 0xff 0xff 0x03, 0x80 0x01, 3
+ *   edge 1:  0x0b (5 << 1 | 1), 8, 7, 0, 0
+ *   edge 2:  0x80 0x01 (64 << 1 | 0), 0xff 0xff 0x03, 0x80 0x01, 3, 0x10 (rules; none in version 2)
  * The cut-short lists hold at least as many bytes as the smallest items they
  * announce (8 a block, 4 an edge), so the damage is found in the items even
  * by a reader that checks the count more tightly than one byte an item. */
@@ -1446,8 +1453,8 @@ static const struct fmt_record want_blocks[3] = {
 };
 static const struct fmt_record want_edges[3] = {
     { .type = FMT_REC_MODULE_UNLOAD, .u.id = 5 },
-    { .type = FMT_REC_EDGES, .u.edge = { 5, 1, 8, 7, 0 } },
-    { .type = FMT_REC_EDGES, .u.edge = { 64, 0, 0xffff, 128, 3 } },
+    { .type = FMT_REC_EDGES, .u.edge = { 5, 1, 8, 7, 0, 0 } },
+    { .type = FMT_REC_EDGES, .u.edge = { 64, 0, 0xffff, 128, 3, FMT_HEUR_DTV } },
 };
 
 #define U5 FMT_REC_MODULE_UNLOAD, 5
@@ -1455,8 +1462,8 @@ static const struct fmt_record want_edges[3] = {
 #define BLK2 16, 2, 1, 0, 0, 1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0x55 /* birth 9 again */
 #define BLK1_V1 16, 1, 1, 0, 9, 0, 0x7f, 0 /* version 1: birth absolute */
 #define BLK2_V1 16, 2, 1, 0, 9, 1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0x55
-#define EDG1 0x0b, 8, 7, 0
-#define EDG2 0x80, 0x01, 0xff, 0xff, 0x03, 0x80, 0x01, 3
+#define EDG1 0x0b, 8, 7, 0, 0
+#define EDG2 0x80, 0x01, 0xff, 0xff, 0x03, 0x80, 0x01, 3, 0x10
 
 static const struct bad_case bad_cases[] = {
     { "record type 0", { U5, 0 }, 3, 1 },
@@ -1548,11 +1555,13 @@ static const struct bad_case bad_cases[] = {
     { "edge count of UINT64_MAX",
       { U5, FMT_REC_EDGES, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 1, 2, 3, 4 },
       17, 1, .like = "block count of UINT64_MAX" },
-    { "edge count of 2^32", { U5, FMT_REC_EDGES, 0x80, 0x80, 0x80, 0x80, 0x10, EDG1, EDG2 }, 20, 1,
+    { "edge count of 2^32", { U5, FMT_REC_EDGES, 0x80, 0x80, 0x80, 0x80, 0x10, EDG1, EDG2 }, 22, 1,
       .like = "block count beyond the chunk" },
-    /* 3 edges announced, 2 present (12 bytes) */
-    { "edge list cut short", { U5, FMT_REC_EDGES, 3, EDG1, EDG2 }, 16, 3, .edges = 1,
+    /* 3 edges announced, 2 present (14 bytes) */
+    { "edge list cut short", { U5, FMT_REC_EDGES, 3, EDG1, EDG2 }, 18, 3, .edges = 1,
       .like = "block list cut short" },
+    { "edge without rules", { U5, FMT_REC_EDGES, 1, 0x0b, 8, 7, 0 }, 8, 1,
+      .like = "block without word0" },
     { "edge without dst_off", { U5, FMT_REC_EDGES, 1, 0x0b, 8, 7 }, 7, 1,
       .like = "block without word0" },
     { "edge without dst", { U5, FMT_REC_EDGES, 1, 0x0b, 8 }, 6, 1, .like = "block without flags" },
@@ -1560,10 +1569,13 @@ static const struct bad_case bad_cases[] = {
     { "edge src of 11 bytes",
       { U5, FMT_REC_EDGES, 1, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01 }, 15,
       1, .like = "block cut short" },
-    { "second edge cut short", { U5, FMT_REC_EDGES, 2, EDG1, 0x80, 0x01, 0xff, 0xff }, 12, 2,
+    { "second edge cut short", { U5, FMT_REC_EDGES, 2, EDG1, 0x80, 0x01, 0xff, 0xff }, 13, 2,
       .edges = 1, .like = "block list cut short" },
-    { "edge list, then record type 0", { U5, FMT_REC_EDGES, 1, EDG1, 0 }, 9, 2, .edges = 1,
+    { "edge list, then record type 0", { U5, FMT_REC_EDGES, 1, EDG1, 0 }, 10, 2, .edges = 1,
       .like = "block list, then record type 0" },
+    /* a version 2 edge has no rules: the next byte is a record */
+    { "v2 edge list, then record type 0", { U5, FMT_REC_EDGES, 1, 0x0b, 8, 7, 0, 0 }, 9, 2, .edges = 1,
+      .like = "block list, then record type 0", .version = 2 },
     { "ROOT without fields", { U5, FMT_REC_ROOT }, 3, 1 },
     { "ROOT without tid", { U5, FMT_REC_ROOT, 1, 2, 3, 4 }, 7, 1 },
     { "ROOT end cut short", { U5, FMT_REC_ROOT, 1, 2, 3, 0x80 }, 7, 1 },
@@ -2212,12 +2224,12 @@ START_TEST(test_delta_round_trip)
 }
 END_TEST
 
-/* The versions a reader opens: FMT_VERSION_OLDEST (1) to FMT_VERSION (2);
+/* The versions a reader opens: FMT_VERSION_OLDEST (1) to FMT_VERSION (3);
  * any other is refused, with a message that names the version found. */
 START_TEST(test_versions)
 {
     static const struct { uint32_t v; int ok; } cases[] = {
-        { 0, 0 }, { 1, 1 }, { 2, 1 }, { 3, 0 }, { 4, 0 }, { 0x100, 0 }, { 0x0102, 0 },
+        { 0, 0 }, { 1, 1 }, { 2, 1 }, { 3, 1 }, { 4, 0 }, { 5, 0 }, { 0x100, 0 }, { 0x0102, 0 },
         { 0x01000001u, 0 }, { UINT32_MAX, 0 },
     };
     uint8_t h[FMT_FILE_HEADER_SIZE];
@@ -2243,7 +2255,7 @@ START_TEST(test_versions)
         REQUIRE(r == NULL, "%s: opened", what);
         REQUIRE(strstr(err, "version") != NULL, "%s: the error \"%s\" does not say version", what,
                 err);
-        /* "... version 3, ...": the version found, in decimal */
+        /* "... version 4, ...": the version found, in decimal */
         char found[32];
         snprintf(found, sizeof found, "version %" PRIu32 ",", v);
         REQUIRE(strstr(err, found) != NULL, "%s: the error \"%s\" does not say \"%s\"", what, err,
