@@ -11,7 +11,8 @@
 
 struct sym_frame {
     uint64_t address;     /* the recorded return address */
-    const char *function; /* NULL if unknown */
+    const char *function; /* demangled for C++; NULL if unknown */
+    const char *mangled;  /* the symbol's own name when function is its demangling, else NULL */
     const char *file;     /* NULL if unknown */
     unsigned line;        /* 0 if unknown */
     const char *module;   /* NULL if the address is in no known module */
@@ -34,8 +35,9 @@ size_t sym_site(struct symbolizer *s, const struct model *m, uint32_t stack_id, 
 /* Whether a module only wraps the allocator (the refcount shim). */
 int sym_allocator_wrapper(const char *module);
 
-/* The data symbol holding addr (a global), its offset in it; NULL if none. */
-const char *sym_data(struct symbolizer *s, uint64_t addr, uint64_t *offset);
+/* The data symbol holding addr (a global), demangled, its offset in it, and
+ * (when mangled is not NULL) its mangled name if it had one; NULL if none. */
+const char *sym_data(struct symbolizer *s, uint64_t addr, uint64_t *offset, const char **mangled);
 /* The C++ class whose vtable addr points into ("Node", "ns::Shape"), or NULL. */
 const char *sym_vtable_class(struct symbolizer *s, uint64_t addr);
 /* A block's type: its tag, else the class of its vtable, else NULL. */
