@@ -321,6 +321,101 @@ size_t sym_site(struct symbolizer *s, const struct model *m, uint32_t stack_id, 
     return 0;
 }
 
+static const char *base_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+/* Not the program's own code: the system's libraries, the loader (wherever
+ * it is installed), heapscope's own libraries (the preload and the refcount
+ * shim), and an address in no known module. */
+static int system_module(const char *path)
+{
+    static const char *const dirs[] = { "/lib/", "/usr/lib/", "/lib64/", "/usr/lib64/" };
+    if (!path)
+        return 1;
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
+        if (strncmp(path, dirs[i], strlen(dirs[i])) == 0)
+            return 1;
+    const char *base = base_name(path);
+    return strncmp(base, "ld-linux", 8) == 0 || strncmp(base, "ld.so", 5) == 0 ||
+           strncmp(base, "libheapscope", 12) == 0;
+}
+
+/* A glibc function's public name: its debug info and symbols also name it
+ * __GI___strdup (internal alias), __libc_malloc, __rtld_malloc (ld.so). */
+static const char *glibc_public_name(const char *fn)
+{
+    static const char *const prefixes[] = { "GI_", "libc_", "rtld_" };
+    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0];) {
+        while (*fn == '_')
+            fn++;
+        if (strncmp(fn, prefixes[i], strlen(prefixes[i])) == 0) {
+            fn += strlen(prefixes[i]);
+            i = 0;
+        } else {
+            i++;
+        }
+    }
+    return fn;
+}
+
+/* The allocator's entry points, every allocation's first frames, which say
+ * nothing about who allocated: the C functions (ld.so's inline wrappers in
+ * rtld-malloc.h are named malloc, calloc, ...), the C library's allocating
+ * string copies, and C++'s operator new. */
+static int allocator_frame(const struct sym_frame *f)
+{
+    static const char *const names[] = { "malloc", "calloc", "realloc", "reallocarray", "free",
+                                         "posix_memalign", "aligned_alloc", "memalign", "valloc",
+                                         "pvalloc", "strdup", "strndup" };
+    if (sym_allocator_wrapper(f->module))
+        return 1;
+    if (!f->function)
+        return 0;
+    if (strncmp(f->function, "operator new", 12) == 0 || strncmp(f->function, "operator delete", 15) == 0)
+        return 1;
+    const char *fn = glibc_public_name(f->function);
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(fn, names[i]) == 0)
+            return 1;
+    return 0;
+}
+
+int sym_user_location(struct symbolizer *s, const struct model *m, uint32_t stack_id, struct sym_location *loc)
+{
+    const struct model_stack *st = model_stack(m, stack_id);
+    /* the program's own code; else past the allocator; else the first frame */
+    for (int pass = 0; pass < 3; pass++)
+        for (uint32_t i = 0; st && i < st->n; i++) {
+            const struct sym_frame *f;
+            size_t n = sym_resolve(s, st->frames[i], &f);
+            for (size_t k = 0; k < n; k++) {
+                if (pass == 0 ? system_module(f[k].module) : pass == 1 && allocator_frame(&f[k]))
+                    continue;
+                const struct model_module *mod = model_module_at(m, f[k].address);
+                loc->frame = f[k];
+                loc->offset = f[k].address - (mod ? mod->bias : 0);
+                return 1;
+            }
+        }
+    return 0;
+}
+
+const char *sym_location_text(const struct sym_location *loc, int full_path, char *buf, size_t room)
+{
+    const struct sym_frame *f = &loc->frame;
+    if (f->file && f->line)
+        snprintf(buf, room, "%s:%u", full_path ? f->file : base_name(f->file), f->line);
+    else if (f->module)
+        snprintf(buf, room, "%s+0x%llx%s%s%s", base_name(f->module), (unsigned long long)loc->offset,
+                 f->function ? " (" : "", f->function ? f->function : "", f->function ? ")" : "");
+    else
+        snprintf(buf, room, "0x%llx", (unsigned long long)f->address);
+    return buf;
+}
+
 /* The ELF symbol holding addr, as the symbol table spells it. */
 static const char *data_symbol(struct symbolizer *s, uint64_t addr, uint64_t *offset)
 {
