@@ -284,6 +284,14 @@ void root_json(struct json *j, const char *key, struct symbolizer *s, const stru
     json_object_end(j);
 }
 
+uint64_t root_offset(struct symbolizer *s, const struct model *m, uint32_t root, uint64_t off)
+{
+    uint64_t sym_off;
+    const char *mangled;
+    const struct model_root *r = &m->roots[root];
+    return r->kind == FMT_ROOT_GLOBAL && root_symbol(s, r, off, &sym_off, &mangled) ? sym_off : off;
+}
+
 void root_text(char *buf, size_t room, struct symbolizer *s, const struct model *m, uint32_t root, uint64_t off)
 {
     const struct model_root *r = &m->roots[root];
