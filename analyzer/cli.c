@@ -220,6 +220,8 @@ void stack_print_json(struct json *j, const char *key, struct symbolizer *s, con
             json_object(j, NULL);
             json_hex(j, "address", fr[k].address);
             json_str(j, "function", fr[k].function);
+            if (fr[k].mangled)
+                json_str(j, "mangled", fr[k].mangled);
             json_str(j, "file", fr[k].file);
             if (fr[k].line)
                 json_u64(j, "line", fr[k].line);
@@ -255,12 +257,15 @@ static const char *root_kind_name(uint32_t kind)
     return kind < FMT_ROOT_KIND_COUNT ? names[kind] : "?";
 }
 
-/* What a root pointer at off names: a global's symbol, or a register. */
-static const char *root_symbol(struct symbolizer *s, const struct model_root *r, uint64_t off, uint64_t *sym_off)
+/* What a root pointer at off names: a global's symbol (and its mangled
+ * name, if it had one), or a register. */
+static const char *root_symbol(struct symbolizer *s, const struct model_root *r, uint64_t off, uint64_t *sym_off,
+                               const char **mangled)
 {
     *sym_off = 0;
+    *mangled = NULL;
     if (r->kind == FMT_ROOT_GLOBAL)
-        return sym_data(s, r->start + off, sym_off);
+        return sym_data(s, r->start + off, sym_off, mangled);
     if (r->kind == FMT_ROOT_REGISTERS)
         return off / 8 < sizeof register_names / sizeof register_names[0] ? register_names[off / 8] : NULL;
     return NULL;
@@ -271,11 +276,14 @@ void root_json(struct json *j, const char *key, struct symbolizer *s, const stru
 {
     const struct model_root *r = &m->roots[root];
     uint64_t sym_off;
-    const char *sym = root_symbol(s, r, off, &sym_off);
+    const char *mangled;
+    const char *sym = root_symbol(s, r, off, &sym_off, &mangled);
     const struct model_module *mod = r->kind == FMT_ROOT_GLOBAL ? model_module_at(m, r->start) : NULL;
     json_object(j, key);
     json_str(j, "kind", root_kind_name(r->kind));
     json_str(j, "symbol", sym);
+    if (mangled)
+        json_str(j, "mangled", mangled);
     if (sym && r->kind == FMT_ROOT_GLOBAL)
         json_u64(j, "symbol_offset", sym_off);
     json_str(j, "module", mod ? mod->path : NULL);
@@ -286,11 +294,20 @@ void root_json(struct json *j, const char *key, struct symbolizer *s, const stru
     json_object_end(j);
 }
 
+uint64_t root_offset(struct symbolizer *s, const struct model *m, uint32_t root, uint64_t off)
+{
+    uint64_t sym_off;
+    const char *mangled;
+    const struct model_root *r = &m->roots[root];
+    return r->kind == FMT_ROOT_GLOBAL && root_symbol(s, r, off, &sym_off, &mangled) ? sym_off : off;
+}
+
 void root_text(char *buf, size_t room, struct symbolizer *s, const struct model *m, uint32_t root, uint64_t off)
 {
     const struct model_root *r = &m->roots[root];
     uint64_t sym_off;
-    const char *sym = root_symbol(s, r, off, &sym_off);
+    const char *mangled;
+    const char *sym = root_symbol(s, r, off, &sym_off, &mangled);
     const struct model_module *mod = model_module_at(m, r->start);
     switch (r->kind) {
     case FMT_ROOT_GLOBAL:

@@ -78,6 +78,9 @@ void block_json(struct json *j, const char *key, struct symbolizer *s, const str
  * offset of the pointer within the root region. */
 void root_json(struct json *j, const char *key, struct symbolizer *s, const struct model *m, uint32_t root,
                uint64_t off);
+/* Where the pointer at off in a root sits, as users name it: its offset in
+ * its global (JSON's symbol_offset), else off. */
+uint64_t root_offset(struct symbolizer *s, const struct model *m, uint32_t root, uint64_t off);
 /* The same in words, e.g. "global g_items+8 in /path/prog". */
 void root_text(char *buf, size_t room, struct symbolizer *s, const struct model *m, uint32_t root, uint64_t off);
 

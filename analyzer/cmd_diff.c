@@ -37,8 +37,8 @@ static void key_of(struct symbolizer *s, const struct model *m, size_t b, int by
     }
     const struct sym_frame *f = NULL;
     const char *fn = first_frame(s, m, m->blocks[b].stack_id, &f);
-    if (!by_site) {
-        snprintf(key, room, "%s()", fn ? fn : "?");
+    if (!by_site) { /* a demangled C++ name has its parameter list already */
+        snprintf(key, room, fn && strchr(fn, '(') ? "%s" : "%s()", fn ? fn : "?");
         return;
     }
     if (f && f->file) {

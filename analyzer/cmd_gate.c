@@ -8,7 +8,7 @@
  * records by their symbolized stack (function and file of each frame, no
  * addresses, no lines), so it survives rebuilds and edits elsewhere.
  * Reports: JUnit XML (a test case per traced process) and SARIF 2.1.0 (a
- * result per leak record, at its allocating source line).
+ * result per leak record), each leak located by sym_user_location.
  */
 #include "gate.h"
 
@@ -308,35 +308,9 @@ struct finding {
     const struct leak_record *rec;
     size_t sig;       /* index into the current signatures */
     char *stack_text; /* valgrind-style lines */
-    const char *file; /* the allocating source line, for SARIF */
-    unsigned line;
+    int located;      /* loc is set (the stack is not empty) */
+    struct sym_location loc;
 };
-
-static int system_module(const char *path)
-{
-    return !path || strncmp(path, "/lib", 4) == 0 || strncmp(path, "/usr/lib", 8) == 0;
-}
-
-/* The allocating source line: the first frame with a file in a module that
- * is not a system library (the program's own code), else any frame with one. */
-static void allocation_site(struct symbolizer *sym, const struct model *m, uint32_t stack_id, const char **file,
-                            unsigned *line)
-{
-    *file = NULL;
-    *line = 0;
-    const struct model_stack *st = model_stack(m, stack_id);
-    for (int pass = 0; pass < 2 && !*file; pass++)
-        for (uint32_t i = 0; st && i < st->n && !*file; i++) {
-            const struct sym_frame *f;
-            size_t n = sym_resolve(sym, st->frames[i], &f);
-            for (size_t k = 0; k < n && !*file; k++)
-                if (f[k].file && f[k].line && (pass || (!system_module(f[k].module) &&
-                                                        !sym_allocator_wrapper(f[k].module)))) {
-                    *file = f[k].file;
-                    *line = f[k].line;
-                }
-        }
-}
 
 static char *stack_text(struct symbolizer *sym, const struct model *m, uint32_t stack_id)
 {
@@ -407,10 +381,10 @@ static void write_junit(const struct gate *g)
             fprintf(f, "      <failure type=\"%s\" message=\"%llu bytes in %llu blocks %s", leak_record_kind(fd->rec->kind),
                     (unsigned long long)fd->rec->bytes, (unsigned long long)fd->rec->blocks,
                     leak_record_kind(fd->rec->kind));
-            if (fd->file) {
+            if (fd->located) {
+                char where[4200];
                 fputs(" at ", f);
-                xml_text(f, fd->file);
-                fprintf(f, ":%u", fd->line);
+                xml_text(f, sym_location_text(&fd->loc, 1, where, sizeof where));
             }
             fputs("\">", f);
             xml_text(f, fd->stack_text);
@@ -420,6 +394,43 @@ static void write_junit(const struct gate *g)
     }
     fputs("  </testsuite>\n</testsuites>\n", f);
     fclose(f);
+}
+
+/* A leak's location: its source line; without one, its module (the binary
+ * artifact) and the offset in it. The function, when known, as the logical
+ * location. */
+static void sarif_location(struct json *j, const struct sym_location *loc)
+{
+    const struct sym_frame *f = &loc->frame;
+    const char *artifact = f->file && f->line ? f->file : f->module;
+    json_object(j, NULL);
+    if (artifact) {
+        json_object(j, "physicalLocation");
+        json_object(j, "artifactLocation");
+        char uri[4200];
+        snprintf(uri, sizeof uri, "%s%s", artifact[0] == '/' ? "file://" : "", artifact);
+        json_str(j, "uri", uri);
+        json_object_end(j);
+        if (artifact == f->file) {
+            json_object(j, "region");
+            json_u64(j, "startLine", f->line);
+        } else {
+            json_object(j, "address");
+            json_u64(j, "absoluteAddress", loc->offset);
+            json_str(j, "kind", "instruction");
+        }
+        json_object_end(j);
+        json_object_end(j);
+    }
+    if (f->function) {
+        json_array(j, "logicalLocations");
+        json_object(j, NULL);
+        json_str(j, "fullyQualifiedName", f->function);
+        json_str(j, "kind", "function");
+        json_object_end(j);
+        json_array_end(j);
+    }
+    json_object_end(j);
 }
 
 static void write_sarif(const struct gate *g)
@@ -463,11 +474,13 @@ static void write_sarif(const struct gate *g)
         const struct finding *fd = &g->fd[i];
         if (!failing(g, fd))
             continue;
-        char msg[512];
-        snprintf(msg, sizeof msg, "%llu bytes in %llu blocks %s%s%s, allocated here (%s, pid %llu)",
+        char msg[5000], where[4200] = "an unknown place";
+        if (fd->located)
+            sym_location_text(&fd->loc, 0, where, sizeof where);
+        snprintf(msg, sizeof msg, "%llu bytes in %llu blocks %s%s%s, allocated at %s, in %s (pid %llu)",
                  (unsigned long long)fd->rec->bytes, (unsigned long long)fd->rec->blocks,
                  leak_record_kind(fd->rec->kind), fd->rec->type ? ", type " : "", fd->rec->type ? fd->rec->type : "",
-                 g->tr[fd->trace].program, (unsigned long long)g->tr[fd->trace].pid);
+                 where, g->tr[fd->trace].program, (unsigned long long)g->tr[fd->trace].pid);
         json_object(&j, NULL);
         json_str(&j, "ruleId", leak_record_kind(fd->rec->kind));
         json_str(&j, "level", fd->rec->kind == KIND_DEFINITELY_LOST || fd->rec->kind == KIND_INDIRECTLY_LOST ? "error"
@@ -476,20 +489,8 @@ static void write_sarif(const struct gate *g)
         json_str(&j, "text", msg);
         json_object_end(&j);
         json_array(&j, "locations");
-        if (fd->file) {
-            json_object(&j, NULL);
-            json_object(&j, "physicalLocation");
-            json_object(&j, "artifactLocation");
-            char uri[4200];
-            snprintf(uri, sizeof uri, "%s%s", fd->file[0] == '/' ? "file://" : "", fd->file);
-            json_str(&j, "uri", uri);
-            json_object_end(&j);
-            json_object(&j, "region");
-            json_u64(&j, "startLine", fd->line);
-            json_object_end(&j);
-            json_object_end(&j);
-            json_object_end(&j);
-        }
+        if (fd->located)
+            sarif_location(&j, &fd->loc);
         json_array_end(&j);
         json_object(&j, "properties");
         json_str(&j, "stack", fd->stack_text);
@@ -552,7 +553,7 @@ static void collect(struct gate *g, size_t t, struct model *m, struct symbolizer
         }
         struct finding *f = &g->fd[g->n_fd++];
         *f = (struct finding){ .trace = t, .rec = r, .sig = idx, .stack_text = stack_text(sym, m, r->stack_id) };
-        allocation_site(sym, m, r->stack_id, &f->file, &f->line);
+        f->located = sym_user_location(sym, m, r->stack_id, &f->loc);
     }
     g->tr[t].n = g->n_fd - g->tr[t].first;
     if (all.p != supp->p) {
@@ -644,8 +645,9 @@ int gate_run(char *const *files, size_t n_files, const struct gate_options *o)
                 continue;
             shown++;
             fprintf(stderr, "    %s bytes %s", fmt_count(a, f->rec->bytes), leak_record_kind(f->rec->kind));
-            if (f->file)
-                fprintf(stderr, " at %s:%u", strrchr(f->file, '/') ? strrchr(f->file, '/') + 1 : f->file, f->line);
+            char where[4200];
+            if (f->located)
+                fprintf(stderr, " at %s", sym_location_text(&f->loc, 0, where, sizeof where));
             fputc('\n', stderr);
         }
     }

@@ -112,7 +112,9 @@ static void chain_text(const struct ctx *c, uint32_t last)
     for (size_t k = n; k-- > 0;) {
         const struct model_edge *e = &c->m->edges[edges[k]];
         const char *t = sym_block_type(c->s, c->m, e->dst);
-        printf("\n      -> [+%llu] 0x%llx (%llu bytes%s%s)", (unsigned long long)e->src_off,
+        /* the root's hop: where in the global, as its name above says */
+        uint64_t at = e->src_is_root ? root_offset(c->s, c->m, e->src, e->src_off) : e->src_off;
+        printf("\n      -> [+%llu] 0x%llx (%llu bytes%s%s)", (unsigned long long)at,
                (unsigned long long)c->m->blocks[e->dst].addr, (unsigned long long)c->m->blocks[e->dst].size,
                t ? ", " : "", t ? t : "");
     }

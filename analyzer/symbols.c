@@ -3,8 +3,10 @@
  * the function, the chain of inlined calls, and file:line of each, from the
  * module's DWARF (or its separate debuginfo found by build id or debuglink),
  * falling back to the ELF symbol table. Each module is opened on first use,
- * each address resolved once. A module whose file on disk has another build
- * id than the traced one is not trusted: its frames get only the module name.
+ * each address resolved once, each C++ symbol demangled once (with the C++
+ * runtime's __cxa_demangle, the demangler of the compiler that made it). A
+ * module whose file on disk has another build id than the traced one is not
+ * trusted: its frames get only the module name.
  */
 #include "symbols.h"
 
@@ -17,6 +19,10 @@
 
 #include "util.h"
 
+/* The C++ ABI's demangler (libstdc++): a malloc'd name, or NULL with
+ * *status nonzero when the input is not a mangled name. */
+extern char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
+
 struct mod_state {
     const struct model_module *mod;
     Dwfl *dwfl;
@@ -27,6 +33,11 @@ struct mod_state {
 struct cache_entry {
     uint64_t addr;
     size_t first, n;
+};
+
+/* A symbol's printable name, and the symbol itself when that was mangled. */
+struct sym_name {
+    const char *plain, *mangled;
 };
 
 struct vt_entry {
@@ -46,6 +57,9 @@ struct symbolizer {
     size_t n_frames, cap_frames;
     char **strings;
     size_t n_strings;
+    struct strmap name_index; /* symbol -> its entry in names */
+    struct sym_name *names;
+    size_t n_names;
 };
 
 static char *debuginfo_path;
@@ -78,6 +92,8 @@ void sym_close(struct symbolizer *s)
     for (size_t i = 0; i < s->n_strings; i++)
         free(s->strings[i]);
     free(s->strings);
+    strmap_free(&s->name_index);
+    free(s->names);
     free(s->mods);
     free(s->vt);
     free(s->cache);
@@ -132,13 +148,55 @@ static void push_frame(struct symbolizer *s, const struct sym_frame *f)
     s->frames[s->n_frames++] = *f;
 }
 
-static const char *die_name(Dwarf_Die *die)
+/* A function's symbol: its linkage name (mangled, so qualified and with its
+ * parameters, for C++) when it has one, else its plain name (C). */
+static const char *die_symbol(Dwarf_Die *die)
 {
     Dwarf_Attribute attr;
     const char *name = NULL;
-    if (dwarf_attr_integrate(die, DW_AT_name, &attr))
+    if (dwarf_attr_integrate(die, DW_AT_linkage_name, &attr) ||
+        dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr))
+        name = dwarf_formstring(&attr);
+    if (!name && dwarf_attr_integrate(die, DW_AT_name, &attr))
         name = dwarf_formstring(&attr);
     return name;
+}
+
+static char *demangle(const char *mangled)
+{
+    int status = -1;
+    char *plain = __cxa_demangle(mangled, NULL, NULL, &status);
+    if (status != 0) {
+        free(plain);
+        return NULL;
+    }
+    return plain;
+}
+
+/* A symbol's names, demangled once per symbol: every frame in a function
+ * shares them. */
+static struct sym_name name_of(struct symbolizer *s, const char *symbol)
+{
+    if (!symbol)
+        return (struct sym_name){ NULL, NULL };
+    size_t *slot = strmap_get(&s->name_index, symbol, 1);
+    if (*slot == SIZE_MAX) {
+        /* only _Z names: a C name such as "i" is a valid mangled type */
+        char *plain = strncmp(symbol, "_Z", 2) == 0 ? demangle(symbol) : NULL;
+        s->names = xrealloc(s->names, (s->n_names + 1) * sizeof *s->names);
+        s->names[s->n_names] = plain ? (struct sym_name){ keep(s, plain), keep(s, symbol) }
+                                     : (struct sym_name){ keep(s, symbol), NULL };
+        free(plain);
+        *slot = s->n_names++;
+    }
+    return s->names[*slot];
+}
+
+static void set_function(struct symbolizer *s, struct sym_frame *f, const char *symbol)
+{
+    struct sym_name n = name_of(s, symbol);
+    f->function = n.plain;
+    f->mangled = n.mangled;
 }
 
 static const char *call_file(Dwarf_Die *cu, Dwarf_Die *die)
@@ -198,7 +256,7 @@ static void resolve(struct symbolizer *s, uint64_t addr)
         int tag = dwarf_tag(&scopes[i]);
         if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram)
             continue;
-        f.function = keep(s, die_name(&scopes[i]));
+        set_function(s, &f, die_symbol(&scopes[i]));
         f.inlined = tag == DW_TAG_inlined_subroutine;
         push_frame(s, &f);
         if (tag == DW_TAG_subprogram)
@@ -209,7 +267,7 @@ static void resolve(struct symbolizer *s, uint64_t addr)
     }
     free(scopes);
     if (s->n_frames == before) { /* no DWARF scope: the symbol table */
-        f.function = keep(s, dwfl_module_addrname(ms->dm, pc));
+        set_function(s, &f, dwfl_module_addrname(ms->dm, pc));
         f.inlined = 0;
         push_frame(s, &f);
     }
@@ -263,7 +321,103 @@ size_t sym_site(struct symbolizer *s, const struct model *m, uint32_t stack_id, 
     return 0;
 }
 
-const char *sym_data(struct symbolizer *s, uint64_t addr, uint64_t *offset)
+static const char *base_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+/* Not the program's own code: the system's libraries, the loader (wherever
+ * it is installed), heapscope's own libraries (the preload and the refcount
+ * shim), and an address in no known module. */
+static int system_module(const char *path)
+{
+    static const char *const dirs[] = { "/lib/", "/usr/lib/", "/lib64/", "/usr/lib64/" };
+    if (!path)
+        return 1;
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
+        if (strncmp(path, dirs[i], strlen(dirs[i])) == 0)
+            return 1;
+    const char *base = base_name(path);
+    return strncmp(base, "ld-linux", 8) == 0 || strncmp(base, "ld.so", 5) == 0 ||
+           strncmp(base, "libheapscope", 12) == 0;
+}
+
+/* A glibc function's public name: its debug info and symbols also name it
+ * __GI___strdup (internal alias), __libc_malloc, __rtld_malloc (ld.so). */
+static const char *glibc_public_name(const char *fn)
+{
+    static const char *const prefixes[] = { "GI_", "libc_", "rtld_" };
+    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0];) {
+        while (*fn == '_')
+            fn++;
+        if (strncmp(fn, prefixes[i], strlen(prefixes[i])) == 0) {
+            fn += strlen(prefixes[i]);
+            i = 0;
+        } else {
+            i++;
+        }
+    }
+    return fn;
+}
+
+/* The allocator's entry points, every allocation's first frames, which say
+ * nothing about who allocated: the C functions (ld.so's inline wrappers in
+ * rtld-malloc.h are named malloc, calloc, ...), the C library's allocating
+ * string copies, and C++'s operator new. */
+static int allocator_frame(const struct sym_frame *f)
+{
+    static const char *const names[] = { "malloc", "calloc", "realloc", "reallocarray", "free",
+                                         "posix_memalign", "aligned_alloc", "memalign", "valloc",
+                                         "pvalloc", "strdup", "strndup" };
+    if (sym_allocator_wrapper(f->module))
+        return 1;
+    if (!f->function)
+        return 0;
+    if (strncmp(f->function, "operator new", 12) == 0 || strncmp(f->function, "operator delete", 15) == 0)
+        return 1;
+    const char *fn = glibc_public_name(f->function);
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(fn, names[i]) == 0)
+            return 1;
+    return 0;
+}
+
+int sym_user_location(struct symbolizer *s, const struct model *m, uint32_t stack_id, struct sym_location *loc)
+{
+    const struct model_stack *st = model_stack(m, stack_id);
+    /* the program's own code; else past the allocator; else the first frame */
+    for (int pass = 0; pass < 3; pass++)
+        for (uint32_t i = 0; st && i < st->n; i++) {
+            const struct sym_frame *f;
+            size_t n = sym_resolve(s, st->frames[i], &f);
+            for (size_t k = 0; k < n; k++) {
+                if (pass == 0 ? system_module(f[k].module) : pass == 1 && allocator_frame(&f[k]))
+                    continue;
+                const struct model_module *mod = model_module_at(m, f[k].address);
+                loc->frame = f[k];
+                loc->offset = f[k].address - (mod ? mod->bias : 0);
+                return 1;
+            }
+        }
+    return 0;
+}
+
+const char *sym_location_text(const struct sym_location *loc, int full_path, char *buf, size_t room)
+{
+    const struct sym_frame *f = &loc->frame;
+    if (f->file && f->line)
+        snprintf(buf, room, "%s:%u", full_path ? f->file : base_name(f->file), f->line);
+    else if (f->module)
+        snprintf(buf, room, "%s+0x%llx%s%s%s", base_name(f->module), (unsigned long long)loc->offset,
+                 f->function ? " (" : "", f->function ? f->function : "", f->function ? ")" : "");
+    else
+        snprintf(buf, room, "0x%llx", (unsigned long long)f->address);
+    return buf;
+}
+
+/* The ELF symbol holding addr, as the symbol table spells it. */
+static const char *data_symbol(struct symbolizer *s, uint64_t addr, uint64_t *offset)
 {
     struct mod_state *ms = open_module(s, addr);
     *offset = 0;
@@ -278,54 +432,24 @@ const char *sym_data(struct symbolizer *s, uint64_t addr, uint64_t *offset)
     return name;
 }
 
-/* <source-name> ::= <length> <identifier>; appends it, returns the rest. */
-static const char *source_name(const char *p, char *out, size_t room)
+const char *sym_data(struct symbolizer *s, uint64_t addr, uint64_t *offset, const char **mangled)
 {
-    char *end;
-    unsigned long len = strtoul(p, &end, 10);
-    if (end == p || len == 0 || strlen(end) < len)
-        return NULL;
-    size_t have = strlen(out);
-    if (have + len + 3 >= room)
-        return NULL;
-    if (have)
-        strcat(out, "::");
-    strncat(out, end, len);
-    return end + len;
-}
-
-/* Demangles the <type> of a _ZTV symbol: plain, std:: or nested names.
- * Anything else (templates, local names) is left mangled. */
-static int demangle_class(const char *p, char *out, size_t room)
-{
-    out[0] = 0;
-    if (p[0] == 'S' && p[1] == 't') {
-        strcpy(out, "std");
-        return source_name(p + 2, out, room) && out[0];
-    }
-    if (p[0] != 'N')
-        return source_name(p, out, room) != NULL;
-    p++;
-    while (*p == 'K' || *p == 'V' || *p == 'r')
-        p++;
-    if (p[0] == 'S' && p[1] == 't') {
-        strcpy(out, "std");
-        p += 2;
-    }
-    while (*p && *p != 'E')
-        if (!(p = source_name(p, out, room)))
-            return 0;
-    return *p == 'E';
+    struct sym_name n = name_of(s, data_symbol(s, addr, offset));
+    if (mangled)
+        *mangled = n.mangled;
+    return n.plain;
 }
 
 static const char *vtable_class(struct symbolizer *s, uint64_t addr)
 {
     uint64_t off;
-    const char *name = sym_data(s, addr, &off);
+    const char *name = data_symbol(s, addr, &off);
     if (!name || strncmp(name, "_ZTV", 4) != 0)
         return NULL;
-    char buf[512];
-    return keep(s, demangle_class(name + 4, buf, sizeof buf) ? buf : name);
+    char *plain = demangle(name + 4); /* the class is the mangled <type> after _ZTV */
+    const char *kept = keep(s, plain ? plain : name);
+    free(plain);
+    return kept;
 }
 
 static struct vt_entry *vt_slot(struct vt_entry *t, size_t cap, uint64_t addr)

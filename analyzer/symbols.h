@@ -11,7 +11,8 @@
 
 struct sym_frame {
     uint64_t address;     /* the recorded return address */
-    const char *function; /* NULL if unknown */
+    const char *function; /* demangled for C++; NULL if unknown */
+    const char *mangled;  /* the symbol's own name when function is its demangling, else NULL */
     const char *file;     /* NULL if unknown */
     unsigned line;        /* 0 if unknown */
     const char *module;   /* NULL if the address is in no known module */
@@ -34,8 +35,27 @@ size_t sym_site(struct symbolizer *s, const struct model *m, uint32_t stack_id, 
 /* Whether a module only wraps the allocator (the refcount shim). */
 int sym_allocator_wrapper(const char *module);
 
-/* The data symbol holding addr (a global), its offset in it; NULL if none. */
-const char *sym_data(struct symbolizer *s, uint64_t addr, uint64_t *offset);
+/* Where a user can act on an allocation (sym_user_location). */
+struct sym_location {
+    struct sym_frame frame; /* its strings live until sym_close */
+    uint64_t offset;        /* frame.address less its module's load bias */
+};
+
+/* The location of an allocation a user can act on (the gate's verdict, JUnit,
+ * SARIF): the first frame in the program's own code, i.e. in a module that is
+ * not a system library (under /lib, /usr/lib, /lib64, /usr/lib64), the
+ * loader, or heapscope's own; when every frame is in one, the first frame
+ * outside the allocator's functions (malloc, operator new, ...). Returns 0
+ * when the stack is empty. */
+int sym_user_location(struct symbolizer *s, const struct model *m, uint32_t stack_id, struct sym_location *loc);
+/* A location in words: its source line ("leak.c:12", the whole path with
+ * full_path), else its module's base name and offset and the function
+ * ("prog+0x1189 (leaky)"). Returns buf. */
+const char *sym_location_text(const struct sym_location *loc, int full_path, char *buf, size_t room);
+
+/* The data symbol holding addr (a global), demangled, its offset in it, and
+ * (when mangled is not NULL) its mangled name if it had one; NULL if none. */
+const char *sym_data(struct symbolizer *s, uint64_t addr, uint64_t *offset, const char **mangled);
 /* The C++ class whose vtable addr points into ("Node", "ns::Shape"), or NULL. */
 const char *sym_vtable_class(struct symbolizer *s, uint64_t addr);
 /* A block's type: its tag, else the class of its vtable, else NULL. */

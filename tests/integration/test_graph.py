@@ -1,9 +1,10 @@
 """The heap graph: referrers and chains from a named global, exact diffs
 between labelled snapshots, aliases and duplicates, hs_ignore, a thread alive
 at exit as a root, unreadable memory, cycles of the leak shapes, C++ classes
-named by their vtables, HEAPSCOPE_SCAN=0, and snapshots by signal and
-interval."""
+named by their vtables, a text chain's offset in its global,
+HEAPSCOPE_SCAN=0, and snapshots by signal and interval."""
 import os
+import re
 import signal
 import subprocess
 import time
@@ -101,6 +102,13 @@ check(rows.get("Circle") == 3 and rows.get("geo::flat::Square") == 2 and rows.ge
       "diff by type names C++ classes: Circle +3, geo::flat::Square +2, Node +2: %s" % rows)
 cy = [c for c in analyze("cycles", tr)["cycles"] if c["types"] == ["Node"]]
 check(len(cy) == 1 and cy[0]["blocks"] == 2 and not cy[0]["reachable"], "one lost cycle of two Node objects")
+# a chain from a global, in text: the pointer's offset within the global
+# (g_kept[10] and g_kept[11]: +80 and +88), as JSON's symbol_offset says
+sq = analyze("referrers", tr, "--type", "geo::flat::Square")["targets"]
+check(sorted(t["chains"][0]["root"]["symbol_offset"] for t in sq) == [80, 88], "JSON: Squares at g_kept+80 and +88")
+tx = subprocess.run([HEAPSCOPE, "referrers", "--type", "geo::flat::Square", tr], capture_output=True, text=True).stdout
+hops = re.findall(r"\n    global g_kept\+(\d+) in \S+\n      -> \[\+(\d+)\] 0x[0-9a-f]+ \(16 bytes, geo::flat::Square\)", tx)
+check(sorted(hops) == [("80", "80"), ("88", "88")], "text chains: global g_kept+80 -> [+80], g_kept+88 -> [+88]: %s" % hops)
 lk = analyze("leaks", tr)
 nodes = [x for x in lk["records"] if x["type"] == "Node"]
 check(sorted(x["kind"] for x in nodes) == ["definitely_lost", "indirectly_lost"], "the Node cycle: one definite, one indirect")

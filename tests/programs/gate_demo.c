@@ -1,7 +1,11 @@
 /* For the leak gate: `clean` frees everything; `leak N` leaks N blocks of
- * 100 bytes from leaky_helper; `fail N` leaks N blocks and exits 3. Built a
+ * 100 bytes from leaky_helper; `fail N` leaks N blocks and exits 3; `libc`
+ * also drops a block allocated wholly inside the C library (a thread that
+ * runs strdup, its result discarded), so no frame is the program's. Built a
  * second time with -DOWN_SUPPRESSIONS, it carries LeakSanitizer's
- * __lsan_default_suppressions, suppressing leaky_helper. */
+ * __lsan_default_suppressions, suppressing leaky_helper; a third time
+ * without debug info (gate_demo_nodebug). */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -24,6 +28,11 @@ int main(int argc, char **argv)
         void *volatile p = leaky_helper();
         p = NULL;
         (void)p;
+    }
+    if (strcmp(argv[1], "libc") == 0) {
+        pthread_t t;
+        if (pthread_create(&t, NULL, (void *(*)(void *))strdup, "from libc") != 0 || pthread_join(t, NULL) != 0)
+            return 4;
     }
     void *kept = malloc(50);
     free(kept);
