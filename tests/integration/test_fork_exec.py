@@ -3,6 +3,7 @@ trace, the old one ends with an exec snapshot. HEAPSCOPE_FOLLOW=0 traces only
 the first process. A pattern without %p: the first process takes it as it
 is, later ones add .PID."""
 import os
+import re
 from hs import *
 
 def leak_lines(trace, source):
@@ -23,6 +24,26 @@ check(leak_lines(parent[0][0], "forker.c") == sorted([(L("LEAK-PARENT-BEFORE"), 
 check(leak_lines(child[0][0], "forker.c") == sorted([(L("LEAK-PARENT-BEFORE"), 111), (L("LEAK-CHILD"), 222)]),
       "child leaks its 222 bytes and the 111 it inherited")
 check(child[0][1]["allocations"] >= 1 and consistent(parent[0][1]), "parent trace consistent")
+# each leak is judged once, where it was made: the child shows the 111 bytes
+# it inherited, marked, apart from its own kinds
+ck = analyze("leaks", child[0][0])
+# (in the child `sink` holds its 222 bytes; the 111 are lost in both)
+inh = [(r["stack"][0]["line"], r["bytes"], r["kind"]) for r in own(ck["records"], "forker.c") if r["inherited"]]
+check(inh == [(L("LEAK-PARENT-BEFORE"), 111, "definitely_lost")],
+      "the child marks the parent's 111 bytes inherited: %s" % inh)
+check(ck["inherited"]["bytes"] >= 111 and ck["summary"]["definitely_lost"]["bytes"] == 0,
+      "none of the child's own bytes is lost: %s, inherited %s" % (ck["summary"], ck["inherited"]))
+
+
+def gate_verdict(traces):
+    p = run([HEAPSCOPE, "gate"] + traces)
+    m = re.search(r"(FAIL|pass): ([\d,]+) bytes in ([\d,]+) blocks", p.stderr)
+    if not m:
+        fail("no gate verdict: %s" % p.stderr)
+    return int(m.group(2).replace(",", "")), int(m.group(3).replace(",", ""))
+
+
+check(gate_verdict(t.traces) == (111, 1), "the gate counts the inherited leak once: %s" % (gate_verdict(t.traces),))
 
 # exec
 t = Traced([program("execer"), program("leak_known")])
@@ -37,6 +58,9 @@ check(leak_lines(names["execer"], "execer.c") == [(marker_line("execer.c", "LEAK
       "pre-exec image: 1234 bytes live at exec")
 post = analyze("summary", names["leak_known"])
 check(post["pid"] == pre["pid"] and post["end"] == "exit", "exec'd image: same pid, ends at exit")
+check(pre["leaks"]["exec"] is True and post["leaks"]["exec"] is False, "summary says which snapshot is an exec")
+check(gate_verdict(t.traces) == gate_verdict([names["leak_known"]]),
+      "the gate judges nothing at an exec snapshot: %s" % (gate_verdict(t.traces),))
 
 # a failed exec goes on in the same trace
 t = Traced([program("execer"), "/nonexistent/program"])

@@ -1,5 +1,6 @@
-"""The gate on real programs: python3, sqlite3 and git leak nothing at exit
-(no suppressions needed); perl frees nothing at exit by design, so it fails
+"""The gate on real programs: python3 (with its own allocator and with
+malloc, threads joined), sqlite3, git, node and a program that creates and
+joins threads leak nothing at exit (no suppressions needed); perl frees nothing at exit by design, so it fails
 unless suppressed (docs/suppressions/perl.supp), and heapscope's lost bytes
 for perl are exactly valgrind memcheck's."""
 import os
@@ -17,6 +18,22 @@ def gate(argv, *opts, env=None, cwd=None):
 p = gate(["/usr/bin/python3", "-c", "import json, re; print(len(json.dumps({str(i): [i] for i in range(5000)})))"],
          env={"PYTHONMALLOC": "malloc"})
 check(p.returncode == 0, "python3 passes the gate: " + p.stderr.strip().splitlines()[0])
+# pymalloc's arenas are the interpreter's own mappings: roots, as in valgrind
+script = ("import threading\n"
+          "d = {('k%d' % i): ('v%d' % i) * 3 for i in range(20000)}\n"
+          "l = [bytearray(100 + i) for i in range(2000)]\n"
+          "ts = [threading.Thread(target=sum, args=(range(1000),)) for _ in range(2)]\n"
+          "[t.start() for t in ts]; [t.join() for t in ts]\n"
+          "print(len(d), len(l))\n")
+for env in ({}, {"PYTHONMALLOC": "malloc"}):
+    p = gate(["/usr/bin/python3", "-c", script], env=env)
+    check(p.returncode == 0 and p.stdout == "20000 2000\n",
+          "python3 %s with two threads passes the gate: %s" % (env or "(pymalloc)", p.stderr.strip().splitlines()[0]))
+# joined threads leave their DTV in glibc's stack cache: not a leak
+p = gate([program("joiner")])
+check(p.returncode == 0, "three threads created and joined pass the gate: " + p.stderr.strip().splitlines()[0])
+p = gate(["node", "-e", "console.log([1, 2, 3].map(x => x * 2).join(','))"])
+check(p.returncode == 0 and p.stdout == "2,4,6\n", "node passes the gate: " + p.stderr.strip().splitlines()[0])
 p = gate(["sqlite3", ":memory:", "create table t(a); insert into t values (1), (2); select sum(a) from t;"])
 check(p.returncode == 0 and p.stdout == "3\n", "sqlite3 passes the gate")
 p = gate(["git", "log", "--oneline", "-3"], cwd=root)
