@@ -905,6 +905,10 @@ void rec_start_late(void)
 {
     if (!recording_ready)
         return;
+    if (getpid() != pid) { /* forked by a constructor before ours: the parent's recording, not ours */
+        atomic_store(&rec_on, 0);
+        return;
+    }
     struct guard g = guard_enter();
     options_mark_root();
     if (!hs_opt.follow)
