@@ -19,6 +19,7 @@ struct gate_options {
     const char *supp_files[GATE_MAX_FILES];
     size_t n_supp_files;
     const char *baseline, *write_baseline, *junit, *sarif;
+    const char *untraced; /* why the run was not all traced (heapscope run): the verdict fails */
 };
 
 enum {
