@@ -144,6 +144,8 @@ static int counters_cb(struct dl_phdr_info *info, size_t size, void *arg)
  * unloaded since the last call (glibc counts both). */
 void rec_modules_changed(void)
 {
+    if (!modules) /* not started (dlclose may come first), or out of memory */
+        return;
     struct guard g = guard_enter();
     unsigned long long c[2];
     dl_iterate_phdr(counters_cb, c);
