@@ -361,10 +361,17 @@ static void write_junit(const struct gate *g)
         errors += g->tr[t].error;
         failures += g->tr[t].bytes || g->tr[t].blocks;
     }
+    size_t tests = g->n_tr + (g->o->untraced != NULL);
+    errors += g->o->untraced != NULL;
     fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
                "<testsuites name=\"heapscope\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\">\n"
                "  <testsuite name=\"heapscope leak gate\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\">\n",
-            g->n_tr, failures, errors, g->n_tr, failures, errors);
+            tests, failures, errors, tests, failures, errors);
+    if (g->o->untraced) { /* the process that could not be traced is a test that could not run */
+        fputs("    <testcase classname=\"heapscope.leaks\" name=\"untraced\">\n      <error message=\"", f);
+        xml_text(f, g->o->untraced);
+        fputs("\"/>\n    </testcase>\n", f);
+    }
     for (size_t t = 0; t < g->n_tr; t++) {
         const struct trace_result *r = &g->tr[t];
         fprintf(f, "    <testcase classname=\"heapscope.leaks\" name=\"");
@@ -621,17 +628,18 @@ int gate_run(char *const *files, size_t n_files, const struct gate_options *o)
             g.tr[g.fd[i].trace].bytes += g.fd[i].rec->bytes;
             g.tr[g.fd[i].trace].blocks += g.fd[i].rec->blocks;
         }
-    int fail = total_bytes > o->max_bytes || total_blocks > o->max_blocks;
+    int fail = total_bytes > o->max_bytes || total_blocks > o->max_blocks || o->untraced;
 
     /* the verdict, on stderr */
     char a[32], b[32];
     size_t leaking = 0;
     for (size_t t = 0; t < n_files; t++)
         leaking += g.tr[t].bytes || g.tr[t].blocks;
-    fprintf(stderr, "heapscope gate: %s: %s bytes in %s blocks %s, in %zu of %zu traced processes%s\n",
+    fprintf(stderr, "heapscope gate: %s: %s bytes in %s blocks %s, in %zu of %zu traced processes%s%s%s\n",
             fail ? "FAIL" : "pass", fmt_count(a, total_bytes), fmt_count(b, total_blocks),
             o->baseline ? "leaked beyond the baseline" : "leaked", leaking, n_files,
-            errors ? " (some traces could not be read)" : "");
+            errors ? " (some traces could not be read)" : "", o->untraced ? "; " : "",
+            o->untraced ? o->untraced : "");
     for (size_t t = 0; t < n_files; t++) {
         const struct trace_result *r = &g.tr[t];
         if (!r->bytes && !r->blocks)

@@ -6,8 +6,13 @@
  *
  * Traced processes append their trace paths to a run log (HEAPSCOPE_RUN_LOG),
  * which is how we find the traces of children we never saw.
+ *
+ * A program that cannot be traced by preloading (statically linked,
+ * set-user-ID...) is run untouched, with one line saying so; the gate fails
+ * it. So is a run whose first process left no trace of its last image.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
 #include <signal.h>
@@ -20,9 +25,17 @@
 #include "cli.h"
 #include "gate.h"
 #include "graph.h"
+#include "untraceable.h"
 #include "util.h"
 
 static int readable(const char *p) { return access(p, R_OK) == 0; }
+
+/* HEAPSCOPE_FOLLOW=0: exec'd images are left untraced on purpose. */
+static int follow_off(void)
+{
+    const char *f = getenv("HEAPSCOPE_FOLLOW");
+    return f && strcmp(f, "0") == 0;
+}
 
 /* The preload beside this executable (build tree or install), or where
  * HEAPSCOPE_PRELOAD says. */
@@ -51,6 +64,27 @@ static int find_preload(char *out, size_t room)
     return readable(out) ? 0 : -1;
 }
 
+/* The environment of the traced program (we are its forked child). */
+static void preload_env(const char *lib, const char *log_path, const char *output)
+{
+    const char *pre = getenv("LD_PRELOAD");
+    char *preload = xmalloc(strlen(lib) + (pre ? strlen(pre) : 0) + 2);
+    sprintf(preload, "%s%s%s", lib, pre && *pre ? ":" : "", pre && *pre ? pre : "");
+    setenv("LD_PRELOAD", preload, 1);
+    setenv("HEAPSCOPE_RUN_LOG", log_path, 1);
+    char pid_s[24];
+    snprintf(pid_s, sizeof pid_s, "%d", (int)getpid());
+    setenv("HEAPSCOPE_ROOT_PID", pid_s, 1);
+    if (output) {
+        char abs[PATH_MAX * 2], cwd[PATH_MAX];
+        if (output[0] != '/' && getcwd(cwd, sizeof cwd))
+            snprintf(abs, sizeof abs, "%s/%s", cwd, output);
+        else
+            snprintf(abs, sizeof abs, "%s", output);
+        setenv("HEAPSCOPE_OUTPUT", abs, 1);
+    }
+}
+
 static void usage(FILE *f)
 {
     fputs("usage: heapscope run [-o PATTERN] [--gate " GATE_USAGE "] [--] PROGRAM [ARGS...]\n"
@@ -58,6 +92,8 @@ static void usage(FILE *f)
           "                         default heapscope.%e.%p.hst in the current directory\n"
           "  --gate                 after the run, judge its traces (see heapscope gate --help):\n"
           "                         exit 1 if they leak, the program's own status if it failed\n"
+          "A program that cannot be traced by preloading (statically linked, set-user-ID...)\n"
+          "is run untraced, with one line saying why; the gate fails such a run.\n"
           "example: heapscope run -- python3 script.py\n", f);
 }
 
@@ -81,17 +117,49 @@ static size_t read_log(const char *log_path, char ***out)
     return n;
 }
 
-/* One line per trace listed in the run log. */
-static void report(const char *log_path, unsigned heuristics)
+/* The pid of a trace's process (its first record), 0 if unreadable; with
+ * ended_by_exec, whether its last end record says the image exec'd. */
+static uint64_t trace_process(const char *path, int *ended_by_exec)
 {
-    FILE *f = fopen(log_path, "r");
-    if (!f)
-        return;
-    char line[PATH_MAX + 2];
-    while (fgets(line, sizeof line, f)) {
-        line[strcspn(line, "\n")] = 0;
-        if (!*line)
-            continue;
+    char err[640];
+    struct fmt_reader *r = fmt_reader_open(path, err, sizeof err);
+    if (!r)
+        return 0;
+    struct fmt_record rec;
+    uint64_t pid = fmt_reader_next(r, &rec) == 1 && rec.type == FMT_REC_PROCESS ? rec.u.process.pid : 0;
+    while (ended_by_exec && fmt_reader_next(r, &rec) == 1)
+        if (rec.type == FMT_REC_PROCESS_END)
+            *ended_by_exec = rec.u.end.reason == FMT_END_EXEC;
+    fmt_reader_close(r);
+    return pid;
+}
+
+/* Why the first process (pid) has no trace of its last image, into why; 0
+ * if it has one. The run log lists traces as they were opened, so an image's
+ * trace comes after the one of the image that exec'd it. */
+static int first_process_untraced(char *const *traces, size_t n, pid_t pid, char *why, size_t room)
+{
+    size_t last = n;
+    for (size_t i = 0; i < n; i++)
+        if (trace_process(traces[i], NULL) == (uint64_t)pid)
+            last = i;
+    int exec_end = 0;
+    if (last == n)
+        snprintf(why, room, "the first process (pid %d) left no trace (it ran without the preload, or was "
+                 "killed before it wrote)", (int)pid);
+    else if (trace_process(traces[last], &exec_end) && exec_end && !follow_off())
+        snprintf(why, room, "the first process (pid %d) exec'd a program that left no trace (one that cannot "
+                 "be traced by preloading, or killed before it wrote)", (int)pid);
+    else
+        return 0;
+    return 1;
+}
+
+/* One line per trace. */
+static void report(char *const *traces, size_t n, unsigned heuristics)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *line = traces[i];
         struct model m;
         char err[640], a[32], b[32], c[32];
         if (model_load(&m, line, NULL, err, sizeof err) != 0) {
@@ -119,7 +187,6 @@ static void report(const char *log_path, unsigned heuristics)
         fprintf(stderr, "%s; trace %s\n", m.damage ? " (trace cut short)" : "", line);
         model_free(&m);
     }
-    fclose(f);
 }
 
 int cmd_run(int argc, char **argv)
@@ -164,6 +231,14 @@ int cmd_run(int argc, char **argv)
     if (find_preload(lib, sizeof lib) != 0)
         return cli_error("cannot find libheapscope.so (set HEAPSCOPE_PRELOAD to its path)");
 
+    char why[2 * PATH_MAX + 256];
+    int untraceable = program_untraceable(argv[optind], why, sizeof why);
+    if (untraceable) {
+        strcat(why, ": it cannot be traced by preloading");
+        if (!gate)
+            fprintf(stderr, "heapscope: %s; running it untraced\n", why);
+    }
+
     char log_path[] = "/tmp/heapscope-run-XXXXXX";
     int log_fd = mkstemp(log_path);
     if (log_fd < 0)
@@ -175,6 +250,11 @@ int cmd_run(int argc, char **argv)
     sigaction(SIGINT, &ign, &old_int);
     sigaction(SIGQUIT, &ign, &old_quit);
     fflush(NULL);
+    int exec_pipe[2]; /* closed by a successful exec; else the child writes on it */
+    if (pipe2(exec_pipe, O_CLOEXEC) != 0) {
+        unlink(log_path);
+        return cli_error("cannot make a pipe: %s", strerror(errno));
+    }
     pid_t pid = fork();
     if (pid < 0) {
         unlink(log_path);
@@ -183,42 +263,44 @@ int cmd_run(int argc, char **argv)
     if (pid == 0) {
         sigaction(SIGINT, &old_int, NULL);
         sigaction(SIGQUIT, &old_quit, NULL);
-        const char *pre = getenv("LD_PRELOAD");
-        char *preload = xmalloc(strlen(lib) + (pre ? strlen(pre) : 0) + 2);
-        sprintf(preload, "%s%s%s", lib, pre && *pre ? ":" : "", pre && *pre ? pre : "");
-        setenv("LD_PRELOAD", preload, 1);
-        setenv("HEAPSCOPE_RUN_LOG", log_path, 1);
-        char pid_s[24];
-        snprintf(pid_s, sizeof pid_s, "%d", (int)getpid());
-        setenv("HEAPSCOPE_ROOT_PID", pid_s, 1);
-        if (output) {
-            char abs[PATH_MAX * 2], cwd[PATH_MAX];
-            if (output[0] != '/' && getcwd(cwd, sizeof cwd))
-                snprintf(abs, sizeof abs, "%s/%s", cwd, output);
-            else
-                snprintf(abs, sizeof abs, "%s", output);
-            setenv("HEAPSCOPE_OUTPUT", abs, 1);
-        }
+        if (!untraceable) /* else untouched, not even its environment */
+            preload_env(lib, log_path, output);
         execvp(argv[optind], argv + optind);
-        fprintf(stderr, "heapscope: cannot run %s: %s\n", argv[optind], strerror(errno));
-        _exit(errno == ENOENT ? 127 : 126);
+        int err = errno;
+        fprintf(stderr, "heapscope: cannot run %s: %s\n", argv[optind], strerror(err));
+        (void)!write(exec_pipe[1], "x", 1);
+        _exit(err == ENOENT ? 127 : 126);
     }
+    close(exec_pipe[1]);
+    char failed_exec;
+    ssize_t got;
+    while ((got = read(exec_pipe[0], &failed_exec, 1)) < 0 && errno == EINTR)
+        ;
+    close(exec_pipe[0]);
     int status;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGQUIT, &old_quit, NULL);
     int verdict = 0;
-    if (gate) {
-        char **traces;
-        size_t n = read_log(log_path, &traces);
-        verdict = gate_run(traces, n, &gopt);
-        for (size_t i = 0; i < n; i++)
-            free(traces[i]);
-        free(traces);
-    } else {
-        report(log_path, gopt.heuristics);
+    char **traces;
+    size_t n = read_log(log_path, &traces);
+    int left_no_trace = !untraceable && got != 1 && first_process_untraced(traces, n, pid, why, sizeof why);
+    if (got == 1) { /* exec said why */
+        snprintf(why, sizeof why, "%s could not be run", argv[optind]);
+        untraceable = 1;
     }
+    if (gate) {
+        gopt.untraced = untraceable || left_no_trace ? why : NULL;
+        verdict = gate_run(traces, n, &gopt);
+    } else {
+        report(traces, n, gopt.heuristics);
+        if (left_no_trace)
+            fprintf(stderr, "heapscope: %s\n", why);
+    }
+    for (size_t i = 0; i < n; i++)
+        free(traces[i]);
+    free(traces);
     unlink(log_path);
     if (WIFEXITED(status)) /* the program's own failure first, then the gate's */
         return WEXITSTATUS(status) ? WEXITSTATUS(status) : verdict;

@@ -20,6 +20,7 @@ struct gate_options {
     size_t n_supp_files;
     const char *baseline, *write_baseline, *junit, *sarif;
     unsigned heuristics;            /* interior-pointer rules (graph.h) */
+    const char *untraced; /* why the run was not all traced (heapscope run): the verdict fails */
 };
 
 enum {

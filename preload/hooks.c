@@ -89,10 +89,14 @@ static void resolve(void)
 #undef FIND
 }
 
-/* Whether this call is recorded (else it goes straight to the real one). */
+/* Whether this call is recorded (else it goes straight to the real one).
+ * Recording off may mean not started yet: an allocation made before our
+ * constructor (another library's constructor) starts it. */
 static inline int traced(void)
 {
-    return atomic_load_explicit(&rec_on, memory_order_relaxed) && !rec_self.guard;
+    if (HS_LIKELY(atomic_load_explicit(&rec_on, memory_order_relaxed)))
+        return !rec_self.guard;
+    return rec_start();
 }
 
 /* Calls the real function with the guard held: an allocator that calls
@@ -364,10 +368,13 @@ EXPORT void _Exit(int status)
     __builtin_unreachable();
 }
 
+/* Recording may have started already, at the first allocation; a program
+ * that allocates nothing before main is traced from here. */
 __attribute__((constructor)) static void heapscope_start(void)
 {
     ENSURE_REAL();
-    rec_init();
+    rec_start();
+    rec_start_late();
 }
 
 /* At exit the program's live frames are those of exit's caller and above:

@@ -102,7 +102,11 @@ struct hs_options {
     int first_process;       /* no traced process came before this one */
 };
 extern struct hs_options hs_opt HS_HIDDEN;
+/* Reads the options; takes no lock (getenv only). */
 void options_init(void) HS_HIDDEN;
+/* Marks this process as the first traced one in the environment its
+ * children inherit (setenv: takes the environment's lock). */
+void options_mark_root(void) HS_HIDDEN;
 /* Removes libheapscope from LD_PRELOAD in this process's environment, in
  * place (no allocation), so that children are not traced. */
 void options_unpreload(void) HS_HIDDEN;
@@ -239,7 +243,11 @@ void out_release(struct out_buf *b) HS_HIDDEN;
  * and its release stay in order and in one chunk. */
 struct out_buf *out_global_acquire(size_t need) HS_HIDDEN;
 #define OUT_BUF_SIZE (1u << 20)
+/* Ready to record (no thread yet); 0 or -errno. */
 int out_init(void) HS_HIDDEN;
+/* Starts the writer thread; until then full buffers wait, and are written by
+ * their producer when the queue is full, or at the end. */
+void out_start_writer(void) HS_HIDDEN;
 /* Hands every buffer to the file and waits until it is written. */
 void out_flush_all(void) HS_HIDDEN;
 /* Stops the writer thread and closes the trace (exit); keeps it open but
@@ -317,7 +325,14 @@ struct rec_thread {
 extern __thread struct rec_thread rec_self HS_HIDDEN;
 extern atomic_int rec_on HS_HIDDEN; /* recording is live */
 
-void rec_init(void) HS_HIDDEN;
+/* Starts recording if it was not started (from the first allocation, which
+ * may come before our constructor); 1 if this call started it and recording
+ * is on. Cheap once started. */
+int rec_start(void) HS_HIDDEN;
+/* The rest of the start, from the constructor, where no caller's lock can be
+ * held: the environment for children, fork handlers, the snapshot signal,
+ * the writer thread. */
+void rec_start_late(void) HS_HIDDEN;
 /* Leaves the tracer: drops the guard, and pauses here if a scan asked. */
 void scan_pause_deferred(void) HS_HIDDEN;
 static inline void rec_unguard(void)

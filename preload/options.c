@@ -77,13 +77,16 @@ void options_init(void)
     const char *root = getenv("HEAPSCOPE_ROOT_PID");
     char pid[32];
     snprintf(pid, sizeof pid, "%d", (int)getpid());
-    if (!root || !*root) {
-        hs_opt.first_process = 1;
-        if (hs_opt.follow)
-            setenv("HEAPSCOPE_ROOT_PID", pid, 1);
-    } else {
-        hs_opt.first_process = strcmp(root, pid) == 0;
-    }
+    hs_opt.first_process = !root || !*root || strcmp(root, pid) == 0;
+}
+
+void options_mark_root(void)
+{
+    const char *root = getenv("HEAPSCOPE_ROOT_PID");
+    char pid[32];
+    snprintf(pid, sizeof pid, "%d", (int)getpid());
+    if ((!root || !*root) && hs_opt.follow)
+        setenv("HEAPSCOPE_ROOT_PID", pid, 1);
 }
 
 void options_unpreload(void)

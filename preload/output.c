@@ -67,6 +67,7 @@ static char path[4200];
 
 static pthread_t writer;
 static atomic_int writer_running, writer_stop;
+static atomic_int writer_wanted; /* the constructor ran: a thread may start */
 static pthread_key_t retire_key;
 static __thread struct out_buf *my_buf;
 
@@ -119,7 +120,7 @@ static void hand_off(struct out_buf *b)
     fmt_buf_clear(&b->fb);
     pthread_cond_broadcast(&queue_cond);
     pthread_mutex_unlock(&queue_lock);
-    if (!atomic_load(&writer_running) && !atomic_load(&writer_stop))
+    if (atomic_load(&writer_wanted) && !atomic_load(&writer_running) && !atomic_load(&writer_stop))
         start_writer();
 }
 
@@ -507,8 +508,13 @@ static int start_writer(void)
 
 int out_init(void)
 {
-    pthread_key_create(&retire_key, retire);
-    return start_writer();
+    return -pthread_key_create(&retire_key, retire);
+}
+
+void out_start_writer(void)
+{
+    atomic_store(&writer_wanted, 1);
+    start_writer();
 }
 
 int out_failed(void) { return atomic_load(&failed); }

@@ -147,6 +147,8 @@ static int counters_cb(struct dl_phdr_info *info, size_t size, void *arg)
  * unloaded since the last call (glibc counts both). */
 void rec_modules_changed(void)
 {
+    if (!modules) /* not started (dlclose may come first), or out of memory */
+        return;
     struct guard g = guard_enter();
     unsigned long long c[2];
     dl_iterate_phdr(counters_cb, c);
@@ -858,17 +860,24 @@ static void fork_child(void)
     rec_self.guard--;
 }
 
-void rec_init(void)
+/* Whether tracing was started: 0 not yet, 1 starting, 2 done (whether or
+ * not recording came on); and whether the constructor's part is due. */
+static atomic_int start_state;
+static int recording_ready;
+
+/* What recording needs, and only what is safe wherever the first allocation
+ * comes from: no lock the caller may hold is taken (the loader's locks are
+ * recursive; libc's own locks, such as the environment's or the fork
+ * handlers', are not), and no thread is started. */
+static void rec_init(void)
 {
     struct guard g = guard_enter();
     options_init();
-    if (!hs_opt.follow)
-        options_unpreload();
     pid = getpid();
     start_ns = plat_now_ns();
     start_unix_ns = plat_unix_now_ns();
     modules = plat_map(MODULES_MAX * sizeof *modules);
-    if (!modules) {
+    if (!modules || out_init() != 0) {
         guard_leave(g);
         return;
     }
@@ -876,6 +885,42 @@ void rec_init(void)
     scan_init();
     out_set_preamble(write_preamble);
     rec_modules_changed(); /* the analyzer takes a module id seen twice once */
+    recording_ready = 1;
+    atomic_store(&rec_on, 1);
+    guard_leave(g);
+}
+
+/* Called by the hooks while recording is off, and by the constructor: the
+ * first call starts recording. A shared library's constructor may run before
+ * ours (the loader runs independent libraries' constructors in either order),
+ * so the first allocation starts it, wherever it comes from. The caller holds
+ * no tracer lock; what rec_init allocates passes through (its guard), and a
+ * thread that calls while another starts passes through untraced rather than
+ * wait on it (that one may be inside the loader, holding its lock). */
+int rec_start(void)
+{
+    if (HS_LIKELY(atomic_load_explicit(&start_state, memory_order_relaxed) == 2) || rec_self.guard)
+        return 0;
+    int expected = 0;
+    if (!atomic_compare_exchange_strong(&start_state, &expected, 1))
+        return 0;
+    rec_init();
+    atomic_store(&start_state, 2);
+    return atomic_load(&rec_on);
+}
+
+void rec_start_late(void)
+{
+    if (!recording_ready)
+        return;
+    if (getpid() != pid) { /* forked by a constructor before ours: the parent's recording, not ours */
+        atomic_store(&rec_on, 0);
+        return;
+    }
+    struct guard g = guard_enter();
+    options_mark_root();
+    if (!hs_opt.follow)
+        options_unpreload();
     pthread_atfork(fork_prepare, fork_parent, fork_child);
     if (hs_opt.snapshot_signal) {
         struct sigaction old;
@@ -885,7 +930,6 @@ void rec_init(void)
             sigaction(hs_opt.snapshot_signal, &sa, NULL);
         }
     }
-    atomic_store(&rec_on, 1);
-    out_init();
+    out_start_writer();
     guard_leave(g);
 }
