@@ -8,25 +8,10 @@ what the program was designed to leave (written in leak_shapes.c).
 
 memcheck runs with --leak-check-heuristics=none, so a pointer into the middle
 of a block only ever makes it possibly lost."""
-import json
-import re
-import shutil
 from hs import *
-
-KINDS = ("definitely_lost", "indirectly_lost", "possibly_lost", "still_reachable")
-VG_KIND = {"definitely lost": "definitely_lost", "indirectly lost": "indirectly_lost",
-           "possibly lost": "possibly_lost", "still reachable": "still_reachable"}
-VG_LINE = re.compile(r"^==\d+==\s+(definitely lost|indirectly lost|possibly lost|still reachable):"
-                     r" ([\d,]+) bytes in ([\d,]+) blocks?$", re.M)
-VG_IN_USE = re.compile(r"^==\d+==\s+in use at exit: ([\d,]+) bytes in ([\d,]+) blocks?$", re.M)
 
 RC_OBJECT_BYTES = 64   # sizeof(struct obj) in leak_shapes.c
 RC_SURVIVORS = 143     # what the fixed seed leaves alive (the program prints it)
-
-
-def kinds(dl=(0, 0), il=(0, 0), pl=(0, 0), sr=(0, 0)):
-    """{kind: (bytes, blocks)}"""
-    return dict(zip(KINDS, (dl, il, pl, sr)))
 
 
 # What each shape leaves at exit, by design (see the comments in leak_shapes.c).
@@ -42,51 +27,12 @@ EXPECTED = {
 }
 SHAPES = list(EXPECTED) + ["rcgraph"]
 
-VALGRIND = shutil.which("valgrind")
-if not VALGRIND:
-    fail("valgrind is needed for this test (the reference for the leak kinds); install it")
-
-
-def num(s):
-    return int(s.replace(",", ""))
-
-
-def memcheck(argv):
-    """Runs argv under memcheck: ({kind: (bytes, blocks)}, (in-use bytes, blocks), stdout)."""
-    p = run([VALGRIND, "--leak-check=full", "--show-leak-kinds=all",
-             "--leak-check-heuristics=none", "--error-exitcode=0"] + argv, timeout=300)
-    if p.returncode != 0:
-        fail("valgrind %s exited %d: %s" % (" ".join(argv), p.returncode, p.stderr[-2000:]))
-    use = VG_IN_USE.search(p.stderr)
-    if not use:
-        fail("no HEAP SUMMARY from valgrind: %s" % p.stderr[-2000:])
-    in_use = (num(use.group(1)), num(use.group(2)))
-    found = {VG_KIND[m.group(1)]: (num(m.group(2)), num(m.group(3)))
-             for m in VG_LINE.finditer(p.stderr)}
-    if not found:
-        if "All heap blocks were freed" not in p.stderr:
-            fail("no LEAK SUMMARY from valgrind: %s" % p.stderr[-2000:])
-        found = kinds()
-    if set(found) != set(KINDS):
-        fail("valgrind's LEAK SUMMARY lacks some kinds (%s): %s" % (found, p.stderr[-2000:]))
-    return found, in_use, p.stdout
-
-
 def heapscope(argv):
     """Runs argv under heapscope: ({kind: (bytes, blocks)}, stdout)."""
     t = Traced(argv)
     if t.proc.returncode != 0:
         fail("%s exited %d under heapscope: %s" % (" ".join(argv), t.proc.returncode, t.proc.stderr))
-    leaks = analyze("leaks", t.only_trace())
-    s = leaks["summary"]
-    if not all(k in s for k in KINDS):
-        fail("heapscope leaks summary has not the four kinds %s: %s" % (KINDS, json.dumps(s)))
-    return {k: (s[k]["bytes"], s[k]["blocks"]) for k in KINDS}, t.proc.stdout
-
-
-def table(name, got):
-    return "%s: " % name + ", ".join("%s %d bytes in %d blocks" % (k, got[k][0], got[k][1])
-                                     for k in KINDS)
+    return leak_summary(t.only_trace())[0], t.proc.stdout
 
 
 def lost(got):
@@ -96,7 +42,8 @@ def lost(got):
 
 for shape in SHAPES:
     argv = [program("leak_shapes"), shape]
-    vg, vg_in_use, vg_out = memcheck(argv)
+    m = memcheck(argv, ["--leak-check-heuristics=none"])
+    vg, vg_in_use, vg_out = m.totals, m.in_use, m.stdout
     hs, hs_out = heapscope(argv)
     print("%s\n  %s\n  %s" % (shape, table("memcheck ", vg), table("heapscope", hs)))
     check(hs_out == vg_out, "%s: the program prints the same under both tools (%r)" % (shape, hs_out))
