@@ -368,19 +368,10 @@ EXPORT void _Exit(int status)
     __builtin_unreachable();
 }
 
-/* Recording may have started already, at the first allocation; a program
- * that allocates nothing before main is traced from here. */
-__attribute__((constructor)) static void heapscope_start(void)
-{
-    ENSURE_REAL();
-    rec_start();
-    rec_start_late();
-}
-
 /* At exit the program's live frames are those of exit's caller and above:
  * exit's own frames reuse stack that held the program's dead locals, and a
  * stale pointer there would keep a lost block "reachable". */
-__attribute__((destructor)) static void heapscope_stop(void)
+static void finish_at_exit(void)
 {
     static const char *const exit_fns[] = { "exit", "__libc_start_call_main", NULL };
     uintptr_t sp = HS_CALLER_SP();
@@ -388,4 +379,37 @@ __attribute__((destructor)) static void heapscope_stop(void)
     uintptr_t caller = stack_caller_sp(exit_fns);
     rec_self.guard--;
     rec_exit(caller > sp ? caller : sp);
+}
+
+/* The exit snapshot is taken after every library's destructors, as valgrind
+ * looks at the very end: what they free (libxml2's parser state, a PHP
+ * extension's tables) is not a leak. exit runs its handlers in the reverse
+ * of their registration, and __libc_start_main registers the loader's
+ * _dl_fini (which runs every library's destructors) after the libraries'
+ * constructors, ours among them, have run: a handler registered here, tied
+ * to no library, runs after it. */
+extern int __cxa_atexit(void (*fn)(void *), void *arg, void *dso);
+static int exit_handler_registered;
+
+static void heapscope_exit_handler(void *arg)
+{
+    (void)arg;
+    finish_at_exit();
+}
+
+/* Recording may have started already, at the first allocation; a program
+ * that allocates nothing before main is traced from here. */
+__attribute__((constructor)) static void heapscope_start(void)
+{
+    ENSURE_REAL();
+    rec_start();
+    rec_start_late();
+    exit_handler_registered = __cxa_atexit(heapscope_exit_handler, NULL, NULL) == 0;
+}
+
+/* Without the exit handler, the trace ends with our own destructor. */
+__attribute__((destructor)) static void heapscope_stop(void)
+{
+    if (!exit_handler_registered)
+        finish_at_exit();
 }

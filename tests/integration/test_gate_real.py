@@ -29,6 +29,14 @@ for env in ({}, {"PYTHONMALLOC": "malloc"}):
     p = gate(["/usr/bin/python3", "-c", script], env=env)
     check(p.returncode == 0 and p.stdout == "20000 2000\n",
           "python3 %s with two threads passes the gate: %s" % (env or "(pymalloc)", p.stderr.strip().splitlines()[0]))
+# ... and at a snapshot taken mid-run, with everything still held
+t = Traced(["/usr/bin/python3", "-c", script.replace("print(", "import os, signal; os.kill(os.getpid(), "
+                                                      "signal.SIGUSR2); print(")])
+sig = [x["name"] for x in analyze("summary", t.only_trace())["snapshots"] if x["name"].startswith("signal")]
+mid = analyze("leaks", t.only_trace(), "--snapshot", sig[0])["summary"] if sig else None
+check(mid and mid["definitely_lost"]["bytes"] == mid["indirectly_lost"]["bytes"] == 0
+      and mid["still_reachable"]["bytes"] > 3000000,
+      "python3 (pymalloc) at a SIGUSR2 snapshot: nothing lost, its 3 MB still reachable: %s" % mid)
 # joined threads leave their DTV in glibc's stack cache: not a leak
 p = gate([program("joiner")])
 check(p.returncode == 0, "three threads created and joined pass the gate: " + p.stderr.strip().splitlines()[0])
