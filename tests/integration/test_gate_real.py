@@ -30,8 +30,9 @@ for env in ({}, {"PYTHONMALLOC": "malloc"}):
     check(p.returncode == 0 and p.stdout == "20000 2000\n",
           "python3 %s with two threads passes the gate: %s" % (env or "(pymalloc)", p.stderr.strip().splitlines()[0]))
 # ... and at a snapshot taken mid-run, with everything still held
-t = Traced(["/usr/bin/python3", "-c", script.replace("print(", "import os, signal; os.kill(os.getpid(), "
-                                                      "signal.SIGUSR2); print(")])
+# (the snapshot is taken by the tracer shortly after the signal: wait for it)
+t = Traced(["/usr/bin/python3", "-c", script.replace("print(", "import os, signal, time; os.kill(os.getpid(), "
+                                                      "signal.SIGUSR2); time.sleep(0.5); print(")])
 sig = [x["name"] for x in analyze("summary", t.only_trace())["snapshots"] if x["name"].startswith("signal")]
 mid = analyze("leaks", t.only_trace(), "--snapshot", sig[0])["summary"] if sig else None
 check(mid and mid["definitely_lost"]["bytes"] == mid["indirectly_lost"]["bytes"] == 0
