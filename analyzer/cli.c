@@ -131,6 +131,8 @@ static void print_pending_warning(void)
     pending_warning[0] = 0;
 }
 
+void cli_forget_warning(void) { pending_warning[0] = 0; }
+
 int cli_error(const char *fmt, ...)
 {
     va_list ap;

@@ -59,6 +59,10 @@ const char *cli_parse_reader(int argc, char **argv, const char *usage, struct co
 /* One line on stderr, "heapscope: " first; returns EXIT_TRACE_ERROR. */
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Drops the warning about damage cli_load left to say at the end (the
+ * caller says it its own way). */
+void cli_forget_warning(void);
+
 /* Loads the one trace a command reads; prints the error and returns -1, or
  * warns about damage and returns 0. */
 int cli_load(struct model *m, const char *path, const char *snapshot);

@@ -329,6 +329,7 @@ struct trace_result {
     const char *program;
     uint64_t pid;
     int error;
+    int cut_short;            /* no exit snapshot: not judged, and the gate fails */
     size_t first, n;          /* its findings */
     uint64_t bytes, blocks;   /* of its failing findings */
 };
@@ -589,11 +590,21 @@ int gate_run(char *const *files, size_t n_files, const struct gate_options *o)
     struct symbolizer **syms = xcalloc(n, sizeof *syms);
     struct leak_report *reports = xcalloc(n, sizeof *reports);
     int errors = 0;
+    size_t cut_short = 0;
     for (size_t t = 0; t < n_files; t++) {
         g.tr[t].path = files[t];
         if (cli_load(&models[t], files[t], NULL) != 0) {
             g.tr[t].error = 1;
             errors++;
+            continue;
+        }
+        if (!models[t].snapshot && models[t].has_process && !models[t].has_end) {
+            /* it ended before its exit snapshot: killed, most likely */
+            cli_forget_warning();
+            g.tr[t].program = models[t].program;
+            g.tr[t].pid = models[t].pid;
+            g.tr[t].cut_short = 1;
+            cut_short++;
             continue;
         }
         if (!models[t].snapshot) {
@@ -628,17 +639,23 @@ int gate_run(char *const *files, size_t n_files, const struct gate_options *o)
             g.tr[g.fd[i].trace].bytes += g.fd[i].rec->bytes;
             g.tr[g.fd[i].trace].blocks += g.fd[i].rec->blocks;
         }
-    int fail = total_bytes > o->max_bytes || total_blocks > o->max_blocks || o->untraced;
+    int fail = total_bytes > o->max_bytes || total_blocks > o->max_blocks || o->untraced || cut_short;
+    char unjudged[512] = "";
+    for (size_t t = 0, k = 0; t < n_files; t++) /* say which, a few of them */
+        if (g.tr[t].cut_short && k++ < 3)
+            snprintf(unjudged + strlen(unjudged), sizeof unjudged - strlen(unjudged), "%s%s (pid %llu)",
+                     k > 1 ? ", " : "; ended before an exit snapshot, not judged: ", g.tr[t].program,
+                     (unsigned long long)g.tr[t].pid);
 
     /* the verdict, on stderr */
     char a[32], b[32];
     size_t leaking = 0;
     for (size_t t = 0; t < n_files; t++)
         leaking += g.tr[t].bytes || g.tr[t].blocks;
-    fprintf(stderr, "heapscope gate: %s: %s bytes in %s blocks %s, in %zu of %zu traced processes%s%s%s\n",
+    fprintf(stderr, "heapscope gate: %s: %s bytes in %s blocks %s, in %zu of %zu traced processes%s%s%s%s\n",
             fail ? "FAIL" : "pass", fmt_count(a, total_bytes), fmt_count(b, total_blocks),
             o->baseline ? "leaked beyond the baseline" : "leaked", leaking, n_files,
-            errors ? " (some traces could not be read)" : "", o->untraced ? "; " : "",
+            errors ? " (some traces could not be read)" : "", unjudged, o->untraced ? "; " : "",
             o->untraced ? o->untraced : "");
     for (size_t t = 0; t < n_files; t++) {
         const struct trace_result *r = &g.tr[t];

@@ -333,6 +333,8 @@ int model_load(struct model *m, const char *path, const char *want, char *err, s
         fprintf(stderr, "\r\033[K");
     if (fmt_reader_damage(r))
         m->damage = xstrdup(fmt_reader_damage(r));
+    else if (m->has_process && !m->has_end) /* what the journal held is read, but no more came */
+        m->damage = xstrdup("the trace has no end (the process was killed, stopped tracing, or still runs)");
     fmt_reader_close(r);
     free(tids.slots);
     snap_vec_free(&cur);

@@ -60,6 +60,8 @@ static uint32_t get_le32(const uint8_t *p)
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
+static uint64_t get_le64(const uint8_t *p) { return get_le32(p) | (uint64_t)get_le32(p + 4) << 32; }
+
 void fmt_file_header(uint8_t out[FMT_FILE_HEADER_SIZE])
 {
     memcpy(out, FMT_MAGIC, 8);
@@ -105,6 +107,15 @@ struct fmt_reader {
     uint64_t *frames;
     char damage[160];
     int done;
+    /* the journal beside the trace, read after the trace's chunks */
+    char *journal_path;
+    uint8_t *seen;        /* bit per chunk number (SEQ) the trace holds */
+    size_t seen_bits;
+    int in_journal;
+    const uint8_t *jmap;  /* the journal, mapped */
+    size_t jsize, region_size;
+    uint64_t *regions;    /* offsets of the regions still to read, in seq order */
+    size_t n_regions, next_region;
 };
 
 struct fmt_reader *fmt_reader_open(const char *path, char *err, size_t errlen)
@@ -154,6 +165,9 @@ struct fmt_reader *fmt_reader_open(const char *path, char *err, size_t errlen)
         munmap(map, (size_t)st.st_size);
         return NULL;
     }
+    r->journal_path = malloc(strlen(path) + sizeof FMT_JOURNAL_SUFFIX);
+    if (r->journal_path)
+        sprintf(r->journal_path, "%s%s", path, FMT_JOURNAL_SUFFIX);
     r->map = m;
     r->size = (size_t)st.st_size;
     r->off = FMT_FILE_HEADER_SIZE;
@@ -163,19 +177,27 @@ struct fmt_reader *fmt_reader_open(const char *path, char *err, size_t errlen)
     return r;
 }
 
+static void journal_close(struct fmt_reader *r);
+
 void fmt_reader_close(struct fmt_reader *r)
 {
     if (!r)
         return;
     munmap((void *)r->map, r->size);
+    journal_close(r);
     ZSTD_freeDCtx(r->dctx);
     free(r->raw);
     free(r->frames);
+    free(r->seen);
+    free(r->journal_path);
     free(r);
 }
 
 int fmt_reader_rewind(struct fmt_reader *r)
 {
+    journal_close(r);
+    if (r->seen)
+        memset(r->seen, 0, (r->seen_bits + 7) / 8);
     r->off = FMT_FILE_HEADER_SIZE;
     r->raw_len = r->pos = 0;
     r->list_left = 0;
@@ -207,23 +229,145 @@ static void drop_pages(struct fmt_reader *r, uint64_t from, uint64_t to)
         madvise((void *)(r->map + start), (size_t)(end - start), MADV_DONTNEED);
 }
 
+/* ---- the journal ---- */
+
+static void journal_close(struct fmt_reader *r)
+{
+    if (r->jmap)
+        munmap((void *)r->jmap, r->jsize);
+    free(r->regions);
+    r->jmap = NULL;
+    r->regions = NULL;
+    r->n_regions = r->next_region = 0;
+    r->in_journal = 0;
+}
+
+static void mark_seen(struct fmt_reader *r, uint64_t seq)
+{
+    if (seq >= (uint64_t)1 << 40)
+        return; /* not a number a journal has: ignore */
+    if (seq >= r->seen_bits) {
+        size_t bits = r->seen_bits ? r->seen_bits : 4096;
+        while (bits <= seq)
+            bits *= 2;
+        uint8_t *p = realloc(r->seen, bits / 8);
+        if (!p)
+            return;
+        memset(p + r->seen_bits / 8, 0, (bits - r->seen_bits) / 8);
+        r->seen = p;
+        r->seen_bits = bits;
+    }
+    r->seen[seq / 8] |= (uint8_t)(1u << (seq % 8));
+}
+
+static int was_seen(const struct fmt_reader *r, uint64_t seq)
+{
+    return seq < r->seen_bits && (r->seen[seq / 8] >> (seq % 8) & 1);
+}
+
+static uint64_t region_seq(const struct fmt_reader *r, uint64_t off) { return get_le64(r->jmap + off + 8); }
+
+/* Maps the journal, if there is one, and lists the regions whose chunk the
+ * trace did not hold, in seq order. A damaged journal adds nothing. */
+static void journal_open(struct fmt_reader *r)
+{
+    r->in_journal = 1;
+    int fd = r->journal_path ? open(r->journal_path, O_RDONLY | O_CLOEXEC) : -1;
+    if (fd < 0)
+        return;
+    struct stat st;
+    void *map = MAP_FAILED;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (size_t)st.st_size >= FMT_JOURNAL_HEADER_SIZE)
+        map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+    close(fd);
+    if (map == MAP_FAILED)
+        return;
+    r->jmap = map;
+    r->jsize = (size_t)st.st_size;
+    uint32_t region = get_le32(r->jmap + 12);
+    if (memcmp(r->jmap, FMT_JOURNAL_MAGIC, 8) != 0 || get_le32(r->jmap + 8) != FMT_JOURNAL_VERSION ||
+        region % 4096 || region <= FMT_REGION_HEADER_SIZE || region > FMT_REGION_MAX)
+        return;
+    r->region_size = region;
+    size_t max = (r->jsize - FMT_JOURNAL_HEADER_SIZE) / region;
+    r->regions = malloc((max ? max : 1) * sizeof *r->regions);
+    if (!r->regions)
+        return;
+    for (size_t i = 0; i < max; i++) {
+        uint64_t off = FMT_JOURNAL_HEADER_SIZE + (uint64_t)i * region;
+        uint32_t used = get_le32(r->jmap + off + 4);
+        uint64_t seq = region_seq(r, off);
+        if (get_le32(r->jmap + off) != FMT_REGION_MAGIC || !seq || !used ||
+            used > region - FMT_REGION_HEADER_SIZE || was_seen(r, seq))
+            continue;
+        size_t k = r->n_regions++; /* insertion sort: a journal has few regions */
+        while (k && region_seq(r, r->regions[k - 1]) > seq) {
+            r->regions[k] = r->regions[k - 1];
+            k--;
+        }
+        r->regions[k] = off;
+    }
+}
+
+/* Loads the journal's next region as the current chunk; 0 if none is left.
+ * A region the process rewrites while we copy it is skipped. */
+static int next_region(struct fmt_reader *r)
+{
+    while (r->next_region < r->n_regions) {
+        uint64_t off = r->regions[r->next_region++];
+        uint64_t seq = region_seq(r, off);
+        uint32_t used = get_le32(r->jmap + off + 4);
+        if (used > r->region_size - FMT_REGION_HEADER_SIZE || used > FMT_CHUNK_MAX_RAW)
+            continue;
+        if (used > r->raw_cap) {
+            uint8_t *p = realloc(r->raw, used);
+            if (!p)
+                return 0;
+            r->raw = p;
+            r->raw_cap = used;
+        }
+        memcpy(r->raw, r->jmap + off + FMT_REGION_HEADER_SIZE, used);
+        if (region_seq(r, off) != seq)
+            continue;
+        r->raw_len = used;
+        r->pos = 0;
+        r->tid = 0;
+        r->list_left = 0;
+        r->prev_time = 0;
+        return 1;
+    }
+    r->done = 1;
+    return 0;
+}
+
+/* The trace's chunks are done (its end, or damage that ends them: a process
+ * killed while writing one): what is left is in the journal. */
+static int end_of_chunks(struct fmt_reader *r, const char *damage)
+{
+    if (damage)
+        snprintf(r->damage, sizeof r->damage, "%s at byte %zu", damage, r->off);
+    if (!r->in_journal)
+        journal_open(r);
+    return next_region(r);
+}
+
 /* Loads the next chunk. 1 on success, 0 at the end (clean or damaged). */
 static int next_chunk(struct fmt_reader *r)
 {
-    if (r->off == r->size) {
-        r->done = 1;
-        return 0;
-    }
+    if (r->in_journal)
+        return next_region(r);
+    if (r->off == r->size)
+        return end_of_chunks(r, NULL);
     if (r->size - r->off < FMT_CHUNK_HEADER_SIZE)
-        return damaged(r, "trace cut short (partial chunk header)");
+        return end_of_chunks(r, "trace cut short (partial chunk header)");
     const uint8_t *h = r->map + r->off;
     uint32_t magic = get_le32(h), z = get_le32(h + 4), n = get_le32(h + 8);
     if (magic != FMT_CHUNK_MAGIC)
-        return damaged(r, "damaged trace (bad chunk header)");
+        return end_of_chunks(r, "damaged trace (bad chunk header)");
     if (n > FMT_CHUNK_MAX_RAW || z > ZSTD_compressBound(FMT_CHUNK_MAX_RAW))
-        return damaged(r, "damaged trace (impossible chunk size)");
+        return end_of_chunks(r, "damaged trace (impossible chunk size)");
     if (r->size - r->off - FMT_CHUNK_HEADER_SIZE < z)
-        return damaged(r, "trace cut short (partial chunk)");
+        return end_of_chunks(r, "trace cut short (partial chunk)");
     if (n > r->raw_cap) {
         uint8_t *p = realloc(r->raw, n);
         if (!p)
@@ -233,7 +377,7 @@ static int next_chunk(struct fmt_reader *r)
     }
     size_t got = ZSTD_decompressDCtx(r->dctx, r->raw, n, h + FMT_CHUNK_HEADER_SIZE, z);
     if (ZSTD_isError(got) || got != n)
-        return damaged(r, "damaged trace (chunk does not decompress)");
+        return end_of_chunks(r, "damaged trace (chunk does not decompress)");
     drop_pages(r, r->off, r->off + FMT_CHUNK_HEADER_SIZE + z);
     r->off += FMT_CHUNK_HEADER_SIZE + z;
     r->raw_len = n;
@@ -352,6 +496,11 @@ int fmt_reader_next(struct fmt_reader *r, struct fmt_record *rec)
         case FMT_REC_MODULE_UNLOAD:
         case FMT_REC_SNAPSHOT_END:
             rec->u.id = get_varint(&c);
+            break;
+        case FMT_REC_SEQ:
+            rec->u.id = get_varint(&c);
+            if (!r->in_journal && !c.bad)
+                mark_seen(r, rec->u.id);
             break;
         case FMT_REC_STACK: {
             rec->u.stack.id = get_varint(&c);

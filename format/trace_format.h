@@ -50,6 +50,7 @@ enum fmt_record_type {
     FMT_REC_EDGES = 16,        /* n, n x (src << 1 | src_is_root, src_off, dst, dst_off, rules) */
     FMT_REC_RC = 17,           /* op, addr, count + 1, stack_id, seq, type_id, object id: a refcount event */
     FMT_REC_SUPPRESSIONS = 18, /* str: the program's __lsan_default_suppressions() */
+    FMT_REC_SEQ = 19,          /* seq: the chunk's number, first in a chunk made from a journal region */
 };
 
 /* Refcount events (FMT_REC_RC.op), from the refcount shim. */
@@ -97,6 +98,31 @@ enum fmt_end_reason { FMT_END_EXIT = 0, FMT_END_EXEC = 1 };
 #define FMT_NO_TYPE 0u
 
 const char *fmt_alloc_fn_name(unsigned fn);
+
+/* The journal (the trace's path + ".journal"): the buffers not yet in the
+ * trace, as the preload fills them, in a file it maps shared, so that they
+ * outlive a process that is killed. A 4096-byte header (the magic, u32le
+ * version, u32le region size, u32le pid), then regions of that size at
+ * multiples of it. A region is a 64-byte header (u32le magic, u32le bytes
+ * of whole records that follow, u64le seq: the number of the chunk it will
+ * become, 0 while free) and raw records, a SEQ record first. The preload
+ * compresses a full region into a chunk of the trace and only then frees
+ * it; a reader takes, after the trace's chunks, each region whose seq no
+ * chunk of the trace had, in seq order. */
+#define FMT_JOURNAL_SUFFIX ".journal"
+#define FMT_JOURNAL_MAGIC "HSJOURN1"
+#define FMT_JOURNAL_VERSION 1u
+#define FMT_JOURNAL_HEADER_SIZE 4096u
+#define FMT_REGION_MAGIC 0x47525348u /* "HSRG" little-endian */
+#define FMT_REGION_HEADER_SIZE 64u
+#define FMT_REGION_MAX (64u << 20)
+
+struct fmt_region_header {
+    uint32_t magic;
+    uint32_t used; /* written with release order after each whole record */
+    uint64_t seq;
+    uint8_t zero[48];
+};
 
 /* ---- encoding (used by the preload) ---- */
 
@@ -182,7 +208,7 @@ struct fmt_record {
         struct { uint64_t time_ns, live_bytes, live_blocks, allocs, bytes_allocated; } heap_stat;
         struct { uint64_t time_ns, reason, allocs, frees, bytes_allocated,
                  peak_bytes, peak_time_ns; } end;
-        uint64_t id; /* MODULE_UNLOAD, SNAPSHOT_END */
+        uint64_t id; /* MODULE_UNLOAD, SNAPSHOT_END, SEQ */
     } u;
 };
 

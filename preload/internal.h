@@ -46,6 +46,9 @@ static inline void plat_unlock(struct plat_lock *l)
 /* Anonymous memory straight from the kernel; NULL on failure. Each mapping
  * is listed until unmapped (with the same size), as the tracer's own. */
 void *plat_map(size_t size);
+/* A file's bytes [off, off + size), shared with the file: what is written
+ * there is the file's, even if the process dies. Listed like plat_map's. */
+void *plat_map_file(int fd, off_t off, size_t size);
 void plat_unmap(void *p, size_t size);
 struct plat_range {
     uintptr_t start, end;
@@ -245,6 +248,10 @@ struct out_buf *out_global_acquire(size_t need) HS_HIDDEN;
 #define OUT_BUF_SIZE (1u << 20)
 /* Ready to record (no thread yet); 0 or -errno. */
 int out_init(void) HS_HIDDEN;
+/* The periodic work (rec_tick), from the hot path at coarse clock time now:
+ * while no writer thread runs, the thread that records when a tick is due
+ * does it. */
+void out_tick(uint64_t now) HS_HIDDEN;
 /* Starts the writer thread; until then full buffers wait, and are written by
  * their producer when the queue is full, or at the end. */
 void out_start_writer(void) HS_HIDDEN;

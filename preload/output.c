@@ -1,17 +1,30 @@
 /*
- * Getting records from the hot path into the trace file.
+ * Getting records from the hot path into the trace, so that nothing recorded
+ * is lost whatever becomes of the process, and without a thread of ours in a
+ * process that has only one of its own.
  *
- * Each thread appends its events to its own buffer under that buffer's own
- * lock (only the owner takes it, except for the once-a-second flush and exit).
- * A full buffer is handed to a FIFO queue; the writer thread compresses queued
- * buffers into zstd chunks and writes them, off the hot path. Records that are
- * not one thread's events (modules, snapshots) go through one process-wide
- * buffer. Chunks are written in queue order, under the file lock, so what one
- * producer writes stays in order in the file.
+ * Every buffer is a region of the journal, a file beside the trace mapped
+ * shared (trace_format.h describes it): a record is in the kernel's page
+ * cache as soon as it is written, and stays there if the process is killed.
+ * Each thread appends its events to its own region under that buffer's own
+ * lock (only the owner takes it, except for the flush and exit), and after
+ * each record says in the region's header how many bytes are whole. A full
+ * region is queued; whoever writes the queue compresses it into a zstd chunk,
+ * appends the chunk to the trace, and only then frees the region for reuse.
+ * Records that are not one thread's events (modules, snapshots) go through
+ * one process-wide buffer. Chunks are written in queue order, under the file
+ * lock, so what one producer writes stays in order in the file. At a clean
+ * end every region has been written and the journal is removed.
  *
- * The file is opened when there is first something to write: a forked child
- * that only execs writes no trace of its own. A write error stops tracing with
- * one warning; what was written before stays readable.
+ * Who writes the queue: while the program has one thread, that thread, as
+ * soon as a region fills; the periodic work (heap statistics, snapshots asked
+ * for by signal or by interval) runs from its allocations, on the coarse
+ * clock. Once a second thread of the program records, a writer thread takes
+ * both over, off the hot path.
+ *
+ * The trace and its journal are created with the first record: a forked
+ * child that only execs writes no trace of its own. A write error stops
+ * tracing with one warning; what was written before stays readable.
  *
  * Never allocates through the hooks; the writer thread runs with its guard set.
  */
@@ -23,19 +36,22 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zstd.h>
 
-#define QUEUE_MAX 64          /* full buffers waiting for the writer */
-#define FLUSH_PERIOD_NS 1000000000ull
-#define TICK_MS 100
+#define QUEUE_MAX 64          /* full regions waiting to be written */
+#define TICK_NS 100000000ull
 #define ZSTD_LEVEL 1
+#define REGION_SIZE OUT_BUF_SIZE /* a multiple of the page size: regions are mapped one by one */
+#define REGION_DATA (REGION_SIZE - FMT_REGION_HEADER_SIZE)
 
 struct out_buf {
     struct plat_lock lock;
-    struct fmt_buf fb;
+    struct fmt_buf fb;        /* data: the region's records */
+    struct fmt_region_header *reg; /* its journal region, NULL if none yet */
     struct out_counters counters;
     void *stack_cache;
     uint32_t tid;
@@ -43,15 +59,20 @@ struct out_buf {
     struct out_buf *next_all; /* every buffer ever made */
 };
 
-static pthread_mutex_t file_lock = PTHREAD_MUTEX_INITIALIZER;   /* the fd, the cctx, chunk order */
+static pthread_mutex_t file_lock = PTHREAD_MUTEX_INITIALIZER;   /* the files, the cctx, chunk order */
 static pthread_mutex_t queue_lock = PTHREAD_MUTEX_INITIALIZER;  /* queue, spare, registry */
 static pthread_cond_t queue_cond = PTHREAD_COND_INITIALIZER;    /* queue changed */
 
-static struct fmt_buf queue[QUEUE_MAX];
+struct queued {
+    struct fmt_region_header *reg;
+    size_t len;
+};
+static struct queued queue[QUEUE_MAX];
 static unsigned queue_head, queue_len;
-static uint8_t *spare[QUEUE_MAX + 8]; /* empty buffers to reuse */
+static struct fmt_region_header *spare[QUEUE_MAX + 8]; /* free regions to reuse */
 static unsigned spare_len;
 static struct out_buf *all_bufs;
+static unsigned threads_seen; /* distinct program threads that recorded */
 
 static struct out_buf global_buf, preamble_buf;
 static out_preamble_fn preamble;
@@ -59,6 +80,8 @@ static out_preamble_fn preamble;
 static int fd = -1;
 static dev_t fd_dev;  /* what fd was opened on: a program that closes all its */
 static ino_t fd_ino;  /* descriptors may be given our number for a file of its own */
+static int jfd = -1;  /* the journal */
+static uint64_t journal_size, next_seq = 1;
 static atomic_int failed;       /* the trace is dead: stop recording */
 static ZSTD_CCtx *cctx;
 static uint8_t *chunk_out;      /* compressed chunk scratch */
@@ -68,31 +91,102 @@ static char path[4200];
 static pthread_t writer;
 static atomic_int writer_running, writer_stop;
 static atomic_int writer_wanted; /* the constructor ran: a thread may start */
+static _Atomic uint64_t next_tick_ns;
 static pthread_key_t retire_key;
 static __thread struct out_buf *my_buf;
 
-/* ------------------------------------------------------------ buffers */
-
-static uint8_t *take_spare(void) /* queue_lock held */
-{
-    return spare_len ? spare[--spare_len] : plat_map(OUT_BUF_SIZE);
-}
-
-static void give_spare(uint8_t *d) /* queue_lock held */
-{
-    if (spare_len < sizeof spare / sizeof spare[0])
-        spare[spare_len++] = d;
-    else
-        plat_unmap(d, OUT_BUF_SIZE);
-}
-
 static int start_writer(void);
 static int write_one_queued(void);
+static int open_files(void);
 
-/* Queues b's contents and gives b an empty buffer. b's lock is held. */
+/* ------------------------------------------------------------ regions */
+
+static void fail(const char *what, int err);
+
+/* Gives the file its bytes [off, off + n) on disk now: a write through a
+ * shared mapping to a page the disk has no room for would kill the program
+ * (SIGBUS) where a write(2) fails. 0 or an errno. */
+static int reserve(int f, uint64_t off, size_t n)
+{
+    if (fallocate(f, 0, (off_t)off, (off_t)n) == 0)
+        return 0;
+    if (errno != EOPNOTSUPP)
+        return errno;
+    static const uint8_t zeros[65536]; /* a file system without fallocate: write them */
+    for (size_t done = 0; done < n; done += sizeof zeros) {
+        ssize_t w = pwrite(f, zeros, sizeof zeros, (off_t)(off + done));
+        if (w != (ssize_t)sizeof zeros)
+            return w < 0 ? errno : ENOSPC;
+    }
+    return 0;
+}
+
+/* A free region, from the spare list or a new one at the journal's end.
+ * queue_lock held; opens the trace and journal first if need be (which
+ * takes file_lock: the caller holds no queue_lock then, see take_region). */
+static struct fmt_region_header *new_region(void)
+{
+    if (spare_len)
+        return spare[--spare_len];
+    if (jfd < 0)
+        return NULL;
+    uint64_t off = journal_size;
+    int err = reserve(jfd, off, REGION_SIZE);
+    if (err) {
+        pthread_mutex_unlock(&queue_lock); /* fail takes no lock, but says it once */
+        fail("cannot write journal for", err);
+        pthread_mutex_lock(&queue_lock);
+        return NULL;
+    }
+    struct fmt_region_header *r = plat_map_file(jfd, (off_t)off, REGION_SIZE);
+    if (!r)
+        return NULL; /* (the next region takes the same place) */
+    journal_size = off + REGION_SIZE;
+    r->magic = FMT_REGION_MAGIC;
+    return r;
+}
+
+static struct fmt_region_header *take_region(void)
+{
+    if (jfd < 0 && !atomic_load(&failed)) {
+        pthread_mutex_lock(&file_lock);
+        open_files();
+        pthread_mutex_unlock(&file_lock);
+    }
+    pthread_mutex_lock(&queue_lock);
+    struct fmt_region_header *r = atomic_load(&failed) ? NULL : new_region();
+    if (r)
+        r->seq = next_seq++;
+    pthread_mutex_unlock(&queue_lock);
+    return r;
+}
+
+static void give_region(struct fmt_region_header *r) /* queue_lock held */
+{
+    __atomic_store_n(&r->used, 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&r->seq, 0, __ATOMIC_RELEASE);
+    if (spare_len < sizeof spare / sizeof spare[0])
+        spare[spare_len++] = r;
+    else
+        plat_unmap(r, REGION_SIZE); /* free in the journal: a reader skips it */
+}
+
+/* Points b at region r, empty; its chunk starts with its number. */
+static void attach(struct out_buf *b, struct fmt_region_header *r)
+{
+    b->reg = r;
+    b->fb.data = (uint8_t *)r + FMT_REGION_HEADER_SIZE;
+    b->fb.cap = REGION_DATA;
+    fmt_buf_clear(&b->fb);
+}
+
+/* Queues b's region to be written; b takes a fresh one when it next
+ * records. b's lock is held. */
 static void hand_off(struct out_buf *b)
 {
-    if (b->fb.len == 0)
+    if (!b->reg)
+        return;
+    if (b->fb.len == 0) /* nothing in it: keep it */
         return;
     pthread_mutex_lock(&queue_lock);
     while (queue_len == QUEUE_MAX && !atomic_load(&failed)) {
@@ -104,49 +198,44 @@ static void hand_off(struct out_buf *b)
         write_one_queued();
         pthread_mutex_lock(&queue_lock);
     }
-    if (atomic_load(&failed)) {
-        fmt_buf_clear(&b->fb);
-        pthread_mutex_unlock(&queue_lock);
-        return;
-    }
-    uint8_t *fresh = take_spare();
-    if (!fresh) {
-        fmt_buf_clear(&b->fb);
-        pthread_mutex_unlock(&queue_lock);
-        return;
-    }
-    queue[(queue_head + queue_len++) % QUEUE_MAX] = b->fb;
-    b->fb.data = fresh;
+    if (!atomic_load(&failed)) /* (else what it holds stays in the journal) */
+        queue[(queue_head + queue_len++) % QUEUE_MAX] = (struct queued){ b->reg, b->fb.len };
+    b->reg = NULL;
+    b->fb.data = NULL;
+    b->fb.cap = 0;
     fmt_buf_clear(&b->fb);
     pthread_cond_broadcast(&queue_cond);
     pthread_mutex_unlock(&queue_lock);
-    if (atomic_load(&writer_wanted) && !atomic_load(&writer_running) && !atomic_load(&writer_stop))
-        start_writer();
+    if (!atomic_load(&writer_running)) /* no writer: this thread writes, now */
+        while (write_one_queued())
+            ;
 }
 
 static void begin_chunk(struct out_buf *b)
 {
-    if (b->fb.len == 0 && b->tid) {
-        fmt_put_u8(&b->fb, FMT_REC_THREAD);
-        fmt_put_varint(&b->fb, b->tid);
+    if (b->fb.len == 0) {
+        fmt_put_u8(&b->fb, FMT_REC_SEQ);
+        fmt_put_varint(&b->fb, b->reg->seq);
+        if (b->tid) {
+            fmt_put_u8(&b->fb, FMT_REC_THREAD);
+            fmt_put_varint(&b->fb, b->tid);
+        }
     }
 }
 
 static struct out_buf *lock_with_room(struct out_buf *b, size_t need)
 {
     plat_lock(&b->lock);
-    if (!b->fb.data) {
-        pthread_mutex_lock(&queue_lock);
-        b->fb.data = take_spare();
-        pthread_mutex_unlock(&queue_lock);
-        if (!b->fb.data) {
+    if (b->reg && b->fb.len + need + 32 > b->fb.cap)
+        hand_off(b);
+    if (!b->reg) {
+        struct fmt_region_header *r = take_region();
+        if (!r) {
             plat_unlock(&b->lock);
             return NULL;
         }
-        b->fb.cap = OUT_BUF_SIZE;
+        attach(b, r);
     }
-    if (b->fb.len + need + 16 > b->fb.cap)
-        hand_off(b);
     begin_chunk(b);
     if (b->fb.len + need > b->fb.cap) {
         plat_unlock(&b->lock);
@@ -170,11 +259,15 @@ static struct out_buf *new_thread_buf(void)
     }
     if (b)
         b->owned = 1;
+    unsigned seen = ++threads_seen;
     pthread_mutex_unlock(&queue_lock);
     if (b) {
         b->tid = (uint32_t)plat_gettid();
         pthread_setspecific(retire_key, b);
     }
+    /* the program has threads of its own now: one more is no change */
+    if (seen > 1 && atomic_load(&writer_wanted))
+        start_writer();
     return b;
 }
 
@@ -204,7 +297,14 @@ void out_sum_counters(struct out_counters *sum)
         sum->bytes += b->counters.bytes;
     }
 }
-void out_release(struct out_buf *b) { plat_unlock(&b->lock); }
+
+/* The records are whole: say so in the region, for a reader after a kill. */
+void out_release(struct out_buf *b)
+{
+    if (HS_LIKELY(b->reg != NULL))
+        __atomic_store_n(&b->reg->used, (uint32_t)b->fb.len, __ATOMIC_RELEASE);
+    plat_unlock(&b->lock);
+}
 
 struct out_buf *out_global_acquire(size_t need)
 {
@@ -225,6 +325,17 @@ static void retire(void *arg)
     b->owned = 0;
     pthread_mutex_unlock(&queue_lock);
     my_buf = NULL;
+}
+
+/* The periodic work, from the hot path while no writer thread runs. */
+void out_tick(uint64_t now)
+{
+    if (atomic_load_explicit(&writer_running, memory_order_relaxed))
+        return;
+    uint64_t due = atomic_load_explicit(&next_tick_ns, memory_order_relaxed);
+    if (HS_LIKELY(now < due) || !atomic_compare_exchange_strong(&next_tick_ns, &due, now + TICK_NS))
+        return;
+    rec_tick(plat_now_ns());
 }
 
 /* --------------------------------------------------------------- file */
@@ -278,6 +389,48 @@ static void fail(const char *what, int err)
                    path[0] ? path : hs_opt.output, strerror(err));
 }
 
+/* Creates the journal beside the trace. file_lock held. */
+static int open_journal(void)
+{
+    char jpath[sizeof path + sizeof FMT_JOURNAL_SUFFIX];
+    snprintf(jpath, sizeof jpath, "%s%s", path, FMT_JOURNAL_SUFFIX);
+    int j = open(jpath, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (j < 0) {
+        fail("cannot create journal for", errno);
+        return -1;
+    }
+    int high = fcntl(j, F_DUPFD_CLOEXEC, fd + 1); /* beside the trace's, high */
+    if (high >= 0) {
+        close(j);
+        j = high;
+    }
+    uint8_t header[FMT_JOURNAL_HEADER_SIZE] = { 0 };
+    memcpy(header, FMT_JOURNAL_MAGIC, 8);
+    uint32_t words[3] = { FMT_JOURNAL_VERSION, REGION_SIZE, (uint32_t)getpid() };
+    memcpy(header + 8, words, sizeof words); /* little-endian, as x86-64 */
+    int err = plat_write_all(j, header, sizeof header);
+    if (err) {
+        close(j);
+        fail("cannot write journal for", -err);
+        return -1;
+    }
+    jfd = j;
+    journal_size = FMT_JOURNAL_HEADER_SIZE;
+    return 0;
+}
+
+/* Removes the journal once every region is in the trace. file_lock held. */
+static void close_journal(void)
+{
+    if (jfd < 0)
+        return;
+    char jpath[sizeof path + sizeof FMT_JOURNAL_SUFFIX];
+    snprintf(jpath, sizeof jpath, "%s%s", path, FMT_JOURNAL_SUFFIX);
+    unlink(jpath);
+    close(jfd);
+    jfd = -1;
+}
+
 /* Opens the trace and writes its header and preamble. file_lock held. */
 static int open_trace(void)
 {
@@ -317,6 +470,8 @@ static int open_trace(void)
         return -1;
     }
     log_to_run();
+    if (open_journal() != 0)
+        return -1;
     if (preamble) {
         preamble();
         if (preamble_buf.fb.len && write_chunk_locked(preamble_buf.fb.data, preamble_buf.fb.len))
@@ -326,6 +481,15 @@ static int open_trace(void)
     return 0;
 }
 
+/* The trace and its journal, if not open yet (a failed exec closed the
+ * journal, not the trace). file_lock held. */
+static int open_files(void)
+{
+    if (fd < 0)
+        return open_trace();
+    return jfd < 0 ? open_journal() : 0;
+}
+
 /* Compresses one buffer into a chunk and writes it. file_lock held. */
 static int write_chunk_locked(const uint8_t *raw, size_t len)
 {
@@ -333,6 +497,8 @@ static int write_chunk_locked(const uint8_t *raw, size_t len)
         return -1;
     if (fd < 0 && open_trace() != 0)
         return -1;
+    if (!len)
+        return 0;
     if (!cctx && !(cctx = ZSTD_createCCtx())) {
         fail("out of memory for", ENOMEM);
         return -1;
@@ -394,14 +560,15 @@ static int write_one_queued(void)
         pthread_mutex_unlock(&file_lock);
         return 0;
     }
-    struct fmt_buf item = queue[queue_head];
+    struct queued item = queue[queue_head];
     queue_head = (queue_head + 1) % QUEUE_MAX;
     queue_len--;
     pthread_mutex_unlock(&queue_lock);
-    write_chunk_locked(item.data, item.len);
+    int err = write_chunk_locked((const uint8_t *)item.reg + FMT_REGION_HEADER_SIZE, item.len);
     pthread_mutex_unlock(&file_lock);
     pthread_mutex_lock(&queue_lock);
-    give_spare(item.data);
+    if (!err) /* in the trace now; else it stays in the journal */
+        give_region(item.reg);
     pthread_cond_broadcast(&queue_cond);
     pthread_mutex_unlock(&queue_lock);
     return 1;
@@ -439,13 +606,14 @@ static void *writer_main(void *arg)
     (void)arg;
     atomic_store(&writer_tid, plat_gettid());
     rec_self.guard = 1; /* whatever this thread allocates is the tracer's own */
-    uint64_t last_flush = plat_now_ns(), last_tick = 0;
+    uint64_t last_tick = 0;
+    const long tick_ms = TICK_NS / 1000000;
     while (!atomic_load(&writer_stop)) {
         pthread_mutex_lock(&queue_lock);
         if (!queue_len && !atomic_load(&writer_stop)) {
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_nsec += TICK_MS * 1000000L;
+            ts.tv_nsec += tick_ms * 1000000L;
             if (ts.tv_nsec >= 1000000000L) {
                 ts.tv_sec++;
                 ts.tv_nsec -= 1000000000L;
@@ -458,14 +626,11 @@ static void *writer_main(void *arg)
         for (int i = 0; i < QUEUE_MAX && write_one_queued(); i++)
             ;
         uint64_t now = plat_now_ns();
-        if (now - last_tick >= TICK_MS * 1000000ull) { /* each tick takes the loader's lock */
+        if (now - last_tick >= TICK_NS) { /* each tick takes the loader's lock */
             rec_tick(now);
             last_tick = now;
         }
-        if (now - last_flush >= FLUSH_PERIOD_NS) {
-            out_flush_all();
-            last_flush = now;
-        }
+
     }
     pthread_mutex_lock(&queue_lock);
     atomic_store(&writer_running, 0);
@@ -514,7 +679,11 @@ int out_init(void)
 void out_start_writer(void)
 {
     atomic_store(&writer_wanted, 1);
-    start_writer();
+    pthread_mutex_lock(&queue_lock);
+    unsigned seen = threads_seen;
+    pthread_mutex_unlock(&queue_lock);
+    if (seen > 1) /* threads recorded before our constructor ran */
+        start_writer();
 }
 
 int out_failed(void) { return atomic_load(&failed); }
@@ -524,6 +693,13 @@ void out_finish(int closing)
     if (closing)
         atomic_store(&writer_stop, 1);
     out_flush_all();
+    pthread_mutex_lock(&file_lock);
+    pthread_mutex_lock(&queue_lock);
+    int all_written = queue_len == 0;
+    pthread_mutex_unlock(&queue_lock);
+    if (all_written && !atomic_load(&failed))
+        close_journal(); /* (an exec that fails opens another with the next region) */
+    pthread_mutex_unlock(&file_lock);
     if (closing) {
         pthread_mutex_lock(&queue_lock);
         pthread_cond_broadcast(&queue_cond);
@@ -534,6 +710,17 @@ void out_finish(int closing)
 /* ------------------------------------------------------------------ fork */
 
 /* Lock order everywhere: a buffer's lock, then file_lock, then queue_lock. */
+
+/* In a forked child, before anything else runs: the region is the parent's. */
+static void detach_parent_region(struct out_buf *b)
+{
+    if (b->reg)
+        plat_unmap(b->reg, REGION_SIZE);
+    b->reg = NULL;
+    b->fb.data = NULL;
+    b->fb.cap = 0;
+    fmt_buf_clear(&b->fb);
+}
 void out_fork_prepare(void)
 {
     plat_lock(&global_buf.lock);
@@ -553,22 +740,29 @@ void out_fork_child(void)
     pthread_mutex_init(&file_lock, NULL);
     pthread_mutex_init(&queue_lock, NULL);
     pthread_cond_init(&queue_cond, NULL);
-    /* What the parent had not written yet is the parent's to write. */
-    while (queue_len) {
-        give_spare(queue[queue_head].data);
-        queue_head = (queue_head + 1) % QUEUE_MAX;
-        queue_len--;
-    }
+    /* What the parent had not written yet is the parent's to write, and its
+     * journal's regions are shared with it: the child lets go of them all
+     * and makes its own journal with its trace. */
+    queue_head = queue_len = 0;
+    while (spare_len)
+        plat_unmap(spare[--spare_len], REGION_SIZE);
+    threads_seen = 0;
     for (struct out_buf *b = all_bufs; b; b = b->next_all) {
         b->lock.held = 0;
-        fmt_buf_clear(&b->fb);
         b->counters = (struct out_counters){ 0 }; /* the child counts its own */
         b->owned = (b == my_buf);
+        threads_seen += b->owned;
     }
+    for (struct out_buf *b = all_bufs; b; b = b->next_all)
+        detach_parent_region(b);
+    detach_parent_region(&global_buf);
     if (my_buf)
         my_buf->tid = (uint32_t)plat_gettid();
-    fmt_buf_clear(&global_buf.fb);
     plat_unlock(&global_buf.lock);
+    if (jfd >= 0)
+        close(jfd);
+    jfd = -1;
+    next_seq = 1;
     struct stat st; /* the parent's trace: close it if it is still ours */
     if (fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == fd_dev && st.st_ino == fd_ino)
         close(fd);

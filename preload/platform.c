@@ -82,6 +82,21 @@ void *plat_map(size_t size)
     return p;
 }
 
+void *plat_map_file(int fd, off_t off, size_t size)
+{
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, off);
+    if (p == MAP_FAILED)
+        return NULL;
+    plat_lock(&own_lock);
+    int err = own_add((uintptr_t)p, (uintptr_t)p + size);
+    plat_unlock(&own_lock);
+    if (err) {
+        munmap(p, size);
+        return NULL;
+    }
+    return p;
+}
+
 void plat_unmap(void *p, size_t size)
 {
     if (!p)

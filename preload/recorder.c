@@ -387,6 +387,7 @@ static void alloc_locked(unsigned fn, void *ptr, size_t size, const struct stack
     uint64_t live = (uint64_t)atomic_load_explicit(&live_bytes, memory_order_relaxed);
     if (HS_UNLIKELY(live >= atomic_load_explicit(&next_peak_snapshot, memory_order_relaxed)))
         maybe_peak_snapshot(live);
+    out_tick(now + start_ns);
 }
 
 static void free_locked(const struct live_block *blk)
@@ -731,10 +732,23 @@ void rec_tick(uint64_t now_abs)
     }
 }
 
+/* The snapshot signal. Outside the tracer and the allocator (the hooks call
+ * the real allocator with the guard held), with no writer thread to ask, the
+ * snapshot is taken here and now: a program with one thread, idle in a
+ * system call, may never allocate again to take it later. Otherwise the
+ * writer's next tick, or the next allocation's, takes it. */
 static void on_snapshot_signal(int sig)
 {
     (void)sig;
-    atomic_fetch_add(&snapshot_requests, 1);
+    if (rec_self.guard || out_writer_tid() || !atomic_load(&rec_on)) {
+        atomic_fetch_add(&snapshot_requests, 1);
+        return;
+    }
+    int saved = errno;
+    char name[48];
+    snprintf(name, sizeof name, "signal-%u", snapshot_count);
+    rec_snapshot(name, HS_CALLER_SP());
+    errno = saved;
 }
 
 /* ------------------------------------------------------------- process */

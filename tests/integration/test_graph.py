@@ -122,17 +122,29 @@ check(lk["scanned"] is False and list(lk["summary"]) == ["not_freed"], "HEAPSCOP
 import tempfile
 d = tempfile.mkdtemp(prefix="hs-sig-")
 out = os.path.join(d, "sig.hst")
-p = subprocess.Popen([program("sleeper")], env=dict(os.environ, LD_PRELOAD=LIB, HEAPSCOPE_OUTPUT=out,
-                     HEAPSCOPE_SNAPSHOT_INTERVAL_MS="100"), stdout=subprocess.PIPE, text=True)
+# an idle program with one thread (and no thread of ours): the signal's
+# snapshot is taken in its handler; killed later, its trace still reads
+p = subprocess.Popen([program("sleeper")], env=dict(os.environ, LD_PRELOAD=LIB, HEAPSCOPE_OUTPUT=out),
+                     stdout=subprocess.PIPE, text=True)
 p.stdout.readline()
+check(len(os.listdir("/proc/%d/task" % p.pid)) == 1, "the traced sleeper has one thread, its own")
 time.sleep(0.35)
 p.send_signal(signal.SIGUSR2)
-time.sleep(1.5)  # past the writer's once-a-second flush
+time.sleep(0.3)
 p.send_signal(signal.SIGTERM)
 p.wait()
 names = [x["name"] for x in analyze("summary", out)["snapshots"]]
 check(any(n.startswith("signal-") for n in names), "SIGUSR2 took a snapshot: %s" % names)
-check(sum(n.startswith("interval-") for n in names) >= 3, "the 100 ms interval took snapshots")
+# interval snapshots come on the program's own allocations (no timer, no thread)
+out2 = os.path.join(d, "tick.hst")
+q = subprocess.Popen([program("sleeper"), "tick"], env=dict(os.environ, LD_PRELOAD=LIB, HEAPSCOPE_OUTPUT=out2,
+                     HEAPSCOPE_SNAPSHOT_INTERVAL_MS="100"), stdout=subprocess.PIPE, text=True)
+q.stdout.readline()
+time.sleep(1)
+q.send_signal(signal.SIGTERM)
+q.wait()
+check(sum(x["name"].startswith("interval-") for x in analyze("summary", out2)["snapshots"]) >= 3,
+      "the 100 ms interval took snapshots")
 sig = [n for n in names if n.startswith("signal-")][0]
 lk = analyze("leaks", out, "--snapshot", sig)
 check(sum(x["blocks"] for x in own(lk["records"], "sleeper.c")) == 1000, "the signal snapshot holds the 1000 blocks")

@@ -1467,11 +1467,12 @@ static const struct fmt_record want_edges[3] = {
 
 static const struct bad_case bad_cases[] = {
     { "record type 0", { U5, 0 }, 3, 1 },
-    /* 18 is SUPPRESSIONS now: 19 is the first unknown type */
+    /* 18 is SUPPRESSIONS, 19 SEQ: 20 is the first unknown type */
     { "SUPPRESSIONS without its string", { U5, FMT_REC_SUPPRESSIONS }, 3, 1 },
     { "SUPPRESSIONS string past the chunk", { U5, FMT_REC_SUPPRESSIONS, 5, 'a', 'b' }, 6, 1 },
-    { "record type 19", { U5, 19, 1, 2, 3, 4, 5, 6, 7, 8 }, 11, 1 }, /* the first unknown one */
-    { "record type 20", { U5, 20, 1, 2, 3, 4, 5, 6, 7, 8 }, 11, 1 },
+    { "SEQ without its number", { U5, FMT_REC_SEQ }, 3, 1 },
+    { "record type 20", { U5, 20, 1, 2, 3, 4, 5, 6, 7, 8 }, 11, 1 }, /* the first unknown one */
+    { "record type 21", { U5, 21, 1, 2, 3, 4, 5, 6, 7, 8 }, 11, 1 },
     { "record type 127", { U5, 127, 1, 2, 3, 4, 5, 6, 7, 8 }, 11, 1 },
     { "record type 128", { U5, 128, 1, 2, 3, 4, 5, 6, 7, 8 }, 11, 1 },
     { "record type 255", { U5, 255 }, 3, 1 },
@@ -1525,7 +1526,7 @@ static const struct bad_case bad_cases[] = {
       1, .version = 1 },
     { "v1 varint cut short", { U5, FMT_REC_FREE, 1, 2, 0x80 }, 6, 1, .version = 1 },
     /* and the same damage elsewhere is still damage in a version 1 file */
-    { "v1 record type 19", { U5, 19, 1, 2, 3, 4, 5, 6, 7, 8 }, 11, 1, .version = 1 },
+    { "v1 record type 20", { U5, 20, 1, 2, 3, 4, 5, 6, 7, 8 }, 11, 1, .version = 1 },
     { "v1 block list cut short", { U5, FMT_REC_BLOCKS, 3, BLK1_V1, BLK2_V1 }, 30, 3, .version = 1 },
     { "varint of 11 bytes",
       { U5, FMT_REC_MODULE_UNLOAD, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,

@@ -1,0 +1,51 @@
+"""Nothing recorded is lost when a process is killed outright: a program
+that allocates without end and reports its count through a pipe, killed
+with SIGKILL at 50 random moments (in its first 0.6 s, when most of what it
+recorded is still in its buffers). Every trace reads (the trace's chunks,
+then its journal's regions), and holds at least as many allocations as the
+program had reported. The traced process is as threaded as the program: one
+thread."""
+import os
+import random
+import signal
+import subprocess
+import tempfile
+import time
+from hs import *
+
+d = tempfile.mkdtemp(prefix="hs-kill-")
+rng = random.Random(12)
+short = []
+threads = set()
+for i in range(50):
+    out = os.path.join(d, "k%d.hst" % i)
+    p = subprocess.Popen([program("counter")], stdout=subprocess.PIPE,
+                         env=dict(os.environ, LD_PRELOAD=LIB, HEAPSCOPE_OUTPUT=out))
+    fd = p.stdout.fileno()
+    os.set_blocking(fd, False)
+    deadline = time.time() + rng.uniform(0.01, 0.6)
+    buf = b""
+    while time.time() < deadline:
+        try:
+            buf += os.read(fd, 65536) or b""
+        except BlockingIOError:
+            time.sleep(0.001)
+    if i % 10 == 0:
+        threads.add(len(os.listdir("/proc/%d/task" % p.pid)))
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    try:  # what it wrote before it died
+        buf += os.read(fd, 1 << 20)
+    except BlockingIOError:
+        pass
+    p.stdout.close()
+    lines = [x for x in buf.decode().split("\n") if x]
+    reported = int(lines[-1]) if lines else 0
+    r = run([HEAPSCOPE, "summary", "--format", "json", out])
+    if r.returncode != 0:
+        fail("run %d: the trace does not read: %s" % (i, r.stderr))
+    got = json.loads(r.stdout)["allocations"]
+    if got < reported:
+        short.append((i, reported, got))
+check(not short, "50 kills: every trace holds all the allocations reported (short: %s)" % short)
+check(threads == {1}, "the traced program has one thread, its own: %s" % threads)
