@@ -229,6 +229,29 @@ static void drop_pages(struct fmt_reader *r, uint64_t from, uint64_t to)
         madvise((void *)(r->map + start), (size_t)(end - start), MADV_DONTNEED);
 }
 
+/* Room for a chunk of n raw bytes; 0 if out of memory. */
+static int raw_room(struct fmt_reader *r, size_t n)
+{
+    if (n <= r->raw_cap)
+        return 1;
+    uint8_t *p = realloc(r->raw, n);
+    if (!p)
+        return 0;
+    r->raw = p;
+    r->raw_cap = n;
+    return 1;
+}
+
+/* The raw records of a chunk are in place: read them from the start. */
+static void chunk_loaded(struct fmt_reader *r, size_t n)
+{
+    r->raw_len = n;
+    r->pos = 0;
+    r->tid = 0;
+    r->list_left = 0;
+    r->prev_time = 0;
+}
+
 /* ---- the journal ---- */
 
 static void journal_close(struct fmt_reader *r)
@@ -319,21 +342,12 @@ static int next_region(struct fmt_reader *r)
         uint32_t used = get_le32(r->jmap + off + 4);
         if (used > r->region_size - FMT_REGION_HEADER_SIZE || used > FMT_CHUNK_MAX_RAW)
             continue;
-        if (used > r->raw_cap) {
-            uint8_t *p = realloc(r->raw, used);
-            if (!p)
-                return 0;
-            r->raw = p;
-            r->raw_cap = used;
-        }
+        if (!raw_room(r, used))
+            return 0;
         memcpy(r->raw, r->jmap + off + FMT_REGION_HEADER_SIZE, used);
         if (region_seq(r, off) != seq)
             continue;
-        r->raw_len = used;
-        r->pos = 0;
-        r->tid = 0;
-        r->list_left = 0;
-        r->prev_time = 0;
+        chunk_loaded(r, used);
         return 1;
     }
     r->done = 1;
@@ -368,23 +382,14 @@ static int next_chunk(struct fmt_reader *r)
         return end_of_chunks(r, "damaged trace (impossible chunk size)");
     if (r->size - r->off - FMT_CHUNK_HEADER_SIZE < z)
         return end_of_chunks(r, "trace cut short (partial chunk)");
-    if (n > r->raw_cap) {
-        uint8_t *p = realloc(r->raw, n);
-        if (!p)
-            return damaged(r, "out of memory for a chunk");
-        r->raw = p;
-        r->raw_cap = n;
-    }
+    if (!raw_room(r, n))
+        return damaged(r, "out of memory for a chunk");
     size_t got = ZSTD_decompressDCtx(r->dctx, r->raw, n, h + FMT_CHUNK_HEADER_SIZE, z);
     if (ZSTD_isError(got) || got != n)
         return end_of_chunks(r, "damaged trace (chunk does not decompress)");
     drop_pages(r, r->off, r->off + FMT_CHUNK_HEADER_SIZE + z);
     r->off += FMT_CHUNK_HEADER_SIZE + z;
-    r->raw_len = n;
-    r->pos = 0;
-    r->tid = 0;
-    r->list_left = 0;
-    r->prev_time = 0;
+    chunk_loaded(r, n);
     return 1;
 }
 

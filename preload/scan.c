@@ -163,20 +163,25 @@ static int maps_read(struct maps *m)
     return 0;
 }
 
-/* The index of the readable mapping holding addr, or -1. */
-static ssize_t maps_index(const struct maps *m, uintptr_t addr)
+/* The index of the first readable mapping that starts above addr. */
+static size_t maps_after(const struct maps *m, uintptr_t addr)
 {
     size_t lo = 0, hi = m->n;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        if (m->r[mid].end <= addr)
+        if (m->r[mid].start <= addr)
             lo = mid + 1;
-        else if (m->r[mid].start > addr)
-            hi = mid;
         else
-            return (ssize_t)mid;
+            hi = mid;
     }
-    return -1;
+    return lo;
+}
+
+/* The index of the readable mapping holding addr, or -1. */
+static ssize_t maps_index(const struct maps *m, uintptr_t addr)
+{
+    size_t i = maps_after(m, addr);
+    return i && addr < m->r[i - 1].end ? (ssize_t)(i - 1) : -1;
 }
 
 static const struct map_entry *maps_find(const struct maps *m, uintptr_t addr)
@@ -188,15 +193,8 @@ static const struct map_entry *maps_find(const struct maps *m, uintptr_t addr)
 /* The start of the first readable mapping above addr (or the end of memory). */
 static uintptr_t maps_next(const struct maps *m, uintptr_t addr)
 {
-    size_t lo = 0, hi = m->n;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (m->r[mid].start <= addr)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < m->n ? m->r[lo].start : UINTPTR_MAX;
+    size_t i = maps_after(m, addr);
+    return i < m->n ? m->r[i].start : UINTPTR_MAX;
 }
 
 /* Clips [*s, *e) to the readable memory that starts at *s (one mapping or
