@@ -29,6 +29,7 @@ void gate_options_init(struct gate_options *o)
     o->max_bytes = 0;
     o->max_blocks = UINT64_MAX;
     o->heuristics = HEURISTICS_DEFAULT;
+    o->ran = -1;
 }
 
 static int parse_kinds(struct gate_options *o, const char *list)
@@ -329,7 +330,7 @@ struct trace_result {
     const char *program;
     uint64_t pid;
     int error;
-    int cut_short;            /* no exit snapshot: not judged, and the gate fails */
+    int unseen;               /* its malloc was not ours: it is one of the unseen */
     size_t first, n;          /* its findings */
     uint64_t bytes, blocks;   /* of its failing findings */
 };
@@ -343,7 +344,17 @@ struct gate {
     struct baseline current;  /* this run, by signature */
     struct baseline base;     /* the --baseline file */
     uint64_t *grown_bytes, *grown_blocks; /* per current signature: what fails */
+    char **unseen;            /* processes not seen whole: the run's, then traces of a foreign malloc */
+    size_t n_unseen;
+    char **notes;             /* allocators beside ours, whose allocations were not traced */
+    size_t n_notes;
 };
+
+static void add_line(char ***lines, size_t *n, const char *line)
+{
+    *lines = xrealloc(*lines, (*n + 1) * sizeof **lines);
+    (*lines)[(*n)++] = xstrdup(line);
+}
 
 static int failing(const struct gate *g, const struct finding *f)
 {
@@ -362,19 +373,23 @@ static void write_junit(const struct gate *g)
         errors += g->tr[t].error;
         failures += g->tr[t].bytes || g->tr[t].blocks;
     }
-    size_t tests = g->n_tr + (g->o->untraced != NULL);
-    errors += g->o->untraced != NULL;
+    size_t tests = g->n_tr + g->n_unseen;
+    for (size_t t = 0; t < g->n_tr; t++)
+        tests -= g->tr[t].unseen;
+    errors += g->n_unseen;
     fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
                "<testsuites name=\"heapscope\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\">\n"
                "  <testsuite name=\"heapscope leak gate\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\">\n",
             tests, failures, errors, tests, failures, errors);
-    if (g->o->untraced) { /* the process that could not be traced is a test that could not run */
+    for (size_t i = 0; i < g->n_unseen; i++) { /* a process not seen whole is a test that could not run */
         fputs("    <testcase classname=\"heapscope.leaks\" name=\"untraced\">\n      <error message=\"", f);
-        xml_text(f, g->o->untraced);
+        xml_text(f, g->unseen[i]);
         fputs("\"/>\n    </testcase>\n", f);
     }
     for (size_t t = 0; t < g->n_tr; t++) {
         const struct trace_result *r = &g->tr[t];
+        if (r->unseen)
+            continue;
         fprintf(f, "    <testcase classname=\"heapscope.leaks\" name=\"");
         xml_text(f, r->program ? r->program : r->path);
         fprintf(f, " (pid %llu)\" file=\"", (unsigned long long)r->pid);
@@ -579,6 +594,8 @@ int gate_run(char *const *files, size_t n_files, const struct gate_options *o)
         if (load_patterns(&supp, o->supp_files[i]) != 0)
             return cli_error("cannot read suppressions %s: %s", o->supp_files[i], strerror(errno));
     struct gate g = { .o = o, .n_tr = n_files };
+    for (size_t i = 0; i < o->n_unseen; i++)
+        add_line(&g.unseen, &g.n_unseen, o->unseen[i]);
     if (o->baseline) {
         int r = baseline_load(&g.base, o->baseline);
         if (r)
@@ -590,7 +607,6 @@ int gate_run(char *const *files, size_t n_files, const struct gate_options *o)
     struct symbolizer **syms = xcalloc(n, sizeof *syms);
     struct leak_report *reports = xcalloc(n, sizeof *reports);
     int errors = 0;
-    size_t cut_short = 0;
     for (size_t t = 0; t < n_files; t++) {
         g.tr[t].path = files[t];
         if (cli_load(&models[t], files[t], NULL) != 0) {
@@ -598,13 +614,24 @@ int gate_run(char *const *files, size_t n_files, const struct gate_options *o)
             errors++;
             continue;
         }
+        char why[4600], line[4800];
+        if (model_malloc_foreign(&models[t], why, sizeof why)) {
+            snprintf(line, sizeof line, "%s (pid %llu): %s", models[t].program, (unsigned long long)models[t].pid, why);
+            add_line(&g.unseen, &g.n_unseen, line);
+            g.tr[t].unseen = 1;
+            continue;
+        }
+        if (model_allocators_beside(&models[t], why, sizeof why)) {
+            snprintf(line, sizeof line, "%s (pid %llu): %s", models[t].program, (unsigned long long)models[t].pid, why);
+            add_line(&g.notes, &g.n_notes, line);
+        }
         if (!models[t].snapshot && models[t].has_process && !models[t].has_end) {
-            /* it ended before its exit snapshot: killed, most likely */
+            /* it ended before its exit snapshot (killed, most likely): not judged */
             cli_forget_warning();
-            g.tr[t].program = models[t].program;
-            g.tr[t].pid = models[t].pid;
-            g.tr[t].cut_short = 1;
-            cut_short++;
+            snprintf(line, sizeof line, "%s (pid %llu): ended before its exit snapshot, not judged",
+                     models[t].program, (unsigned long long)models[t].pid);
+            add_line(&g.unseen, &g.n_unseen, line);
+            g.tr[t].unseen = 1;
             continue;
         }
         if (!models[t].snapshot) {
@@ -639,24 +666,29 @@ int gate_run(char *const *files, size_t n_files, const struct gate_options *o)
             g.tr[g.fd[i].trace].bytes += g.fd[i].rec->bytes;
             g.tr[g.fd[i].trace].blocks += g.fd[i].rec->blocks;
         }
-    int fail = total_bytes > o->max_bytes || total_blocks > o->max_blocks || o->untraced || cut_short;
-    char unjudged[512] = "";
-    for (size_t t = 0, k = 0; t < n_files; t++) /* say which, a few of them */
-        if (g.tr[t].cut_short && k++ < 3)
-            snprintf(unjudged + strlen(unjudged), sizeof unjudged - strlen(unjudged), "%s%s (pid %llu)",
-                     k > 1 ? ", " : "; ended before an exit snapshot, not judged: ", g.tr[t].program,
-                     (unsigned long long)g.tr[t].pid);
+    int fail = total_bytes > o->max_bytes || total_blocks > o->max_blocks || g.n_unseen;
 
-    /* the verdict, on stderr */
+    /* the verdict, on stderr: how many ran, and each process not seen whole */
     char a[32], b[32];
-    size_t leaking = 0;
-    for (size_t t = 0; t < n_files; t++)
+    size_t leaking = 0, traced = n_files;
+    for (size_t t = 0; t < n_files; t++) {
         leaking += g.tr[t].bytes || g.tr[t].blocks;
-    fprintf(stderr, "heapscope gate: %s: %s bytes in %s blocks %s, in %zu of %zu traced processes%s%s%s%s\n",
+        traced -= g.tr[t].unseen;
+    }
+    fprintf(stderr, "heapscope gate: %s: %s bytes in %s blocks %s, in %zu of %zu traced processes",
             fail ? "FAIL" : "pass", fmt_count(a, total_bytes), fmt_count(b, total_blocks),
-            o->baseline ? "leaked beyond the baseline" : "leaked", leaking, n_files,
-            errors ? " (some traces could not be read)" : "", unjudged, o->untraced ? "; " : "",
-            o->untraced ? o->untraced : "");
+            o->baseline ? "leaked beyond the baseline" : "leaked", leaking, traced);
+    if (o->ran >= 0)
+        fprintf(stderr, " (%ld ran)", o->ran);
+    fputs(errors ? " (some traces could not be read)" : "", stderr);
+    if (g.n_unseen == 1)
+        fprintf(stderr, "; %s\n", g.unseen[0]);
+    else if (g.n_unseen)
+        fprintf(stderr, "; %zu not seen whole:\n", g.n_unseen);
+    else
+        fputc('\n', stderr);
+    for (size_t i = 0; g.n_unseen > 1 && i < g.n_unseen; i++)
+        fprintf(stderr, "  %s\n", g.unseen[i]);
     for (size_t t = 0; t < n_files; t++) {
         const struct trace_result *r = &g.tr[t];
         if (!r->bytes && !r->blocks)
@@ -676,6 +708,8 @@ int gate_run(char *const *files, size_t n_files, const struct gate_options *o)
             fputc('\n', stderr);
         }
     }
+    for (size_t i = 0; i < g.n_notes; i++)
+        fprintf(stderr, "  %s\n", g.notes[i]);
     if (o->junit)
         write_junit(&g);
     if (o->sarif)
@@ -704,6 +738,12 @@ int gate_run(char *const *files, size_t n_files, const struct gate_options *o)
     free(supp.p);
     baseline_free(&g.base);
     baseline_free(&g.current);
+    for (size_t i = 0; i < g.n_unseen; i++)
+        free(g.unseen[i]);
+    free(g.unseen);
+    for (size_t i = 0; i < g.n_notes; i++)
+        free(g.notes[i]);
+    free(g.notes);
     if (errors && !fail)
         return EXIT_TRACE_ERROR;
     return fail ? 1 : 0;

@@ -5,11 +5,15 @@
  * signal that killed it) becomes ours.
  *
  * Traced processes append their trace paths to a run log (HEAPSCOPE_RUN_LOG),
- * which is how we find the traces of children we never saw.
+ * which is how we find the traces of children we never saw, and how each
+ * child they reaped ended. We are the subreaper of every descendant, and
+ * wait for all of them: run_account.c accounts for each.
  *
  * A program that cannot be traced by preloading (statically linked,
  * set-user-ID...) is run untouched, with one line saying so; the gate fails
- * it. So is a run whose first process left no trace of its last image.
+ * it. So is a run with any process not seen whole: one that could not be
+ * traced (exec'd a static program, has its own malloc) or died before its
+ * trace was complete.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +22,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -25,6 +30,7 @@
 #include "cli.h"
 #include "gate.h"
 #include "graph.h"
+#include "run_account.h"
 #include "untraceable.h"
 #include "util.h"
 
@@ -97,96 +103,89 @@ static void usage(FILE *f)
           "example: heapscope run -- python3 script.py\n", f);
 }
 
-/* The traces listed in the run log. */
-static size_t read_log(const char *log_path, char ***out)
+/* One line per trace: what it holds; or why heapscope saw none of its
+ * allocations; and whether its process died before it was complete. */
+static void report(const struct run_account *a, unsigned heuristics)
 {
-    FILE *f = fopen(log_path, "r");
-    *out = NULL;
-    if (!f)
-        return 0;
-    size_t n = 0;
-    char line[PATH_MAX + 2];
-    while (fgets(line, sizeof line, f)) {
-        line[strcspn(line, "\n")] = 0;
-        if (!*line)
-            continue;
-        *out = xrealloc(*out, (n + 1) * sizeof **out);
-        (*out)[n++] = xstrdup(line);
-    }
-    fclose(f);
-    return n;
-}
-
-/* The pid of a trace's process (its first record), 0 if unreadable; with
- * ended_by_exec, whether its last end record says the image exec'd. */
-static uint64_t trace_process(const char *path, int *ended_by_exec)
-{
-    char err[640];
-    struct fmt_reader *r = fmt_reader_open(path, err, sizeof err);
-    if (!r)
-        return 0;
-    struct fmt_record rec;
-    uint64_t pid = fmt_reader_next(r, &rec) == 1 && rec.type == FMT_REC_PROCESS ? rec.u.process.pid : 0;
-    while (ended_by_exec && fmt_reader_next(r, &rec) == 1)
-        if (rec.type == FMT_REC_PROCESS_END)
-            *ended_by_exec = rec.u.end.reason == FMT_END_EXEC;
-    fmt_reader_close(r);
-    return pid;
-}
-
-/* Why the first process (pid) has no trace of its last image, into why; 0
- * if it has one. The run log lists traces as they were opened, so an image's
- * trace comes after the one of the image that exec'd it. */
-static int first_process_untraced(char *const *traces, size_t n, pid_t pid, char *why, size_t room)
-{
-    size_t last = n;
-    for (size_t i = 0; i < n; i++)
-        if (trace_process(traces[i], NULL) == (uint64_t)pid)
-            last = i;
-    int exec_end = 0;
-    if (last == n)
-        snprintf(why, room, "the first process (pid %d) left no trace (it ran without the preload, or was "
-                 "killed before it wrote)", (int)pid);
-    else if (trace_process(traces[last], &exec_end) && exec_end && !follow_off())
-        snprintf(why, room, "the first process (pid %d) exec'd a program that left no trace (one that cannot "
-                 "be traced by preloading, or killed before it wrote)", (int)pid);
-    else
-        return 0;
-    return 1;
-}
-
-/* One line per trace. */
-static void report(char *const *traces, size_t n, unsigned heuristics)
-{
-    for (size_t i = 0; i < n; i++) {
-        const char *line = traces[i];
+    for (size_t i = 0; i < a->n_traces; i++) {
+        const char *line = a->traces[i];
         struct model m;
-        char err[640], a[32], b[32], c[32];
+        char err[640], a1[32], b[32], c[32], why[4600];
         if (model_load(&m, line, NULL, err, sizeof err) != 0) {
             fprintf(stderr, "heapscope: %s\n", err);
             continue;
         }
-        fprintf(stderr, "heapscope: %s (pid %llu): %s allocations, %s", m.program,
-                (unsigned long long)m.pid, fmt_count(a, m.allocs), fmt_bytes(b, m.bytes_allocated));
-        if (model_exec_snapshot(&m)) {
-            fprintf(stderr, "; replaced by exec");
-        } else if (m.snapshot && m.snapshot->scanned) {
-            struct graph g;
-            uint64_t bytes[KIND_COUNT], blocks[KIND_COUNT], inherited[2];
-            graph_build(&g, &m, heuristics);
-            graph_totals(&g, bytes, blocks, inherited);
-            graph_free(&g);
-            fprintf(stderr, "; lost %s bytes in %s blocks (%s possibly)",
-                    fmt_count(a, bytes[KIND_DEFINITELY_LOST] + bytes[KIND_INDIRECTLY_LOST]),
-                    fmt_count(b, blocks[KIND_DEFINITELY_LOST] + blocks[KIND_INDIRECTLY_LOST]),
-                    fmt_count(c, bytes[KIND_POSSIBLY_LOST]));
-        } else if (m.snapshot) {
-            fprintf(stderr, "; %s bytes in %s blocks not freed at %s", fmt_count(c, m.reported_bytes),
-                    fmt_count(a, m.reported_blocks), m.snapshot->name);
+        fprintf(stderr, "heapscope: %s (pid %llu): ", m.program, (unsigned long long)m.pid);
+        if (model_malloc_foreign(&m, why, sizeof why)) {
+            fprintf(stderr, "%s", why);
+        } else {
+            fprintf(stderr, "%s allocations, %s", fmt_count(a1, m.allocs), fmt_bytes(b, m.bytes_allocated));
+            if (model_exec_snapshot(&m)) {
+                fprintf(stderr, "; replaced by exec");
+            } else if (m.snapshot && m.snapshot->scanned) {
+                struct graph g;
+                uint64_t bytes[KIND_COUNT], blocks[KIND_COUNT], inherited[2];
+                graph_build(&g, &m, heuristics);
+                graph_totals(&g, bytes, blocks, inherited);
+                graph_free(&g);
+                fprintf(stderr, "; lost %s bytes in %s blocks (%s possibly)",
+                        fmt_count(a1, bytes[KIND_DEFINITELY_LOST] + bytes[KIND_INDIRECTLY_LOST]),
+                        fmt_count(b, blocks[KIND_DEFINITELY_LOST] + blocks[KIND_INDIRECTLY_LOST]),
+                        fmt_count(c, bytes[KIND_POSSIBLY_LOST]));
+            } else if (m.snapshot) {
+                fprintf(stderr, "; %s bytes in %s blocks not freed at %s", fmt_count(c, m.reported_bytes),
+                        fmt_count(a1, m.reported_blocks), m.snapshot->name);
+            }
+            if (model_allocators_beside(&m, why, sizeof why))
+                fprintf(stderr, "; %s", why);
         }
-        fprintf(stderr, "%s; trace %s\n", m.damage ? " (trace cut short)" : "", line);
+        if (a->cut[i]) /* (which is why the trace is short) */
+            fprintf(stderr, "; %s", a->cut[i]);
+        else if (m.damage)
+            fputs(" (trace cut short)", stderr);
+        fprintf(stderr, "; trace %s\n", line);
         model_free(&m);
     }
+    for (size_t i = 0; i < a->n_untraced; i++)
+        fprintf(stderr, "heapscope: %s\n", a->untraced[i]);
+}
+
+/* Waits for every process the run started: the first (pid), whose status
+ * goes into *status, and every descendant orphaned on the way (we are their
+ * subreaper), each noted in *out with its name. ^C and ^\ are the program's
+ * while it runs, ours again once it has ended. */
+static size_t reap_all(pid_t pid, int *status, const struct sigaction *old_int, const struct sigaction *old_quit,
+                       struct run_reaped **out)
+{
+    size_t n = 0;
+    *out = NULL;
+    for (;;) {
+        siginfo_t si = { 0 };
+        if (waitid(P_ALL, 0, &si, WEXITED | WNOWAIT) != 0) {
+            if (errno == EINTR)
+                continue;
+            break; /* ECHILD: all reaped */
+        }
+        struct run_reaped r = { .pid = si.si_pid };
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/comm", (int)r.pid); /* a zombie keeps its name */
+        FILE *f = fopen(path, "r");
+        if (f) {
+            if (fgets(r.comm, sizeof r.comm, f))
+                r.comm[strcspn(r.comm, "\n")] = 0;
+            fclose(f);
+        }
+        while (waitpid(r.pid, &r.status, 0) < 0 && errno == EINTR)
+            ;
+        if (r.pid == pid) {
+            *status = r.status;
+            sigaction(SIGINT, old_int, NULL);
+            sigaction(SIGQUIT, old_quit, NULL);
+        }
+        *out = xrealloc(*out, (n + 1) * sizeof **out);
+        (*out)[n++] = r;
+    }
+    return n;
 }
 
 int cmd_run(int argc, char **argv)
@@ -255,6 +254,7 @@ int cmd_run(int argc, char **argv)
         unlink(log_path);
         return cli_error("cannot make a pipe: %s", strerror(errno));
     }
+    prctl(PR_SET_CHILD_SUBREAPER, 1); /* orphaned descendants are ours to reap, and to account for */
     pid_t pid = fork();
     if (pid < 0) {
         unlink(log_path);
@@ -277,30 +277,35 @@ int cmd_run(int argc, char **argv)
     while ((got = read(exec_pipe[0], &failed_exec, 1)) < 0 && errno == EINTR)
         ;
     close(exec_pipe[0]);
-    int status;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGQUIT, &old_quit, NULL);
+    int status = 0;
+    struct run_reaped *reaped;
+    size_t n_reaped = reap_all(pid, &status, &old_int, &old_quit, &reaped);
     int verdict = 0;
-    char **traces;
-    size_t n = read_log(log_path, &traces);
-    int left_no_trace = !untraceable && got != 1 && first_process_untraced(traces, n, pid, why, sizeof why);
     if (got == 1) { /* exec said why */
         snprintf(why, sizeof why, "%s could not be run", argv[optind]);
         untraceable = 1;
     }
+    struct run_account acc;
+    run_account_build(&acc, log_path, reaped, n_reaped, pid, untraceable, got != 1, !follow_off());
     if (gate) {
-        gopt.untraced = untraceable || left_no_trace ? why : NULL;
-        verdict = gate_run(traces, n, &gopt);
+        /* what was said before the run, first */
+        char *said[1] = { why };
+        char **unseen = untraceable ? xmalloc((acc.n_unseen + 1) * sizeof *unseen) : acc.unseen;
+        if (untraceable) {
+            memcpy(unseen, said, sizeof said);
+            memcpy(unseen + 1, acc.unseen, acc.n_unseen * sizeof *unseen);
+        }
+        gopt.unseen = unseen;
+        gopt.n_unseen = acc.n_unseen + (untraceable != 0);
+        gopt.ran = acc.ran;
+        verdict = gate_run(acc.judged, acc.n_judged, &gopt);
+        if (untraceable)
+            free(unseen);
     } else {
-        report(traces, n, gopt.heuristics);
-        if (left_no_trace)
-            fprintf(stderr, "heapscope: %s\n", why);
+        report(&acc, gopt.heuristics);
     }
-    for (size_t i = 0; i < n; i++)
-        free(traces[i]);
-    free(traces);
+    run_account_free(&acc);
+    free(reaped);
     unlink(log_path);
     if (WIFEXITED(status)) /* the program's own failure first, then the gate's */
         return WEXITSTATUS(status) ? WEXITSTATUS(status) : verdict;

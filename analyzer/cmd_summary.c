@@ -101,6 +101,15 @@ static void print_json(const struct model *m, unsigned heuristics)
         json_bool(&j, "exec", model_exec_snapshot(m));
     }
     json_object_end(&j);
+    json_array(&j, "allocators");
+    for (size_t i = 0; i < m->n_allocators; i++) {
+        json_object(&j, NULL);
+        json_str(&j, "name", *m->allocators[i].name ? m->allocators[i].name : NULL);
+        json_str(&j, "module", m->allocators[i].module);
+        json_bool(&j, "is_malloc", !m->allocators[i].malloc_ours);
+        json_object_end(&j);
+    }
+    json_array_end(&j);
     json_str(&j, "end", end_reason(m));
     json_bool(&j, "complete", m->has_end && !m->damage);
     json_str(&j, "damage", m->damage);
@@ -120,6 +129,11 @@ static void print_text(const struct model *m, unsigned heuristics)
     if (m->has_end)
         printf("peak live    %s at %.3f s\n", fmt_bytes(a, m->peak_bytes), (double)m->peak_time_ns / 1e9);
     printf("threads      %llu\n", (unsigned long long)m->threads);
+    char allocator[4096];
+    if (model_malloc_foreign(m, allocator, sizeof allocator))
+        printf("allocator    %s\n", allocator);
+    if (model_allocators_beside(m, allocator, sizeof allocator))
+        printf("allocator    %s\n", allocator);
     int first = 1;
     for (size_t i = 0; i < m->n_snapshots; i++) {
         const struct model_snapshot *s = &m->snapshots[i];

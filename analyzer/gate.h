@@ -20,7 +20,11 @@ struct gate_options {
     size_t n_supp_files;
     const char *baseline, *write_baseline, *junit, *sarif;
     unsigned heuristics;            /* interior-pointer rules (graph.h) */
-    const char *untraced; /* why the run was not all traced (heapscope run): the verdict fails */
+    /* heapscope run: each process not seen whole, one line each ("NAME (pid N):
+     * why"): the verdict fails; and how many processes ran (-1: not known) */
+    char **unseen;
+    size_t n_unseen;
+    long ran;
 };
 
 enum {

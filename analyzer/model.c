@@ -310,6 +310,13 @@ int model_load(struct model *m, const char *path, const char *want, char *err, s
             free(m->suppressions);
             m->suppressions = xstrdup(rec.u.text);
             break;
+        case FMT_REC_ALLOCATOR: {
+            struct model_allocator a = { rec.u.allocator.malloc_ours != 0, xstrdup(rec.u.allocator.name),
+                                         xstrdup(rec.u.allocator.module) };
+            m->allocators = xrealloc(m->allocators, (m->n_allocators + 1) * sizeof *m->allocators);
+            m->allocators[m->n_allocators++] = a;
+            break;
+        }
         case FMT_REC_HEAP_STAT: {
             struct model_heap_point hp = { rec.u.heap_stat.time_ns, rec.u.heap_stat.live_bytes,
                                            rec.u.heap_stat.live_blocks };
@@ -382,6 +389,11 @@ int model_load(struct model *m, const char *path, const char *want, char *err, s
 
 void model_free(struct model *m)
 {
+    for (size_t i = 0; i < m->n_allocators; i++) {
+        free(m->allocators[i].name);
+        free(m->allocators[i].module);
+    }
+    free(m->allocators);
     free(m->program);
     free(m->exe);
     free(m->cmdline);
@@ -411,6 +423,32 @@ int model_exec_snapshot(const struct model *m)
 {
     return m->snapshot && m->has_end && m->end_reason == FMT_END_EXEC && m->snapshot == &m->snapshots[m->n_snapshots - 1] &&
            strcmp(m->snapshot->name, "exec") == 0;
+}
+
+int model_malloc_foreign(const struct model *m, char *why, size_t room)
+{
+    for (size_t i = 0; i < m->n_allocators; i++) {
+        const struct model_allocator *a = &m->allocators[i];
+        if (a->malloc_ours)
+            continue;
+        snprintf(why, room, "malloc is %s, in %s, not heapscope's: its allocations cannot be traced",
+                 *a->name ? a->name : "an allocator of its own", a->module);
+        return 1;
+    }
+    return 0;
+}
+
+int model_allocators_beside(const struct model *m, char *text, size_t room)
+{
+    size_t len = 0;
+    *text = 0;
+    for (size_t i = 0; i < m->n_allocators && len < room; i++) {
+        const struct model_allocator *a = &m->allocators[i];
+        if (a->malloc_ours)
+            len += (size_t)snprintf(text + len, room - len, "%s%s's own API (in %s) is not traced", len ? "; " : "",
+                                    a->name, a->module);
+    }
+    return len != 0;
 }
 
 const struct model_module *model_module_at(const struct model *m, uint64_t addr)

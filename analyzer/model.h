@@ -70,6 +70,13 @@ struct model_edge {
     uint64_t src_off, dst_off;
 };
 
+/* An allocator the process had that heapscope does not see. */
+struct model_allocator {
+    int malloc_ours; /* 0: malloc itself is this one: nothing was traced */
+    char *name;      /* "jemalloc", "mimalloc", "tcmalloc", or "" when not known */
+    char *module;    /* the file that holds it */
+};
+
 struct model {
     const char *path;
     /* the process */
@@ -110,6 +117,10 @@ struct model {
     size_t n_rc;
     /* the program's own __lsan_default_suppressions(), or NULL */
     char *suppressions;
+    /* allocators heapscope did not see (ALLOCATOR records) */
+    struct model_allocator *allocators;
+    size_t n_allocators;
+
     /* why the trace ended early, or NULL */
     char *damage;
 };
@@ -127,6 +138,13 @@ void model_free(struct model *m);
 /* Whether the chosen snapshot is the one taken as the process image was
  * replaced by exec (not a leak point: the heap is discarded). */
 int model_exec_snapshot(const struct model *m);
+
+/* Whether malloc was not heapscope's in this process (its own allocator:
+ * none of its allocations could be traced): 1 and why into why, else 0. */
+int model_malloc_foreign(const struct model *m, char *why, size_t room);
+/* The allocators' APIs it had beside heapscope's malloc, whose allocations
+ * were not traced, as one clause into text; 0 if none. */
+int model_allocators_beside(const struct model *m, char *text, size_t room);
 
 /* The module whose range holds addr, or NULL. */
 const struct model_module *model_module_at(const struct model *m, uint64_t addr);

@@ -22,13 +22,13 @@
 #define SCRIPT_DEPTH_MAX 4 /* interpreters of interpreters: the kernel's limit */
 
 /* PROGRAM as execvp finds it: itself when it has a slash, else the first
- * executable regular file of that name along PATH ("/bin:/usr/bin" when
- * unset; an empty element is the current directory). */
-static int resolve(const char *program, char *out, size_t room)
+ * executable regular file of that name along search (a PATH; NULL: ours,
+ * "/bin:/usr/bin" when unset; an empty element is the current directory). */
+static int resolve(const char *program, const char *search, char *out, size_t room)
 {
     if (strchr(program, '/'))
         return snprintf(out, room, "%s", program) < (int)room ? 0 : -1;
-    const char *dir = getenv("PATH");
+    const char *dir = search ? search : getenv("PATH");
     if (!dir)
         dir = "/bin:/usr/bin";
     for (;;) {
@@ -127,9 +127,15 @@ static int secure_exec(const char *path, char *why, size_t room)
 
 int program_untraceable(const char *program, char *why, size_t room)
 {
+    return program_untraceable_along(program, NULL, why, room) == 1;
+}
+
+int program_untraceable_along(const char *program, const char *search, char *why, size_t room)
+{
     char path[PATH_MAX], next[PATH_MAX], script[PATH_MAX] = "";
-    if (resolve(program, path, sizeof path) != 0)
-        return 0;
+    struct stat st;
+    if (resolve(program, search, path, sizeof path) != 0 || stat(path, &st) != 0)
+        return -1;
     enum image kind;
     for (int depth = 0; (kind = image_kind(path, next, sizeof next)) == IMAGE_SCRIPT; depth++) {
         if (depth == SCRIPT_DEPTH_MAX)

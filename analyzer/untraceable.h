@@ -12,5 +12,8 @@
  * be told: not found, not ELF, another ELF class; exec will say). Follows
  * PATH as execvp does and `#!` lines to the interpreter that really runs. */
 int program_untraceable(const char *program, char *why, size_t room);
+/* The same, searching along search (a PATH list; NULL: ours) as execvp did
+ * in a traced process; and -1 if there is no such file (exec failed). */
+int program_untraceable_along(const char *program, const char *search, char *why, size_t room);
 
 #endif

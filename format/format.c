@@ -579,6 +579,11 @@ int fmt_reader_next(struct fmt_reader *r, struct fmt_record *rec)
         case FMT_REC_SUPPRESSIONS:
             rec->u.text = get_str(&c, NULL);
             break;
+        case FMT_REC_ALLOCATOR:
+            rec->u.allocator.malloc_ours = get_varint(&c);
+            rec->u.allocator.name = get_str(&c, NULL);
+            rec->u.allocator.module = get_str(&c, NULL);
+            break;
         case FMT_REC_ROOT:
             rec->u.root.id = get_varint(&c);
             rec->u.root.kind = get_varint(&c);

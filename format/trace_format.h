@@ -51,6 +51,7 @@ enum fmt_record_type {
     FMT_REC_RC = 17,           /* op, addr, count + 1, stack_id, seq, type_id, object id: a refcount event */
     FMT_REC_SUPPRESSIONS = 18, /* str: the program's __lsan_default_suppressions() */
     FMT_REC_SEQ = 19,          /* seq: the chunk's number, first in a chunk made from a journal region */
+    FMT_REC_ALLOCATOR = 20,    /* malloc_ours, str name, str module: an allocator heapscope does not see */
 };
 
 /* Refcount events (FMT_REC_RC.op), from the refcount shim. */
@@ -204,6 +205,7 @@ struct fmt_record {
         struct { uint64_t addr, size, stack_id, type_id, birth_ns, flags, hash, word0; } block;
         struct { uint64_t id, kind, start, end, tid; } root;
         const char *text; /* SUPPRESSIONS */
+        struct { uint64_t malloc_ours; const char *name, *module; } allocator;
         struct { uint64_t src, src_is_root, src_off, dst, dst_off, rules; } edge;
         struct { uint64_t time_ns, live_bytes, live_blocks, allocs, bytes_allocated; } heap_stat;
         struct { uint64_t time_ns, reason, allocs, frees, bytes_allocated,

@@ -19,6 +19,8 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define EXPORT __attribute__((visibility("default")))
@@ -41,6 +43,11 @@ static struct {
     int (*fexecve)(int, char *const[], char *const[]);
     void (*_exit)(int);
     void (*_Exit)(int);
+    pid_t (*wait)(int *);
+    pid_t (*waitpid)(pid_t, int *, int);
+    pid_t (*wait3)(int *, int, struct rusage *);
+    pid_t (*wait4)(pid_t, int *, int, struct rusage *);
+    int (*waitid)(idtype_t, id_t, siginfo_t *, int);
 } real;
 
 /* ------------------------------------------------------------ bootstrap */
@@ -85,6 +92,11 @@ static void resolve(void)
     FIND(fexecve);
     FIND(_exit);
     FIND(_Exit);
+    FIND(wait);
+    FIND(waitpid);
+    FIND(wait3);
+    FIND(wait4);
+    FIND(waitid);
     FIND(malloc); /* last: its being set says all are */
 #undef FIND
 }
@@ -276,6 +288,7 @@ static int do_exec(enum exec_kind kind, const char *file, int fd, char *const ar
     int ours = atomic_load(&rec_on) && getpid() == rec_pid();
     char *env_copy[2048];
     char *const *env = envp;
+    notes_exec(file, fd, kind == EXEC_SEARCH); /* a vfork child's too: it has no trace to say it in */
     if (ours) {
         env = exec_env(envp, env_copy, sizeof env_copy / sizeof env_copy[0]);
         rec_exec(HS_CALLER_SP());
@@ -346,6 +359,58 @@ EXEC_LIST_HOOK(execl, EXEC_PATH, 0)
 EXEC_LIST_HOOK(execlp, EXEC_SEARCH, 0)
 EXEC_LIST_HOOK(execle, EXEC_PATH, 1)
 
+/* ----------------------------------------------------------------- wait */
+
+/* The caller may not want the status; we do. */
+#define STATUS_OR(status, spare) ((status) ? (status) : &(spare))
+
+static pid_t reaped(pid_t pid, const int *status)
+{
+    if (pid > 0)
+        notes_child(pid, *status);
+    return pid;
+}
+
+EXPORT pid_t wait(int *status)
+{
+    ENSURE_REAL();
+    int spare, *st = STATUS_OR(status, spare);
+    return reaped(real.wait(st), st);
+}
+
+EXPORT pid_t waitpid(pid_t pid, int *status, int options)
+{
+    ENSURE_REAL();
+    int spare, *st = STATUS_OR(status, spare);
+    return reaped(real.waitpid(pid, st, options), st);
+}
+
+EXPORT pid_t wait3(int *status, int options, struct rusage *usage)
+{
+    ENSURE_REAL();
+    int spare, *st = STATUS_OR(status, spare);
+    return reaped(real.wait3(st, options, usage), st);
+}
+
+EXPORT pid_t wait4(pid_t pid, int *status, int options, struct rusage *usage)
+{
+    ENSURE_REAL();
+    int spare, *st = STATUS_OR(status, spare);
+    return reaped(real.wait4(pid, st, options, usage), st);
+}
+
+EXPORT int waitid(idtype_t idtype, id_t id, siginfo_t *info, int options)
+{
+    ENSURE_REAL();
+    int r = real.waitid(idtype, id, info, options);
+    if (r == 0 && info && info->si_pid > 0) {
+        int code = info->si_code, s = info->si_status;
+        if (code == CLD_EXITED || code == CLD_KILLED || code == CLD_DUMPED)
+            notes_child(info->si_pid, code == CLD_EXITED ? W_EXITCODE(s, 0) : code == CLD_DUMPED ? s | WCOREFLAG : s);
+    }
+    return r;
+}
+
 /* ------------------------------------------------------------ lifetime */
 
 /* _exit skips destructors (dash and many daemons leave this way): finish the
@@ -403,7 +468,9 @@ __attribute__((constructor)) static void heapscope_start(void)
 {
     ENSURE_REAL();
     rec_start();
+    notes_allocator(); /* before the writer: a process whose malloc is not ours gets none */
     rec_start_late();
+    notes_follow_forks();
     exit_handler_registered = __cxa_atexit(heapscope_exit_handler, NULL, NULL) == 0;
 }
 

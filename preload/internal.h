@@ -87,6 +87,9 @@ void plat_modules_foreach(void (*fn)(const struct plat_module *m, void *arg), vo
 void *plat_program_function(const char *name);
 /* The text range of the module containing addr; 0 or -ENOENT. */
 int plat_module_range(const void *addr, uintptr_t *start, uintptr_t *end);
+/* The module that holds addr: its base (to tell modules apart) and its path
+ * into out (the program's real path for the program); 0 or -ENOENT. */
+int plat_module_path(const void *addr, const void **base, char *out, size_t room);
 /* The .eh_frame_hdr (PT_GNU_EH_FRAME) of the module whose code contains addr,
  * and its size; 0 if no module's code does, or it has none. Takes the
  * loader's lock. */
@@ -320,6 +323,25 @@ void rc_event(unsigned op, const void *obj, uint64_t id, long count, const char 
 void rc_misuse(unsigned op, const void *obj, uint64_t id, const char *type, uintptr_t ret) HS_HIDDEN;
 /* How many refcount events were numbered so far. */
 uint64_t rc_sequence(void) HS_HIDDEN;
+
+/* ---- notes.c: what the trace cannot show by itself ---- */
+
+/* Finds the allocators heapscope does not see (malloc that is not ours;
+ * another allocator's API beside ours) and records them. From the
+ * constructor, while recording is on. */
+void notes_allocator(void) HS_HIDDEN;
+/* Whether malloc is not ours: nothing the program allocates reaches us. */
+int notes_malloc_foreign(void) HS_HIDDEN;
+/* Records them again in each forked child's trace. Call after the
+ * recorder's fork handlers are registered (they reset the child's output). */
+void notes_follow_forks(void) HS_HIDDEN;
+/* Tells `heapscope run` the program an exec is about to run: file as
+ * passed, or fexecve's fd (>= 0), searched along PATH when search (execvp)
+ * and file has no '/'. Safe in a vfork child. */
+void notes_exec(const char *file, int fd, int search) HS_HIDDEN;
+/* Tells `heapscope run` (its run log) that this process reaped child, which
+ * ended with a wait status; async-signal-safe (a SIGCHLD handler may reap). */
+void notes_child(pid_t child, int status) HS_HIDDEN;
 
 /* ---- recorder.c: the recording core ---- */
 

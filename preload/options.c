@@ -13,7 +13,7 @@
 
 struct hs_options hs_opt;
 
-static char output_buf[4096];
+static char output_buf[4096], run_log_buf[4096];
 
 static int parse_signal(const char *s)
 {
@@ -70,7 +70,11 @@ void options_init(void)
     hs_opt.max_frames = (unsigned)parse_num("HEAPSCOPE_MAX_FRAMES", 128, 1, FMT_MAX_FRAMES);
     hs_opt.follow = (int)parse_num("HEAPSCOPE_FOLLOW", 1, 0, 1);
     hs_opt.scan = (int)parse_num("HEAPSCOPE_SCAN", 1, 0, 1);
-    hs_opt.run_log = getenv("HEAPSCOPE_RUN_LOG");
+    /* copied: a program may write over its environment's strings (Chromium's
+     * setproctitle does) */
+    const char *run_log = getenv("HEAPSCOPE_RUN_LOG");
+    if (run_log && *run_log && strlen(run_log) < sizeof run_log_buf)
+        hs_opt.run_log = strcpy(run_log_buf, run_log);
 
     /* HEAPSCOPE_ROOT_PID marks the descendants of the first traced process,
      * so that only the first one takes a pattern without %p as it is. */

@@ -371,6 +371,22 @@ int plat_module_range(const void *addr, uintptr_t *start, uintptr_t *end)
     return 0;
 }
 
+int plat_module_path(const void *addr, const void **base, char *out, size_t room)
+{
+    Dl_info info;
+    struct link_map *lm = NULL;
+    if (!dladdr1(addr, &info, (void **)&lm, RTLD_DL_LINKMAP) || !lm)
+        return -ENOENT;
+    *base = info.dli_fbase;
+    if (lm->l_name && lm->l_name[0]) {
+        snprintf(out, room, "%s", lm->l_name);
+        return 0;
+    }
+    ssize_t n = readlink("/proc/self/exe", out, room - 1); /* the program's own map has no name */
+    out[n > 0 ? n : 0] = 0;
+    return 0;
+}
+
 struct eh_ctx {
     uintptr_t addr, hdr;
     size_t size;

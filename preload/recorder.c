@@ -944,6 +944,7 @@ void rec_start_late(void)
             sigaction(hs_opt.snapshot_signal, &sa, NULL);
         }
     }
-    out_start_writer();
+    if (!notes_malloc_foreign()) /* else nothing will reach us: no thread of ours in the program */
+        out_start_writer();
     guard_leave(g);
 }

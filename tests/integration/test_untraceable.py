@@ -36,7 +36,7 @@ def untraced(argv, why, status, stdout="static hello\n", env=None):
     check(p.returncode == status and p.stdout == stdout and not traces,
           "%s: its status (%d) and stdout, no trace" % (argv[0], status))
     p, traces = hs_run(argv, "--gate", env=env)
-    verdict = ("heapscope gate: FAIL: 0 bytes in 0 blocks leaked, in 0 of 0 traced processes; "
+    verdict = ("heapscope gate: FAIL: 0 bytes in 0 blocks leaked, in 0 of 0 traced processes (1 ran); "
                "%s: it cannot be traced by preloading\n" % why)
     check(p.stderr == verdict, "--gate: one line, the verdict says why: %r" % p.stderr)
     check(p.returncode == (status or 1) and p.stdout == stdout,
@@ -89,14 +89,15 @@ p, traces = hs_run([suid, "clean"])
 check(p.returncode == 0 and len(traces) == 1 and "cannot be traced" not in p.stderr,
       "set-user-ID to ourselves (root): traced, without the line")
 
-# The first process was traced, but its last image left no trace.
-EXECD = (r"the first process \(pid \d+\) exec'd a program that left no trace "
-         r"\(one that cannot be traced by preloading, or killed before it wrote\)")
+# The first process was traced, but its last image left no trace: the image
+# it exec'd is named (the preload notes what each image sets out to exec).
+EXECD = r"static_hello \(pid \d+\): %s is statically linked: it cannot be traced by preloading" % re.escape(static)
+KILLED = r"sh \(pid \d+\): died before its trace was complete \(killed by SIGKILL\)"
 p, traces = hs_run(["/bin/sh", "-c", "exec %s" % static], "--gate")
 check(p.returncode == 1 and p.stdout == "static hello\n" and len(traces) == 1,
       "sh -c 'exec static', --gate: exit 1, stdout untouched, the shell's trace")
-check(re.fullmatch(r"heapscope gate: FAIL: 0 bytes in 0 blocks leaked, in 0 of 1 traced processes; %s\n" % EXECD,
-                   p.stderr), "its verdict says why, in one line: %r" % p.stderr)
+check(re.fullmatch(r"heapscope gate: FAIL: 0 bytes in 0 blocks leaked, in 0 of 1 traced processes \(2 ran\); %s\n"
+                   % EXECD, p.stderr), "its verdict says why, in one line: %r" % p.stderr)
 p, traces = hs_run(["/bin/sh", "-c", "exec %s" % static])
 lines = p.stderr.splitlines()
 check(p.returncode == 0 and len(lines) == 2 and lines[0].startswith("heapscope: sh (pid ")
@@ -110,16 +111,15 @@ p, traces = hs_run(["/bin/sh", "-c", "kill -KILL $$"], "--gate")
 check(p.returncode == -signal.SIGKILL and len([x for x in traces if x.endswith(".hst")]) == 1
       and any(x.endswith(".hst.journal") for x in traces),
       "a program killed at once: killed the same way, its trace and journal left: %s" % traces)
-check(re.fullmatch(r"heapscope gate: FAIL: 0 bytes in 0 blocks leaked, in 0 of 1 traced processes; ended before "
-                   r"an exit snapshot, not judged: sh \(pid \d+\)\n", p.stderr),
-      "its verdict fails it, not judged: %r" % p.stderr)
+check(re.fullmatch(r"heapscope gate: FAIL: 0 bytes in 0 blocks leaked, in 0 of 0 traced processes \(1 ran\); %s\n"
+                   % KILLED, p.stderr), "its verdict says it died before its trace was complete, and how: %r" % p.stderr)
 p, traces = hs_run(["/bin/sh", "-c", "kill -KILL $$"])
-check(p.returncode == -signal.SIGKILL and re.fullmatch(r"heapscope: sh \(pid \d+\): .* \(trace cut short\); trace .*\n",
-                                                       p.stderr),
-      "without --gate, its one line says it was cut short: %r" % p.stderr)
+check(p.returncode == -signal.SIGKILL and re.fullmatch(r"heapscope: sh \(pid \d+\): .*; died before its trace was "
+                                                       r"complete \(killed by SIGKILL\); trace .*\n", p.stderr),
+      "without --gate, its one line says it died before its trace was complete: %r" % p.stderr)
 p, traces = hs_run([os.path.join(d, "no-such-program")], "--gate")
 check(p.returncode == 127 and "left no trace" not in p.stderr and p.stderr.endswith(
-      "in 0 of 0 traced processes; %s could not be run\n" % os.path.join(d, "no-such-program")),
+      "in 0 of 0 traced processes (0 ran); %s could not be run\n" % os.path.join(d, "no-such-program")),
       "a program that cannot be run: exec's own error, and the verdict says so: %r" % p.stderr)
 
 # JUnit: the untraced program is a test case in error.
