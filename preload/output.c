@@ -121,6 +121,20 @@ static int reserve(int f, uint64_t off, size_t n)
     return 0;
 }
 
+/* Where no journal can be (a trace written to a pipe or a device path, a
+ * file system without shared mappings), buffers are the process's own
+ * memory, as they were before the journal: what a killed process had not
+ * written yet is lost. */
+static int journal_impossible;
+
+static struct fmt_region_header *private_region(void)
+{
+    struct fmt_region_header *r = plat_map(REGION_SIZE);
+    if (r)
+        r->magic = FMT_REGION_MAGIC;
+    return r;
+}
+
 /* A free region, from the spare list or a new one at the journal's end.
  * queue_lock held; opens the trace and journal first if need be (which
  * takes file_lock: the caller holds no queue_lock then, see take_region). */
@@ -129,7 +143,7 @@ static struct fmt_region_header *new_region(void)
     if (spare_len)
         return spare[--spare_len];
     if (jfd < 0)
-        return NULL;
+        return private_region();
     uint64_t off = journal_size;
     int err = reserve(jfd, off, REGION_SIZE);
     if (err) {
@@ -139,8 +153,8 @@ static struct fmt_region_header *new_region(void)
         return NULL;
     }
     struct fmt_region_header *r = plat_map_file(jfd, (off_t)off, REGION_SIZE);
-    if (!r)
-        return NULL; /* (the next region takes the same place) */
+    if (!r) /* a file system that cannot map it: (the next region takes the same place) */
+        return private_region();
     journal_size = off + REGION_SIZE;
     r->magic = FMT_REGION_MAGIC;
     return r;
@@ -148,7 +162,7 @@ static struct fmt_region_header *new_region(void)
 
 static struct fmt_region_header *take_region(void)
 {
-    if (jfd < 0 && !atomic_load(&failed)) {
+    if ((fd < 0 || (jfd < 0 && !journal_impossible)) && !atomic_load(&failed)) {
         pthread_mutex_lock(&file_lock);
         open_files();
         pthread_mutex_unlock(&file_lock);
@@ -394,10 +408,12 @@ static int open_journal(void)
 {
     char jpath[sizeof path + sizeof FMT_JOURNAL_SUFFIX];
     snprintf(jpath, sizeof jpath, "%s%s", path, FMT_JOURNAL_SUFFIX);
-    int j = open(jpath, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    struct stat st;
+    int j = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? open(jpath, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)
+                                                       : -1;
     if (j < 0) {
-        fail("cannot create journal for", errno);
-        return -1;
+        journal_impossible = 1;
+        return 0;
     }
     int high = fcntl(j, F_DUPFD_CLOEXEC, fd + 1); /* beside the trace's, high */
     if (high >= 0) {
@@ -408,11 +424,11 @@ static int open_journal(void)
     memcpy(header, FMT_JOURNAL_MAGIC, 8);
     uint32_t words[3] = { FMT_JOURNAL_VERSION, REGION_SIZE, (uint32_t)getpid() };
     memcpy(header + 8, words, sizeof words); /* little-endian, as x86-64 */
-    int err = plat_write_all(j, header, sizeof header);
-    if (err) {
+    if (plat_write_all(j, header, sizeof header) != 0) {
         close(j);
-        fail("cannot write journal for", -err);
-        return -1;
+        unlink(jpath);
+        journal_impossible = 1;
+        return 0;
     }
     jfd = j;
     journal_size = FMT_JOURNAL_HEADER_SIZE;
@@ -487,7 +503,7 @@ static int open_files(void)
 {
     if (fd < 0)
         return open_trace();
-    return jfd < 0 ? open_journal() : 0;
+    return jfd < 0 && !journal_impossible ? open_journal() : 0;
 }
 
 /* Compresses one buffer into a chunk and writes it. file_lock held. */
@@ -762,6 +778,7 @@ void out_fork_child(void)
     if (jfd >= 0)
         close(jfd);
     jfd = -1;
+    journal_impossible = 0;
     next_seq = 1;
     struct stat st; /* the parent's trace: close it if it is still ours */
     if (fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == fd_dev && st.st_ino == fd_ino)
