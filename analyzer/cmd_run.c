@@ -59,7 +59,8 @@ static int find_preload(char *out, size_t room)
         return -1;
     exe[n] = 0;
     const char *dir = dirname(exe);
-    const char *candidates[] = { "../" HEAPSCOPE_LIBDIR_FROM_BIN "/libheapscope.so", "../lib/libheapscope.so" };
+    /* The install's libdir relative to its bindir (already "../lib..."), then the build tree's. */
+    const char *candidates[] = { HEAPSCOPE_LIBDIR_FROM_BIN "/libheapscope.so", "../lib/libheapscope.so" };
     for (size_t i = 0; i < sizeof candidates / sizeof candidates[0]; i++) {
         char p[PATH_MAX * 2];
         snprintf(p, sizeof p, "%s/%s", dir, candidates[i]);
