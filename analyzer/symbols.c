@@ -445,6 +445,14 @@ static unsigned call_line(Dwarf_Die *die)
     return (unsigned)line;
 }
 
+static int has_inlined(Dwarf_Die *scopes, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (dwarf_tag(&scopes[i]) == DW_TAG_inlined_subroutine)
+            return 1;
+    return 0;
+}
+
 /* Appends the frames of one address: inlined calls innermost first, then
  * the function that holds them. */
 static void resolve(struct symbolizer *s, uint64_t addr)
@@ -467,10 +475,14 @@ static void resolve(struct symbolizer *s, uint64_t addr)
     Dwarf_Addr bias;
     Dwarf_Die *cu = dwfl_module_addrdie(ms->dm, pc, &bias);
     Dwarf_Die *scopes = NULL;
-    int n = cu ? dwarf_getscopes(cu, pc - bias, &scopes) : 0;
-    if (n > 0) {
+    /* libdw answers with the nearest unit below pc, which may not hold it
+     * (node: a libuv unit for every address in V8); reading that unit's
+     * whole tree would find nothing. A unit without ranges is read. */
+    int n = cu && dwarf_haspc(cu, pc - bias) != 0 ? dwarf_getscopes(cu, pc - bias, &scopes) : 0;
+    if (n > 0 && has_inlined(scopes, n)) {
         /* dwarf_getscopes follows an inlined scope into its abstract
-         * definition; the chain of callers is in the concrete tree */
+         * definition; the chain of callers is in the concrete tree. With
+         * no inlined scope, its answer is that chain already. */
         Dwarf_Die innermost = scopes[0], *chain = NULL;
         free(scopes);
         n = dwarf_getscopes_die(&innermost, &chain);

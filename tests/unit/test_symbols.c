@@ -1,6 +1,9 @@
 /*
  * Unit tests of the symbolizer (symbols.c) against libdw itself: the symbol
- * holding an address must be the one dwfl_module_addrinfo names.
+ * holding an address must be the one dwfl_module_addrinfo names, and an
+ * address's function and inlined calls the ones of dwarf_getscopes and
+ * dwarf_getscopes_die, which the symbolizer only avoids calling where they
+ * would find nothing new.
  *
  * Every address of a crafted library (symtab_cases.c, with its symbol table
  * and stripped to its dynamic one), and the addresses around each symbol of
@@ -8,6 +11,7 @@
  * reads every symbol per lookup, which is what made node's report slow.
  */
 #include <check.h>
+#include <dwarf.h>
 #include <elfutils/libdwfl.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -109,6 +113,53 @@ static size_t check_around_symbols(struct subject *t, size_t budget)
     return checked;
 }
 
+/* libdw's function and inlined calls at pc, innermost first, by its full
+ * walks of the unit; 0 when it has none (the symbol table names it). */
+static size_t libdw_scopes(Dwfl_Module *dm, Dwarf_Addr pc, const char **names, int *inlined, size_t room)
+{
+    Dwarf_Addr bias;
+    Dwarf_Die *cu = dwfl_module_addrdie(dm, pc, &bias), *found = NULL, *chain = NULL;
+    int n = cu ? dwarf_getscopes(cu, pc - bias, &found) : 0;
+    n = n > 0 ? dwarf_getscopes_die(&found[0], &chain) : 0;
+    size_t k = 0;
+    for (int i = 0; i < n && k < room; i++) {
+        int tag = dwarf_tag(&chain[i]);
+        if (tag == DW_TAG_inlined_subroutine || tag == DW_TAG_subprogram) {
+            names[k] = dwarf_diename(&chain[i]);
+            inlined[k++] = tag == DW_TAG_inlined_subroutine;
+            if (!inlined[k - 1])
+                break;
+        }
+    }
+    free(found);
+    free(chain);
+    return k;
+}
+
+/* The frames of every return address in the module are libdw's. */
+static void check_frames(struct subject *t)
+{
+    size_t with_inlined = 0;
+    for (uint64_t pc = t->mod.start; pc + 1 < t->mod.end; pc++) {
+        const char *names[64];
+        int inlined[64];
+        size_t want = libdw_scopes(t->dm, pc, names, inlined, 64);
+        const struct sym_frame *f;
+        size_t got = sym_resolve(t->sym, pc + 1, &f);
+        if (!want) {
+            REQUIRE(got == 1 && !f[0].inlined, "0x%llx: one frame, from the symbol table", (unsigned long long)pc);
+            continue;
+        }
+        REQUIRE(got == want, "0x%llx: %zu frames, libdw %zu", (unsigned long long)pc, got, want);
+        for (size_t k = 0; k < want; k++)
+            REQUIRE(f[k].function && strcmp(f[k].function, names[k]) == 0 && f[k].inlined == inlined[k],
+                    "0x%llx frame %zu: %s%s, libdw %s%s", (unsigned long long)pc, k, f[k].function,
+                    f[k].inlined ? " (inlined)" : "", names[k], inlined[k] ? " (inlined)" : "");
+        with_inlined += want > 1;
+    }
+    REQUIRE(with_inlined > 0, "the crafted library has inlined calls");
+}
+
 START_TEST(crafted_library_every_address)
 {
     struct subject t;
@@ -123,6 +174,15 @@ START_TEST(crafted_library_stripped_every_address)
     struct subject t;
     subject_open(&t, SYMTAB_CASES_STRIPPED);
     check_every_address(&t);
+    subject_close(&t);
+}
+END_TEST
+
+START_TEST(crafted_library_frames)
+{
+    struct subject t;
+    subject_open(&t, SYMTAB_CASES);
+    check_frames(&t);
     subject_close(&t);
 }
 END_TEST
@@ -180,6 +240,7 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, crafted_library_every_address);
     tcase_add_test(tc, crafted_library_stripped_every_address);
+    tcase_add_test(tc, crafted_library_frames);
     tcase_add_test(tc, loaded_libraries);
     tcase_add_test(tc, big_program);
     suite_add_tcase(suite, tc);
