@@ -249,6 +249,8 @@ static void symtab_read(struct mod_state *ms)
     }
     for (int part = 0; part < N_PARTS; part++) {
         struct sym_part *p = &ms->parts[part];
+        if (!p->n)
+            continue;
         qsort(p->syms, p->n, sizeof *p->syms, by_value_then_index);
         for (size_t k = 0; k < p->n; k++) {
             uint64_t end = p->syms[k].value + p->syms[k].size;
