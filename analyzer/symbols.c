@@ -7,12 +7,20 @@
  * runtime's __cxa_demangle, the demangler of the compiler that made it). A
  * module whose file on disk has another build id than the traced one is not
  * trusted: its frames get only the module name.
+ *
+ * libdw looks an address up in the symbol table by reading every symbol
+ * (dwfl_module_addrinfo), which on a big program (node: 180,000 symbols) costs
+ * seconds per thousand addresses. So each module's table is read once, sorted
+ * by address, and searched by bisection, with libdw's own rules for which
+ * symbol holds an address (symtab_lookup): the names must stay the ones libdw
+ * gives, which the tests compare.
  */
 #include "symbols.h"
 
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
+#include <gelf.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,11 +31,33 @@
  * *status nonzero when the input is not a mangled name. */
 extern char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
 
+/* A symbol an address lookup may return: named, defined, not a section,
+ * file or TLS symbol (libdw's filter). Small, as a big program has hundreds
+ * of thousands: the rest is libdw's (symtab_entry) for the few compared. */
+struct elf_sym {
+    uint64_t value;   /* its address in the traced process */
+    uint64_t size;    /* 0: a label (handwritten assembly) */
+    uint64_t end_max; /* the farthest end of it and the symbols before it */
+    uint32_t index;   /* in libdw's table, where locals come before globals */
+};
+
+/* One part of a module's symbol table, sorted by value, then index. */
+struct sym_part {
+    struct elf_sym *syms;
+    size_t n;
+};
+
+/* libdw scans the global symbols, and the locals only when no global holds
+ * the address; labels (size 0) are its last resort. */
+enum { PART_GLOBAL_SIZED, PART_GLOBAL_LABELS, PART_LOCAL_SIZED, PART_LOCAL_LABELS, N_PARTS };
+
 struct mod_state {
     const struct model_module *mod;
     Dwfl *dwfl;
     Dwfl_Module *dm;
     int tried, usable;
+    int symtab_read;
+    struct sym_part parts[N_PARTS];
 };
 
 struct cache_entry {
@@ -60,6 +90,8 @@ struct symbolizer {
     struct strmap name_index; /* symbol -> its entry in names */
     struct sym_name *names;
     size_t n_names;
+    const struct elf_sym **holders; /* symtab_lookup's scratch */
+    size_t cap_holders;
 };
 
 static char *debuginfo_path;
@@ -86,9 +118,13 @@ void sym_close(struct symbolizer *s)
 {
     if (!s)
         return;
-    for (size_t i = 0; i < s->model->n_modules; i++)
+    for (size_t i = 0; i < s->model->n_modules; i++) {
         if (s->mods[i].dwfl)
             dwfl_end(s->mods[i].dwfl);
+        for (int p = 0; p < N_PARTS; p++)
+            free(s->mods[i].parts[p].syms);
+    }
+    free(s->holders);
     for (size_t i = 0; i < s->n_strings; i++)
         free(s->strings[i]);
     free(s->strings);
@@ -109,6 +145,18 @@ static const char *keep(struct symbolizer *s, const char *str)
     return s->strings[s->n_strings++] = xstrdup(str);
 }
 
+Dwfl *sym_dwfl_open(const char *path, uint64_t bias, Dwfl_Module **module)
+{
+    Dwfl *dwfl = dwfl_begin(&callbacks);
+    *module = NULL;
+    if (!dwfl)
+        return NULL;
+    dwfl_report_begin(dwfl);
+    *module = dwfl_report_elf(dwfl, path, path, -1, bias, true);
+    dwfl_report_end(dwfl, NULL, NULL);
+    return dwfl;
+}
+
 static struct mod_state *open_module(struct symbolizer *s, uint64_t addr)
 {
     const struct model_module *mod = model_module_at(s->model, addr);
@@ -118,12 +166,7 @@ static struct mod_state *open_module(struct symbolizer *s, uint64_t addr)
     if (ms->tried)
         return ms;
     ms->tried = 1;
-    if (!(ms->dwfl = dwfl_begin(&callbacks)))
-        return ms;
-    dwfl_report_begin(ms->dwfl);
-    ms->dm = dwfl_report_elf(ms->dwfl, mod->path, mod->path, -1, mod->bias, true);
-    dwfl_report_end(ms->dwfl, NULL, NULL);
-    if (!ms->dm)
+    if (!(ms->dwfl = sym_dwfl_open(mod->path, mod->bias, &ms->dm)) || !ms->dm)
         return ms;
     const unsigned char *bits;
     GElf_Addr vaddr;
@@ -137,6 +180,190 @@ static struct mod_state *open_module(struct symbolizer *s, uint64_t addr)
     }
     ms->usable = 1;
     return ms;
+}
+
+/* libdw's order of preference among bindings (binding_value). */
+static int binding_value(unsigned bind)
+{
+    switch (bind) {
+    case STB_GLOBAL:
+        return 3;
+    case STB_WEAK:
+        return 2;
+    case STB_LOCAL:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static int by_value_then_index(const void *a, const void *b)
+{
+    const struct elf_sym *x = a, *y = b;
+    if (x->value != y->value)
+        return x->value < y->value ? -1 : 1;
+    return (x->index > y->index) - (x->index < y->index);
+}
+
+/* A symbol's name, and its binding and section index when asked. */
+static const char *symtab_entry(const struct mod_state *ms, const struct elf_sym *e, int *binding, GElf_Word *shndx)
+{
+    GElf_Sym sym;
+    GElf_Addr value;
+    GElf_Word ndx;
+    const char *name = dwfl_module_getsym_info(ms->dm, (int)e->index, &sym, &value, &ndx, NULL, NULL);
+    if (binding)
+        *binding = binding_value(GELF_ST_BIND(sym.st_info));
+    if (shndx)
+        *shndx = ndx;
+    return name;
+}
+
+/* Reads the module's symbol table into its parts, once: the symbols libdw
+ * would read (dwfl_module_getsym_info: its symtab, else its dynsym, with the
+ * debuginfo's and the MiniDebugInfo's), with the values it compares. */
+static void symtab_read(struct mod_state *ms)
+{
+    ms->symtab_read = 1;
+    int n = ms->dm ? dwfl_module_getsymtab(ms->dm) : -1;
+    int first_global = n > 0 ? dwfl_module_getsymtab_first_global(ms->dm) : -1;
+    if (first_global < 0)
+        return;
+    size_t cap[N_PARTS] = { 0 };
+    for (int i = 1; i < n; i++) { /* 0 is the null symbol */
+        GElf_Sym sym;
+        GElf_Addr value;
+        const char *name = dwfl_module_getsym_info(ms->dm, i, &sym, &value, NULL, NULL, NULL);
+        if (!name || !name[0] || sym.st_shndx == SHN_UNDEF)
+            continue;
+        int type = GELF_ST_TYPE(sym.st_info), local = i < first_global;
+        if (type == STT_SECTION || type == STT_FILE || type == STT_TLS)
+            continue;
+        int part = local ? PART_LOCAL_SIZED : PART_GLOBAL_SIZED;
+        struct sym_part *p = &ms->parts[part + (sym.st_size == 0)];
+        if (p->n == cap[p - ms->parts]) {
+            cap[p - ms->parts] = p->n ? p->n * 2 : 64;
+            p->syms = xrealloc(p->syms, cap[p - ms->parts] * sizeof *p->syms);
+        }
+        p->syms[p->n++] = (struct elf_sym){ .value = value, .size = sym.st_size, .index = (uint32_t)i };
+    }
+    for (int part = 0; part < N_PARTS; part++) {
+        struct sym_part *p = &ms->parts[part];
+        if (!p->n)
+            continue;
+        qsort(p->syms, p->n, sizeof *p->syms, by_value_then_index);
+        for (size_t k = 0; k < p->n; k++) {
+            uint64_t end = p->syms[k].value + p->syms[k].size;
+            p->syms[k].end_max = k && p->syms[k - 1].end_max > end ? p->syms[k - 1].end_max : end;
+        }
+    }
+}
+
+/* How many symbols of a part start at or below addr. */
+static size_t part_upto(const struct sym_part *p, uint64_t addr)
+{
+    size_t lo = 0, hi = p->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (p->syms[mid].value <= addr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* libdw's choice among the sized symbols of a part that hold addr, taken in
+ * the order it meets them: a nearer start, or a stronger binding even for a
+ * farther one; for the same start and binding, the smaller. */
+static const struct elf_sym *part_holder(struct symbolizer *s, const struct mod_state *ms, const struct sym_part *p,
+                                         uint64_t addr)
+{
+    size_t n = 0;
+    for (size_t k = part_upto(p, addr); k-- > 0 && p->syms[k].end_max > addr;) {
+        if (addr - p->syms[k].value >= p->syms[k].size)
+            continue;
+        if (n == s->cap_holders) {
+            s->cap_holders = n ? n * 2 : 16;
+            s->holders = xrealloc(s->holders, s->cap_holders * sizeof *s->holders);
+        }
+        size_t at = n++; /* kept in libdw's order: there are a few */
+        for (; at > 0 && s->holders[at - 1]->index > p->syms[k].index; at--)
+            s->holders[at] = s->holders[at - 1];
+        s->holders[at] = &p->syms[k];
+    }
+    const struct elf_sym *best = NULL;
+    int best_binding = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct elf_sym *h = s->holders[i];
+        int binding;
+        symtab_entry(ms, h, &binding, NULL);
+        if (!best || best->value < h->value || best_binding < binding ||
+            (best->value == h->value && best_binding == binding && best->size > h->size)) {
+            best = h;
+            best_binding = binding;
+        }
+    }
+    return best;
+}
+
+/* Whether libdw takes a label for one in addr's section. */
+static int same_section(const struct mod_state *ms, const struct elf_sym *label, uint64_t addr)
+{
+    GElf_Word shndx;
+    symtab_entry(ms, label, NULL, &shndx);
+    if (shndx >= SHN_LORESERVE) /* absolute and the like: only exactly */
+        return label->value == addr;
+    Dwarf_Addr a = addr, v = label->value, bias;
+    return dwfl_module_address_section(ms->dm, &a, &bias) == dwfl_module_address_section(ms->dm, &v, &bias);
+}
+
+/* libdw's last resort when no sized symbol holds addr, among the globals or
+ * also the locals: the highest label at or below addr, unless a sized symbol
+ * ends beyond it; of several there, the last it meets in addr's section. */
+static const struct elf_sym *label_at(struct mod_state *ms, uint64_t addr, int with_locals)
+{
+    uint64_t end = 0, top = 0;
+    int found = 0;
+    for (int l = 0; l <= with_locals; l++) {
+        const struct sym_part *sized = &ms->parts[l ? PART_LOCAL_SIZED : PART_GLOBAL_SIZED];
+        const struct sym_part *labels = &ms->parts[l ? PART_LOCAL_LABELS : PART_GLOBAL_LABELS];
+        size_t k = part_upto(sized, addr);
+        if (k && sized->syms[k - 1].end_max > end)
+            end = sized->syms[k - 1].end_max;
+        k = part_upto(labels, addr);
+        if (k && (!found || labels->syms[k - 1].value > top))
+            top = labels->syms[k - 1].value;
+        found |= k > 0;
+    }
+    if (!found || top < end)
+        return NULL;
+    for (int l = with_locals; l >= 0; l--) {
+        const struct sym_part *labels = &ms->parts[l ? PART_LOCAL_LABELS : PART_GLOBAL_LABELS];
+        for (size_t k = part_upto(labels, addr); k-- > 0 && labels->syms[k].value == top;)
+            if (same_section(ms, &labels->syms[k], addr))
+                return &labels->syms[k];
+    }
+    return NULL;
+}
+
+/* The ELF symbol holding addr, as dwfl_module_addrinfo picks it (libdw's
+ * dwfl_module_addrsym.c, for targets without function descriptors: all but
+ * ppc64's ELFv1), with its offset in it; NULL if none. */
+static const char *symtab_lookup(struct symbolizer *s, struct mod_state *ms, uint64_t addr, uint64_t *offset)
+{
+    if (!ms->symtab_read)
+        symtab_read(ms);
+    const struct elf_sym *found = part_holder(s, ms, &ms->parts[PART_GLOBAL_SIZED], addr);
+    if (!found) {
+        found = label_at(ms, addr, 0);
+        if (!found || found->value != addr) { /* a global label right at addr ends the search */
+            const struct elf_sym *local = part_holder(s, ms, &ms->parts[PART_LOCAL_SIZED], addr);
+            found = local ? local : label_at(ms, addr, 1);
+        }
+    }
+    *offset = found ? addr - found->value : 0;
+    return found ? symtab_entry(ms, found, NULL, NULL) : NULL;
 }
 
 static void push_frame(struct symbolizer *s, const struct sym_frame *f)
@@ -220,6 +447,14 @@ static unsigned call_line(Dwarf_Die *die)
     return (unsigned)line;
 }
 
+static int has_inlined(Dwarf_Die *scopes, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (dwarf_tag(&scopes[i]) == DW_TAG_inlined_subroutine)
+            return 1;
+    return 0;
+}
+
 /* Appends the frames of one address: inlined calls innermost first, then
  * the function that holds them. */
 static void resolve(struct symbolizer *s, uint64_t addr)
@@ -242,10 +477,14 @@ static void resolve(struct symbolizer *s, uint64_t addr)
     Dwarf_Addr bias;
     Dwarf_Die *cu = dwfl_module_addrdie(ms->dm, pc, &bias);
     Dwarf_Die *scopes = NULL;
-    int n = cu ? dwarf_getscopes(cu, pc - bias, &scopes) : 0;
-    if (n > 0) {
+    /* libdw answers with the nearest unit below pc, which may not hold it
+     * (node: a libuv unit for every address in V8); reading that unit's
+     * whole tree would find nothing. A unit without ranges is read. */
+    int n = cu && dwarf_haspc(cu, pc - bias) != 0 ? dwarf_getscopes(cu, pc - bias, &scopes) : 0;
+    if (n > 0 && has_inlined(scopes, n)) {
         /* dwarf_getscopes follows an inlined scope into its abstract
-         * definition; the chain of callers is in the concrete tree */
+         * definition; the chain of callers is in the concrete tree. With
+         * no inlined scope, its answer is that chain already. */
         Dwarf_Die innermost = scopes[0], *chain = NULL;
         free(scopes);
         n = dwarf_getscopes_die(&innermost, &chain);
@@ -267,7 +506,8 @@ static void resolve(struct symbolizer *s, uint64_t addr)
     }
     free(scopes);
     if (s->n_frames == before) { /* no DWARF scope: the symbol table */
-        set_function(s, &f, dwfl_module_addrname(ms->dm, pc));
+        uint64_t offset;
+        set_function(s, &f, symtab_lookup(s, ms, pc, &offset));
         f.inlined = 0;
         push_frame(s, &f);
     }
@@ -423,13 +663,7 @@ static const char *data_symbol(struct symbolizer *s, uint64_t addr, uint64_t *of
     *offset = 0;
     if (!ms || !ms->dm)
         return NULL;
-    GElf_Off off = 0;
-    GElf_Sym sym;
-    const char *name = dwfl_module_addrinfo(ms->dm, addr, &off, &sym, NULL, NULL, NULL);
-    if (!name)
-        return NULL;
-    *offset = off;
-    return name;
+    return symtab_lookup(s, ms, addr, offset);
 }
 
 const char *sym_data(struct symbolizer *s, uint64_t addr, uint64_t *offset, const char **mangled)

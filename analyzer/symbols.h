@@ -20,7 +20,14 @@ struct sym_frame {
 };
 
 struct symbolizer;
+struct Dwfl;
+struct Dwfl_Module;
 struct symbolizer *sym_open(const struct model *m);
+/* libdw's view of one file as the symbolizer opens it (found again by build
+ * id, its debug info by build id or debuglink) at bias, for a test to ask
+ * libdw the symbolizer's questions: the Dwfl (dwfl_end it), NULL if libdw
+ * has no memory; *module is NULL if the file cannot be read. */
+struct Dwfl *sym_dwfl_open(const char *path, uint64_t bias, struct Dwfl_Module **module);
 void sym_close(struct symbolizer *s);
 /* The frames of one address (at least one): inlined calls first, innermost
  * first. *out stays valid until the next sym_resolve call. */
