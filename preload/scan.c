@@ -777,7 +777,9 @@ static int glibc_malloc;
 /* A glibc thread arena's heap at h (HEAP_MAX-aligned) starts with its
  * heap_info: the arena (just after it, in the arena's first heap; else in
  * that first heap), the previous heap (null or HEAP_MAX-aligned), and the
- * used and read-write sizes. Its used size, or 0 if h holds no heap. */
+ * used and read-write sizes. Its read-write size (past the used size, what
+ * a shrunk heap gave back: free memory, stale pointers), or 0 if h holds no
+ * heap. */
 static uint64_t arena_heap_size(const struct maps *m, uintptr_t h)
 {
     const struct map_entry *me = maps_find(m, h);
@@ -786,9 +788,9 @@ static uint64_t arena_heap_size(const struct maps *m, uintptr_t h)
     const uint64_t *hi = (const uint64_t *)h;
     uint64_t arena = hi[0], prev = hi[1], size = hi[2], rw = hi[3];
     int arena_ok = (arena - h >= 32 && arena - h < 256) || (arena % HEAP_MAX < 256 && arena / HEAP_MAX != h / HEAP_MAX);
-    if (!arena_ok || prev % HEAP_MAX || size < 4096 || size > HEAP_MAX || rw < size || h + size > me->end)
+    if (!arena_ok || prev % HEAP_MAX || size < 4096 || rw > HEAP_MAX || rw < size || h + size > me->end)
         return 0;
-    return size;
+    return h + rw <= me->end ? rw : me->end - h;
 }
 
 /* Leaves malloc's own memory out of the roots: its arenas (free chunks
