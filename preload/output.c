@@ -214,12 +214,9 @@ static void hand_off(struct out_buf *b)
 static void begin_chunk(struct out_buf *b)
 {
     if (b->fb.len == 0) {
-        fmt_put_u8(&b->fb, FMT_REC_SEQ);
-        fmt_put_varint(&b->fb, b->reg->seq);
-        if (b->tid) {
-            fmt_put_u8(&b->fb, FMT_REC_THREAD);
-            fmt_put_varint(&b->fb, b->tid);
-        }
+        fmt_put_seq(&b->fb, b->reg->seq);
+        if (b->tid)
+            fmt_put_thread(&b->fb, b->tid);
     }
 }
 
