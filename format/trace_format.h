@@ -154,8 +154,6 @@ static inline int64_t fmt_unzigzag(uint64_t v) { return (int64_t)(v >> 1) ^ -(in
 #define FMT_STR_ROOM(n) (FMT_VARINT_MAX + (size_t)(n))
 /* Room a record of a type byte, `varints` varints and no string needs. */
 #define FMT_ROOM(varints) (1u + (size_t)(varints) * FMT_VARINT_MAX)
-#define FMT_REC_MAX 96u /* room for the largest fixed-field record (no strings, no frames) */
-static inline size_t fmt_str_size(size_t n) { return FMT_VARINT_MAX + n; }
 
 static inline void fmt_put_u8(struct fmt_buf *b, uint8_t v) { b->data[b->len++] = v; }
 
