@@ -31,27 +31,29 @@
 #define FMT_MAX_FRAMES 1024u        /* a reader rejects longer stacks */
 #define FMT_MAX_STRING 65536u
 
+/* The record types, in the order of their sections below (after the
+ * encoding primitives), where each one's fields are laid out. */
 enum fmt_record_type {
-    FMT_REC_PROCESS = 1,       /* pid, ppid, start_unix_ns, max_frames, str program, str exe, str cmdline */
-    FMT_REC_MODULE_LOAD = 2,   /* id, bias, start, end, str path, str build_id (raw bytes) */
-    FMT_REC_MODULE_UNLOAD = 3, /* id */
-    FMT_REC_STACK = 4,         /* id, n, n x return address */
-    FMT_REC_THREAD = 5,        /* tid: the events that follow in this chunk are this thread's */
-    FMT_REC_ALLOC = 6,         /* fn, size, stack_id, zigzag(time_ns - prev time) */
-    FMT_REC_FREE = 7,          /* size, stack_id (of the allocation) */
-    FMT_REC_TYPE = 8,          /* id, str name */
-    FMT_REC_TAG = 9,           /* addr, type_id */
-    FMT_REC_SNAPSHOT_BEGIN = 10, /* index, str name, time_ns, blocks, bytes, scanned, rc_seq */
-    FMT_REC_BLOCKS = 11,       /* n, n x (addr delta, size, stack_id, type_id, birth_ns, flags, hash, word0) */
-    FMT_REC_SNAPSHOT_END = 12, /* index */
-    FMT_REC_HEAP_STAT = 13,    /* time_ns, live_bytes, live_blocks, allocs, bytes_allocated */
-    FMT_REC_PROCESS_END = 14,  /* time_ns, reason, allocs, frees, bytes_allocated, peak_bytes, peak_time_ns */
-    FMT_REC_ROOT = 15,         /* id, kind, start, end, tid: a root region of the current snapshot */
-    FMT_REC_EDGES = 16,        /* n, n x (src << 1 | src_is_root, src_off, dst, dst_off, rules) */
-    FMT_REC_RC = 17,           /* op, addr, count + 1, stack_id, seq, type_id, object id: a refcount event */
-    FMT_REC_SUPPRESSIONS = 18, /* str: the program's __lsan_default_suppressions() */
-    FMT_REC_SEQ = 19,          /* seq: the chunk's number, first in a chunk made from a journal region */
-    FMT_REC_ALLOCATOR = 20,    /* malloc_ours, str name, str module: an allocator heapscope does not see */
+    FMT_REC_PROCESS = 1,       /* who the process is: first in a trace */
+    FMT_REC_MODULE_LOAD = 2,   /* a loaded module (executable or shared object) */
+    FMT_REC_MODULE_UNLOAD = 3, /* a module gone */
+    FMT_REC_STACK = 4,         /* a stack, by id */
+    FMT_REC_THREAD = 5,        /* the events that follow in this chunk are this thread's */
+    FMT_REC_ALLOC = 6,         /* an allocation */
+    FMT_REC_FREE = 7,          /* the free of a recorded allocation */
+    FMT_REC_TYPE = 8,          /* a type name, by id */
+    FMT_REC_TAG = 9,           /* a block's type (hs_tag) */
+    FMT_REC_SNAPSHOT_BEGIN = 10, /* a snapshot starts */
+    FMT_REC_BLOCKS = 11,       /* a list of a snapshot's live blocks */
+    FMT_REC_SNAPSHOT_END = 12, /* a snapshot is whole */
+    FMT_REC_HEAP_STAT = 13,    /* the heap's figures at a tick */
+    FMT_REC_PROCESS_END = 14,  /* the process image ended */
+    FMT_REC_ROOT = 15,         /* a root region of the current snapshot */
+    FMT_REC_EDGES = 16,        /* a list of the current snapshot's pointers */
+    FMT_REC_RC = 17,           /* a refcount event */
+    FMT_REC_SUPPRESSIONS = 18, /* the program's __lsan_default_suppressions() */
+    FMT_REC_SEQ = 19,          /* the chunk's number: first in a chunk made from a journal region */
+    FMT_REC_ALLOCATOR = 20,    /* an allocator heapscope does not see */
 };
 
 /* Refcount events (FMT_REC_RC.op), from the refcount shim. */
@@ -128,13 +130,16 @@ struct fmt_region_header {
 /* ---- encoding (used by the preload) ---- */
 
 /* A caller-owned byte buffer. The encoders never grow it: callers reserve
- * room first (FMT_REC_MAX bounds every fixed-size record). */
+ * room first, the FMT_*_ROOM of each record they write. */
 struct fmt_buf {
     uint8_t *data;
     size_t len, cap;
     /* ALLOC's time is a delta from the previous ALLOC of the same chunk (a
      * thread's times grow slowly); it starts at 0 in each chunk. */
     uint64_t prev_time;
+    /* A BLOCKS item's address and birth are deltas from the previous item's
+     * of the same record; they start at 0 in each record. */
+    uint64_t prev_addr, prev_birth;
 };
 
 /* Empties a buffer that will start a new chunk. */
@@ -142,18 +147,16 @@ static inline void fmt_buf_clear(struct fmt_buf *b) { b->len = 0; b->prev_time =
 
 static inline uint64_t fmt_zigzag(int64_t v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); }
 static inline int64_t fmt_unzigzag(uint64_t v) { return (int64_t)(v >> 1) ^ -(int64_t)(v & 1); }
+
+/* The fields. Each record's encoder below is made of these; nothing else
+ * should call them, but for tests that write malformed records. */
 #define FMT_VARINT_MAX 10u
-#define FMT_REC_MAX 96u /* room for the largest fixed-field record (no strings, no frames) */
+/* Room a string field of n bytes needs. */
+#define FMT_STR_ROOM(n) (FMT_VARINT_MAX + (size_t)(n))
+/* Room a record of a type byte, `varints` varints and no string needs. */
+#define FMT_ROOM(varints) (1u + (size_t)(varints) * FMT_VARINT_MAX)
 
 static inline void fmt_put_u8(struct fmt_buf *b, uint8_t v) { b->data[b->len++] = v; }
-static inline void fmt_put_varint(struct fmt_buf *b, uint64_t v);
-
-/* The time field of ALLOC, as a delta. */
-static inline void fmt_put_time(struct fmt_buf *b, uint64_t t)
-{
-    fmt_put_varint(b, fmt_zigzag((int64_t)(t - b->prev_time)));
-    b->prev_time = t;
-}
 
 static inline void fmt_put_varint(struct fmt_buf *b, uint64_t v)
 {
@@ -166,10 +169,347 @@ static inline void fmt_put_varint(struct fmt_buf *b, uint64_t v)
     b->len = (size_t)(p - b->data);
 }
 
-/* Room a string field needs. */
-static inline size_t fmt_str_size(size_t n) { return FMT_VARINT_MAX + n; }
+/* The time field of ALLOC, as a delta. */
+static inline void fmt_put_time(struct fmt_buf *b, uint64_t t)
+{
+    fmt_put_varint(b, fmt_zigzag((int64_t)(t - b->prev_time)));
+    b->prev_time = t;
+}
+
 void fmt_put_bytes(struct fmt_buf *b, const void *p, size_t n);
-void fmt_put_str(struct fmt_buf *b, const char *s); /* NULL is written as "" */
+void fmt_put_str(struct fmt_buf *b, const char *s); /* NULL is written as "", more than FMT_MAX_STRING bytes cut */
+
+/* ---- the records ----
+ *
+ * Each record in type order: its fields (the layout), the form the reader
+ * (format.c, fmt_reader_next) hands it out in as a member of struct
+ * fmt_record, the room its encoder needs and its encoder. Every encoder
+ * writes the type byte and the fields in the order given; all integer
+ * fields are varints. */
+
+/* PROCESS: pid, ppid, start_unix_ns, max_frames, str program, str exe, str cmdline */
+struct fmt_process {
+    uint64_t pid, ppid, start_unix_ns, max_frames;
+    const char *program, *exe, *cmdline;
+};
+#define FMT_PROCESS_ROOM(program_len, exe_len, cmdline_len) \
+    (FMT_ROOM(4) + FMT_STR_ROOM(program_len) + FMT_STR_ROOM(exe_len) + FMT_STR_ROOM(cmdline_len))
+static inline void fmt_put_process(struct fmt_buf *b, uint64_t pid, uint64_t ppid, uint64_t start_unix_ns,
+                                   uint64_t max_frames, const char *program, const char *exe,
+                                   const char *cmdline)
+{
+    fmt_put_u8(b, FMT_REC_PROCESS);
+    fmt_put_varint(b, pid);
+    fmt_put_varint(b, ppid);
+    fmt_put_varint(b, start_unix_ns);
+    fmt_put_varint(b, max_frames);
+    fmt_put_str(b, program);
+    fmt_put_str(b, exe);
+    fmt_put_str(b, cmdline);
+}
+
+/* MODULE_LOAD: id, bias, start, end, str path, str build_id (raw bytes) */
+struct fmt_module {
+    uint64_t id, bias, start, end;
+    const char *path;
+    const uint8_t *build_id;
+    size_t build_id_len;
+};
+#define FMT_MODULE_LOAD_ROOM(path_len, build_id_len) \
+    (FMT_ROOM(4) + FMT_STR_ROOM(path_len) + FMT_STR_ROOM(build_id_len))
+static inline void fmt_put_module_load(struct fmt_buf *b, uint64_t id, uint64_t bias, uint64_t start,
+                                       uint64_t end, const char *path, const void *build_id,
+                                       size_t build_id_len)
+{
+    fmt_put_u8(b, FMT_REC_MODULE_LOAD);
+    fmt_put_varint(b, id);
+    fmt_put_varint(b, bias);
+    fmt_put_varint(b, start);
+    fmt_put_varint(b, end);
+    fmt_put_str(b, path);
+    fmt_put_bytes(b, build_id, build_id_len);
+}
+
+/* MODULE_UNLOAD: id (read into fmt_record.u.id) */
+#define FMT_MODULE_UNLOAD_ROOM FMT_ROOM(1)
+static inline void fmt_put_module_unload(struct fmt_buf *b, uint64_t id)
+{
+    fmt_put_u8(b, FMT_REC_MODULE_UNLOAD);
+    fmt_put_varint(b, id);
+}
+
+/* STACK: id, n, n x return address (the allocator's caller first; at most
+ * FMT_MAX_FRAMES) */
+struct fmt_stack {
+    uint64_t id, n;
+    const uint64_t *frames;
+};
+#define FMT_STACK_ROOM(n) FMT_ROOM(2 + (size_t)(n))
+static inline void fmt_put_stack(struct fmt_buf *b, uint64_t id, const uintptr_t *frames, unsigned n)
+{
+    fmt_put_u8(b, FMT_REC_STACK);
+    fmt_put_varint(b, id);
+    fmt_put_varint(b, n);
+    for (unsigned i = 0; i < n; i++)
+        fmt_put_varint(b, frames[i]);
+}
+
+/* THREAD: tid. Not handed out: the reader puts it in the tid of each event
+ * record that follows in the chunk. */
+#define FMT_THREAD_ROOM FMT_ROOM(1)
+static inline void fmt_put_thread(struct fmt_buf *b, uint64_t tid)
+{
+    fmt_put_u8(b, FMT_REC_THREAD);
+    fmt_put_varint(b, tid);
+}
+
+/* ALLOC: fn, size, stack_id, zigzag(time_ns - the previous ALLOC's time_ns
+ * in the chunk, or 0); the reader hands out the time itself */
+struct fmt_alloc {
+    uint64_t fn, size, stack_id, time_ns;
+};
+#define FMT_ALLOC_ROOM FMT_ROOM(4)
+static inline void fmt_put_alloc(struct fmt_buf *b, uint64_t fn, uint64_t size, uint64_t stack_id,
+                                 uint64_t time_ns)
+{
+    fmt_put_u8(b, FMT_REC_ALLOC);
+    fmt_put_varint(b, fn);
+    fmt_put_varint(b, size);
+    fmt_put_varint(b, stack_id);
+    fmt_put_time(b, time_ns);
+}
+
+/* FREE: size, stack_id (of the allocation: no address, see docs/FORMAT.md) */
+struct fmt_free {
+    uint64_t size, stack_id;
+};
+#define FMT_FREE_ROOM FMT_ROOM(2)
+static inline void fmt_put_free(struct fmt_buf *b, uint64_t size, uint64_t stack_id)
+{
+    fmt_put_u8(b, FMT_REC_FREE);
+    fmt_put_varint(b, size);
+    fmt_put_varint(b, stack_id);
+}
+
+/* TYPE: id, str name */
+struct fmt_type {
+    uint64_t id;
+    const char *name;
+};
+#define FMT_TYPE_ROOM(name_len) (FMT_ROOM(1) + FMT_STR_ROOM(name_len))
+static inline void fmt_put_type(struct fmt_buf *b, uint64_t id, const char *name)
+{
+    fmt_put_u8(b, FMT_REC_TYPE);
+    fmt_put_varint(b, id);
+    fmt_put_str(b, name);
+}
+
+/* TAG: addr, type_id */
+struct fmt_tag {
+    uint64_t addr, type_id;
+};
+#define FMT_TAG_ROOM FMT_ROOM(2)
+static inline void fmt_put_tag(struct fmt_buf *b, uint64_t addr, uint64_t type_id)
+{
+    fmt_put_u8(b, FMT_REC_TAG);
+    fmt_put_varint(b, addr);
+    fmt_put_varint(b, type_id);
+}
+
+/* SNAPSHOT_BEGIN: index, str name, time_ns, blocks, bytes, scanned (0 or 1),
+ * rc_seq (the last RC seq given out before it) */
+struct fmt_snapshot {
+    uint64_t index;
+    const char *name;
+    uint64_t time_ns, blocks, bytes, scanned, rc_seq;
+};
+#define FMT_SNAPSHOT_BEGIN_ROOM(name_len) (FMT_ROOM(6) + FMT_STR_ROOM(name_len))
+static inline void fmt_put_snapshot_begin(struct fmt_buf *b, uint64_t index, const char *name, uint64_t time_ns,
+                                          uint64_t blocks, uint64_t bytes, uint64_t scanned, uint64_t rc_seq)
+{
+    fmt_put_u8(b, FMT_REC_SNAPSHOT_BEGIN);
+    fmt_put_varint(b, index);
+    fmt_put_str(b, name);
+    fmt_put_varint(b, time_ns);
+    fmt_put_varint(b, blocks);
+    fmt_put_varint(b, bytes);
+    fmt_put_varint(b, scanned);
+    fmt_put_varint(b, rc_seq);
+}
+
+/* BLOCKS: n, then n items: addr - the previous item's addr, size, stack_id,
+ * type_id, zigzag(birth_ns - the previous item's birth_ns), flags, hash,
+ * word0 (both deltas from 0 for the first item). The reader hands out one
+ * item at a time, each as a FMT_REC_BLOCKS record with absolute values.
+ * Write the header, then exactly n items. */
+struct fmt_block {
+    uint64_t addr, size, stack_id, type_id, birth_ns, flags, hash, word0;
+};
+#define FMT_BLOCK_ROOM (8 * (size_t)FMT_VARINT_MAX)
+#define FMT_BLOCKS_ROOM(n) (FMT_ROOM(1) + (size_t)(n) * FMT_BLOCK_ROOM)
+static inline void fmt_put_blocks(struct fmt_buf *b, uint64_t n)
+{
+    fmt_put_u8(b, FMT_REC_BLOCKS);
+    fmt_put_varint(b, n);
+    b->prev_addr = b->prev_birth = 0;
+}
+static inline void fmt_put_block(struct fmt_buf *b, uint64_t addr, uint64_t size, uint64_t stack_id,
+                                 uint64_t type_id, uint64_t birth_ns, uint64_t flags, uint64_t hash,
+                                 uint64_t word0)
+{
+    fmt_put_varint(b, addr - b->prev_addr); /* wraps when addresses go down */
+    fmt_put_varint(b, size);
+    fmt_put_varint(b, stack_id);
+    fmt_put_varint(b, type_id);
+    fmt_put_varint(b, fmt_zigzag((int64_t)(birth_ns - b->prev_birth)));
+    fmt_put_varint(b, flags);
+    fmt_put_varint(b, hash);
+    fmt_put_varint(b, word0);
+    b->prev_addr = addr;
+    b->prev_birth = birth_ns;
+}
+
+/* SNAPSHOT_END: index (read into fmt_record.u.id) */
+#define FMT_SNAPSHOT_END_ROOM FMT_ROOM(1)
+static inline void fmt_put_snapshot_end(struct fmt_buf *b, uint64_t index)
+{
+    fmt_put_u8(b, FMT_REC_SNAPSHOT_END);
+    fmt_put_varint(b, index);
+}
+
+/* HEAP_STAT: time_ns, live_bytes, live_blocks, allocs, bytes_allocated */
+struct fmt_heap_stat {
+    uint64_t time_ns, live_bytes, live_blocks, allocs, bytes_allocated;
+};
+#define FMT_HEAP_STAT_ROOM FMT_ROOM(5)
+static inline void fmt_put_heap_stat(struct fmt_buf *b, uint64_t time_ns, uint64_t live_bytes,
+                                     uint64_t live_blocks, uint64_t allocs, uint64_t bytes_allocated)
+{
+    fmt_put_u8(b, FMT_REC_HEAP_STAT);
+    fmt_put_varint(b, time_ns);
+    fmt_put_varint(b, live_bytes);
+    fmt_put_varint(b, live_blocks);
+    fmt_put_varint(b, allocs);
+    fmt_put_varint(b, bytes_allocated);
+}
+
+/* PROCESS_END: time_ns, reason (enum fmt_end_reason), allocs, frees,
+ * bytes_allocated, peak_bytes, peak_time_ns */
+struct fmt_end {
+    uint64_t time_ns, reason, allocs, frees, bytes_allocated, peak_bytes, peak_time_ns;
+};
+#define FMT_PROCESS_END_ROOM FMT_ROOM(7)
+static inline void fmt_put_process_end(struct fmt_buf *b, uint64_t time_ns, uint64_t reason, uint64_t allocs,
+                                       uint64_t frees, uint64_t bytes_allocated, uint64_t peak_bytes,
+                                       uint64_t peak_time_ns)
+{
+    fmt_put_u8(b, FMT_REC_PROCESS_END);
+    fmt_put_varint(b, time_ns);
+    fmt_put_varint(b, reason);
+    fmt_put_varint(b, allocs);
+    fmt_put_varint(b, frees);
+    fmt_put_varint(b, bytes_allocated);
+    fmt_put_varint(b, peak_bytes);
+    fmt_put_varint(b, peak_time_ns);
+}
+
+/* ROOT: id, kind (enum fmt_root_kind), start, end, tid: a root region of
+ * the current snapshot, ids from 0 in order */
+struct fmt_root {
+    uint64_t id, kind, start, end, tid;
+};
+#define FMT_ROOT_ROOM FMT_ROOM(5)
+static inline void fmt_put_root(struct fmt_buf *b, uint64_t id, uint64_t kind, uint64_t start, uint64_t end,
+                                uint64_t tid)
+{
+    fmt_put_u8(b, FMT_REC_ROOT);
+    fmt_put_varint(b, id);
+    fmt_put_varint(b, kind);
+    fmt_put_varint(b, start);
+    fmt_put_varint(b, end);
+    fmt_put_varint(b, tid);
+}
+
+/* EDGES: n, then n items: src << 1 | src_is_root, src_off, dst, dst_off,
+ * rules (enum fmt_heuristic bits; not in version 2). The reader hands out
+ * one item at a time, each as a FMT_REC_EDGES record. Write the header,
+ * then exactly n items. */
+struct fmt_edge {
+    uint64_t src, src_is_root, src_off, dst, dst_off, rules;
+};
+#define FMT_EDGE_ROOM (5 * (size_t)FMT_VARINT_MAX)
+#define FMT_EDGES_ROOM(n) (FMT_ROOM(1) + (size_t)(n) * FMT_EDGE_ROOM)
+static inline void fmt_put_edges(struct fmt_buf *b, uint64_t n)
+{
+    fmt_put_u8(b, FMT_REC_EDGES);
+    fmt_put_varint(b, n);
+}
+/* src below 2^63; src_is_root 0 or 1 */
+static inline void fmt_put_edge(struct fmt_buf *b, uint64_t src, unsigned src_is_root, uint64_t src_off,
+                                uint64_t dst, uint64_t dst_off, uint64_t rules)
+{
+    fmt_put_varint(b, src << 1 | src_is_root);
+    fmt_put_varint(b, src_off);
+    fmt_put_varint(b, dst);
+    fmt_put_varint(b, dst_off);
+    fmt_put_varint(b, rules);
+}
+
+/* RC: op (enum fmt_rc_op), addr, count + 1 (so -1, a misuse's, is 0),
+ * stack_id, seq, type_id, object id */
+struct fmt_rc {
+    uint64_t op, addr;
+    int64_t count;
+    uint64_t stack_id, seq, type_id, id;
+};
+#define FMT_RC_ROOM FMT_ROOM(7)
+static inline void fmt_put_rc(struct fmt_buf *b, uint64_t op, uint64_t addr, int64_t count, uint64_t stack_id,
+                              uint64_t seq, uint64_t type_id, uint64_t id)
+{
+    fmt_put_u8(b, FMT_REC_RC);
+    fmt_put_varint(b, op);
+    fmt_put_varint(b, addr);
+    fmt_put_varint(b, (uint64_t)count + 1); /* in unsigned arithmetic: no overflow */
+    fmt_put_varint(b, stack_id);
+    fmt_put_varint(b, seq);
+    fmt_put_varint(b, type_id);
+    fmt_put_varint(b, id);
+}
+
+/* SUPPRESSIONS: str text (read into fmt_record.u.text) */
+#define FMT_SUPPRESSIONS_ROOM(text_len) (FMT_ROOM(0) + FMT_STR_ROOM(text_len))
+static inline void fmt_put_suppressions(struct fmt_buf *b, const char *text)
+{
+    fmt_put_u8(b, FMT_REC_SUPPRESSIONS);
+    fmt_put_str(b, text);
+}
+
+/* SEQ: seq, the number of the journal region the chunk was (read into
+ * fmt_record.u.id) */
+#define FMT_SEQ_ROOM FMT_ROOM(1)
+static inline void fmt_put_seq(struct fmt_buf *b, uint64_t seq)
+{
+    fmt_put_u8(b, FMT_REC_SEQ);
+    fmt_put_varint(b, seq);
+}
+
+/* ALLOCATOR: malloc_ours (0: malloc itself is not heapscope's; 1: an
+ * allocator's own API beside heapscope's malloc), str name (jemalloc,
+ * mimalloc, tcmalloc, or "" if unknown), str module (where it is) */
+struct fmt_allocator {
+    uint64_t malloc_ours;
+    const char *name, *module;
+};
+#define FMT_ALLOCATOR_ROOM(name_len, module_len) (FMT_ROOM(1) + FMT_STR_ROOM(name_len) + FMT_STR_ROOM(module_len))
+static inline void fmt_put_allocator(struct fmt_buf *b, int malloc_ours, const char *name, const char *module)
+{
+    fmt_put_u8(b, FMT_REC_ALLOCATOR);
+    fmt_put_varint(b, (uint64_t)malloc_ours);
+    fmt_put_str(b, name);
+    fmt_put_str(b, module);
+}
+
+/* ---- chunks ---- */
 
 /* Writes the 16-byte file header into out. */
 void fmt_file_header(uint8_t out[FMT_FILE_HEADER_SIZE]);
@@ -191,25 +531,22 @@ struct fmt_record {
     unsigned type;
     uint32_t tid; /* the thread of an event record, 0 if unknown */
     union {
-        struct { uint64_t pid, ppid, start_unix_ns, max_frames;
-                 const char *program, *exe, *cmdline; } process;
-        struct { uint64_t id, bias, start, end; const char *path;
-                 const uint8_t *build_id; size_t build_id_len; } module;
-        struct { uint64_t id, n; const uint64_t *frames; } stack;
-        struct { uint64_t fn, size, stack_id, time_ns; } alloc;
-        struct { uint64_t size, stack_id; } free;
-        struct { uint64_t id; const char *name; } type;
-        struct { uint64_t addr, type_id; } tag;
-        struct { uint64_t index; const char *name; uint64_t time_ns, blocks, bytes, scanned, rc_seq; } snapshot;
-        struct { uint64_t op, addr; int64_t count; uint64_t stack_id, seq, type_id, id; } rc;
-        struct { uint64_t addr, size, stack_id, type_id, birth_ns, flags, hash, word0; } block;
-        struct { uint64_t id, kind, start, end, tid; } root;
+        struct fmt_process process;
+        struct fmt_module module;
+        struct fmt_stack stack;
+        struct fmt_alloc alloc;
+        struct fmt_free free;
+        struct fmt_type type;
+        struct fmt_tag tag;
+        struct fmt_snapshot snapshot;
+        struct fmt_rc rc;
+        struct fmt_block block;
+        struct fmt_root root;
         const char *text; /* SUPPRESSIONS */
-        struct { uint64_t malloc_ours; const char *name, *module; } allocator;
-        struct { uint64_t src, src_is_root, src_off, dst, dst_off, rules; } edge;
-        struct { uint64_t time_ns, live_bytes, live_blocks, allocs, bytes_allocated; } heap_stat;
-        struct { uint64_t time_ns, reason, allocs, frees, bytes_allocated,
-                 peak_bytes, peak_time_ns; } end;
+        struct fmt_allocator allocator;
+        struct fmt_edge edge;
+        struct fmt_heap_stat heap_stat;
+        struct fmt_end end;
         uint64_t id; /* MODULE_UNLOAD, SNAPSHOT_END, SEQ */
     } u;
 };

@@ -383,9 +383,6 @@ void rec_tag(const void *block, const char *type) HS_HIDDEN;
 /* A refcount event from the shim (called from the client API). */
 void rec_rc(unsigned op, const void *obj, uint64_t id, long count, const char *type, uintptr_t ret,
             int misuse) HS_HIDDEN;
-/* Record writers shared with rc.c. */
-void rec_put_stack(struct fmt_buf *b, uint32_t id, const uintptr_t *frames, unsigned n) HS_HIDDEN;
-void rec_put_type(struct fmt_buf *b, uint32_t id, const char *name) HS_HIDDEN;
 void rec_ignore(const void *block) HS_HIDDEN;
 void rec_exit(uintptr_t caller_sp) HS_HIDDEN;
 /* Before exec: everything written, as if the process ended. */

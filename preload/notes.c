@@ -57,15 +57,10 @@ int notes_malloc_foreign(void) { return n_found && !found[0].malloc_ours; }
 
 static void put_allocator(const struct allocator *a)
 {
-    struct out_buf *ob = out_global_acquire(FMT_REC_MAX + fmt_str_size(sizeof a->name) +
-                                            fmt_str_size(sizeof a->module));
+    struct out_buf *ob = out_global_acquire(FMT_ALLOCATOR_ROOM(sizeof a->name, sizeof a->module));
     if (!ob)
         return;
-    struct fmt_buf *b = out_fmt(ob);
-    fmt_put_u8(b, FMT_REC_ALLOCATOR);
-    fmt_put_varint(b, (uint64_t)a->malloc_ours);
-    fmt_put_str(b, a->name);
-    fmt_put_str(b, a->module);
+    fmt_put_allocator(out_fmt(ob), a->malloc_ours, a->name, a->module);
     out_release(ob);
 }
 

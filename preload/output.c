@@ -40,6 +40,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#define ZSTD_STATIC_LINKING_ONLY /* ZSTD_customMem */
 #include <zstd.h>
 
 #define QUEUE_MAX 64          /* full regions waiting to be written */
@@ -228,12 +229,9 @@ static void hand_off(struct out_buf *b)
 static void begin_chunk(struct out_buf *b)
 {
     if (b->fb.len == 0) {
-        fmt_put_u8(&b->fb, FMT_REC_SEQ);
-        fmt_put_varint(&b->fb, b->reg->seq);
-        if (b->tid) {
-            fmt_put_u8(&b->fb, FMT_REC_THREAD);
-            fmt_put_varint(&b->fb, b->tid);
-        }
+        fmt_put_seq(&b->fb, b->reg->seq);
+        if (b->tid)
+            fmt_put_thread(&b->fb, b->tid);
     }
 }
 
@@ -506,6 +504,30 @@ static int open_files(void)
     return jfd < 0 && !journal_impossible ? open_journal() : 0;
 }
 
+/* zstd's memory is the tracer's own (plat_map lists it): from malloc, a
+ * large workspace would be a mapping of its own that a heap scan took for
+ * the program's. Each allocation keeps its size in front, for the unmap. */
+static void *zstd_alloc(void *opaque, size_t size)
+{
+    (void)opaque;
+    uint64_t *p = plat_map(size + 16);
+    if (!p)
+        return NULL;
+    p[0] = size + 16;
+    return p + 2;
+}
+
+static void zstd_free(void *opaque, void *address)
+{
+    (void)opaque;
+    if (address) {
+        uint64_t *p = (uint64_t *)address - 2;
+        plat_unmap(p, p[0]);
+    }
+}
+
+static const ZSTD_customMem zstd_mem = { zstd_alloc, zstd_free, NULL };
+
 /* Compresses one buffer into a chunk and writes it. file_lock held. */
 static int write_chunk_locked(const uint8_t *raw, size_t len)
 {
@@ -515,7 +537,7 @@ static int write_chunk_locked(const uint8_t *raw, size_t len)
         return -1;
     if (!len)
         return 0;
-    if (!cctx && !(cctx = ZSTD_createCCtx())) {
+    if (!cctx && !(cctx = ZSTD_createCCtx_advanced(zstd_mem))) {
         fail("out of memory for", ENOMEM);
         return -1;
     }

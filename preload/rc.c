@@ -59,22 +59,16 @@ void rc_event(unsigned op, const void *obj, uint64_t id, long count, const char 
         freed[i].addr = (uintptr_t)obj;
         freed[i].stack_id = sid;
     }
-    struct out_buf *ob = out_acquire(2 * FMT_REC_MAX + (size_t)n * FMT_VARINT_MAX + 300);
+    size_t room = FMT_STACK_ROOM(n) + (type_new ? FMT_TYPE_ROOM(strnlen(type, FMT_MAX_STRING)) : 0) + FMT_RC_ROOM;
+    struct out_buf *ob = out_acquire(room);
     if (!ob)
         return;
     struct fmt_buf *b = out_fmt(ob);
     if (is_new)
-        rec_put_stack(b, sid, frames, n);
+        fmt_put_stack(b, sid, frames, n);
     if (type_new)
-        rec_put_type(b, type_id, type);
-    fmt_put_u8(b, FMT_REC_RC);
-    fmt_put_varint(b, op);
-    fmt_put_varint(b, (uintptr_t)obj);
-    fmt_put_varint(b, (uint64_t)count + 1);
-    fmt_put_varint(b, sid);
-    fmt_put_varint(b, seq);
-    fmt_put_varint(b, type_id);
-    fmt_put_varint(b, id);
+        fmt_put_type(b, type_id, type);
+    fmt_put_rc(b, op, (uintptr_t)obj, count, sid, seq, type_id, id);
     out_release(ob);
 }
 

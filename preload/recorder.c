@@ -89,19 +89,11 @@ static struct module *modules;          /* plat_map'd, MODULES_MAX */
 static unsigned n_modules, next_module_id = 1;
 static unsigned long long dl_adds = ~0ull, dl_subs = ~0ull;
 
-static size_t module_record(struct fmt_buf *b, const struct module *m)
+static void module_record(struct fmt_buf *b, const struct module *m)
 {
-    size_t start = b->len;
-    fmt_put_u8(b, FMT_REC_MODULE_LOAD);
-    fmt_put_varint(b, m->id);
-    fmt_put_varint(b, m->bias);
-    fmt_put_varint(b, m->start);
-    fmt_put_varint(b, m->end);
-    fmt_put_str(b, m->path);
-    fmt_put_bytes(b, m->build_id, m->build_id_len);
-    return b->len - start;
+    fmt_put_module_load(b, m->id, m->bias, m->start, m->end, m->path, m->build_id, m->build_id_len);
 }
-#define MODULE_REC_MAX (FMT_REC_MAX + MODULE_PATH_MAX + 64 + 2 * FMT_VARINT_MAX)
+#define MODULE_REC_MAX FMT_MODULE_LOAD_ROOM(MODULE_PATH_MAX, sizeof modules->build_id)
 
 /* Records found by a rescan, written after modules_lock is let go. */
 struct module_changes {
@@ -172,8 +164,7 @@ void rec_modules_changed(void)
                 i++;
                 continue;
             }
-            fmt_put_u8(&changes.b, FMT_REC_MODULE_UNLOAD);
-            fmt_put_varint(&changes.b, modules[i].id);
+            fmt_put_module_unload(&changes.b, modules[i].id);
             modules[i] = modules[--n_modules];
             if (changes.b.len + MODULE_REC_MAX > changes.b.cap)
                 changes.more = 1;
@@ -201,35 +192,18 @@ void rec_modules_changed(void)
 static void preamble_stack(uint32_t id, const uintptr_t *frames, unsigned n, void *arg)
 {
     (void)arg;
-    struct out_buf *ob = out_preamble_acquire(FMT_REC_MAX + (size_t)n * FMT_VARINT_MAX);
+    struct out_buf *ob = out_preamble_acquire(FMT_STACK_ROOM(n));
     if (!ob)
         return;
-    rec_put_stack(out_fmt(ob), id, frames, n);
+    fmt_put_stack(out_fmt(ob), id, frames, n);
 }
-
-void rec_put_type(struct fmt_buf *b, uint32_t id, const char *name)
-{
-    fmt_put_u8(b, FMT_REC_TYPE);
-    fmt_put_varint(b, id);
-    fmt_put_str(b, name);
-}
-
-void rec_put_stack(struct fmt_buf *b, uint32_t id, const uintptr_t *frames, unsigned n)
-{
-    fmt_put_u8(b, FMT_REC_STACK);
-    fmt_put_varint(b, id);
-    fmt_put_varint(b, n);
-    for (unsigned i = 0; i < n; i++)
-        fmt_put_varint(b, frames[i]);
-}
-#define TYPE_REC_MAX (FMT_REC_MAX + 256)
 
 static void preamble_type(uint32_t id, const char *name, void *arg)
 {
     (void)arg;
-    struct out_buf *ob = out_preamble_acquire(TYPE_REC_MAX);
+    struct out_buf *ob = out_preamble_acquire(FMT_TYPE_ROOM(strlen(name)));
     if (ob)
-        rec_put_type(out_fmt(ob), id, name);
+        fmt_put_type(out_fmt(ob), id, name);
 }
 
 /* What every trace starts with: the process, its modules, and (in a forked
@@ -244,18 +218,12 @@ static void write_preamble(void)
     ssize_t e = readlink("/proc/self/exe", exe, sizeof exe - 1);
     exe[e > 0 ? e : 0] = 0;
 
-    struct out_buf *ob = out_preamble_acquire(FMT_REC_MAX + 3 * fmt_str_size(4096));
+    const char *program = plat_program_name();
+    struct out_buf *ob = out_preamble_acquire(FMT_PROCESS_ROOM(strlen(program), strlen(exe), strlen(cmdline)));
     if (!ob)
         return;
-    struct fmt_buf *b = out_fmt(ob);
-    fmt_put_u8(b, FMT_REC_PROCESS);
-    fmt_put_varint(b, (uint64_t)getpid());
-    fmt_put_varint(b, (uint64_t)getppid());
-    fmt_put_varint(b, start_unix_ns);
-    fmt_put_varint(b, hs_opt.max_frames);
-    fmt_put_str(b, plat_program_name());
-    fmt_put_str(b, exe);
-    fmt_put_str(b, cmdline);
+    fmt_put_process(out_fmt(ob), (uint64_t)getpid(), (uint64_t)getppid(), start_unix_ns, hs_opt.max_frames,
+                    program, exe, cmdline);
 
     plat_lock(&modules_lock);
     for (unsigned i = 0; i < n_modules; i++) {
@@ -360,7 +328,7 @@ static void alloc_locked(unsigned fn, void *ptr, size_t size, const struct stack
     uintptr_t frames[FMT_MAX_FRAMES];
     uint64_t hash;
     unsigned n = stack_capture(from, frames, hs_opt.max_frames, &hash);
-    struct out_buf *ob = out_acquire(FMT_REC_MAX + (size_t)n * FMT_VARINT_MAX);
+    struct out_buf *ob = out_acquire(FMT_STACK_ROOM(n) + FMT_ALLOC_ROOM);
     if (!ob)
         return;
     int is_new;
@@ -375,12 +343,8 @@ static void alloc_locked(unsigned fn, void *ptr, size_t size, const struct stack
     cnt->bytes += size;
     struct fmt_buf *b = out_fmt(ob);
     if (is_new)
-        rec_put_stack(b, sid, frames, n);
-    fmt_put_u8(b, FMT_REC_ALLOC);
-    fmt_put_varint(b, fn);
-    fmt_put_varint(b, size);
-    fmt_put_varint(b, sid);
-    fmt_put_time(b, now);
+        fmt_put_stack(b, sid, frames, n);
+    fmt_put_alloc(b, fn, size, sid, now);
     out_release(ob);
     if (HS_UNLIKELY(is_new))
         rec_modules_changed(); /* a new stack may come from a module loaded since */
@@ -393,14 +357,11 @@ static void alloc_locked(unsigned fn, void *ptr, size_t size, const struct stack
 static void free_locked(const struct live_block *blk)
 {
     note_live(-(int64_t)blk->size, -1, 0);
-    struct out_buf *ob = out_acquire(FMT_REC_MAX);
+    struct out_buf *ob = out_acquire(FMT_FREE_ROOM);
     if (!ob)
         return;
     out_counters(ob)->frees++;
-    struct fmt_buf *b = out_fmt(ob);
-    fmt_put_u8(b, FMT_REC_FREE);
-    fmt_put_varint(b, blk->size);
-    fmt_put_varint(b, blk->stack_id);
+    fmt_put_free(out_fmt(ob), blk->size, blk->stack_id);
     out_release(ob);
 }
 
@@ -457,21 +418,20 @@ void rec_tag(const void *block, const char *type)
     struct guard g = guard_enter();
     int is_new;
     uint32_t id = type_table_intern(type, &is_new);
+    size_t type_room = FMT_TYPE_ROOM(strnlen(type, FMT_MAX_STRING));
     if (id && live_update((uintptr_t)block, id, 0)) {
-        struct out_buf *ob = out_acquire(TYPE_REC_MAX);
+        struct out_buf *ob = out_acquire(type_room + FMT_TAG_ROOM);
         if (ob) {
             struct fmt_buf *b = out_fmt(ob);
             if (is_new)
-                rec_put_type(b, id, type);
-            fmt_put_u8(b, FMT_REC_TAG);
-            fmt_put_varint(b, (uintptr_t)block);
-            fmt_put_varint(b, id);
+                fmt_put_type(b, id, type);
+            fmt_put_tag(b, (uintptr_t)block, id);
             out_release(ob);
         }
     } else if (id && is_new) { /* not a live block, but the name must reach the trace */
-        struct out_buf *ob = out_acquire(TYPE_REC_MAX);
+        struct out_buf *ob = out_acquire(type_room);
         if (ob) {
-            rec_put_type(out_fmt(ob), id, type);
+            fmt_put_type(out_fmt(ob), id, type);
             out_release(ob);
         }
     }
@@ -551,26 +511,16 @@ static void put_blocks(const struct live_block *blocks, size_t n, const struct s
     const size_t batch = 8192;
     for (size_t i = 0; i < n; i += batch) {
         size_t k = n - i < batch ? n - i : batch;
-        struct out_buf *ob = out_global_acquire(FMT_REC_MAX + k * 8 * FMT_VARINT_MAX);
+        struct out_buf *ob = out_global_acquire(FMT_BLOCKS_ROOM(k));
         if (!ob)
             return;
         struct fmt_buf *b = out_fmt(ob);
-        fmt_put_u8(b, FMT_REC_BLOCKS);
-        fmt_put_varint(b, k);
-        uintptr_t prev = 0;
-        uint64_t prev_birth = 0;
+        fmt_put_blocks(b, k);
         for (size_t j = i; j < i + k; j++) {
             const struct live_block *blk = &blocks[j];
-            fmt_put_varint(b, blk->addr - prev);
-            fmt_put_varint(b, blk->size);
-            fmt_put_varint(b, blk->stack_id);
-            fmt_put_varint(b, blk->type_id);
-            fmt_put_varint(b, fmt_zigzag((int64_t)(blk->birth_ns - prev_birth)));
-            fmt_put_varint(b, blk->flags | (blk->gen != process_gen ? FMT_BLOCK_INHERITED : 0));
-            fmt_put_varint(b, scan ? scan->hashes[j] : 0);
-            fmt_put_varint(b, scan ? scan->word0[j] : 0);
-            prev = blk->addr;
-            prev_birth = blk->birth_ns;
+            fmt_put_block(b, blk->addr, blk->size, blk->stack_id, blk->type_id, blk->birth_ns,
+                          blk->flags | (blk->gen != process_gen ? FMT_BLOCK_INHERITED : 0),
+                          scan ? scan->hashes[j] : 0, scan ? scan->word0[j] : 0);
         }
         out_release(ob);
     }
@@ -579,35 +529,24 @@ static void put_blocks(const struct live_block *blocks, size_t n, const struct s
 static void put_graph(const struct scan_result *scan)
 {
     for (size_t i = 0; i < scan->n_roots; i++) {
-        struct out_buf *ob = out_global_acquire(FMT_REC_MAX);
+        struct out_buf *ob = out_global_acquire(FMT_ROOT_ROOM);
         if (!ob)
             return;
-        struct fmt_buf *b = out_fmt(ob);
         const struct scan_root *r = &scan->roots[i];
-        fmt_put_u8(b, FMT_REC_ROOT);
-        fmt_put_varint(b, i);
-        fmt_put_varint(b, r->kind);
-        fmt_put_varint(b, r->start);
-        fmt_put_varint(b, r->end);
-        fmt_put_varint(b, (uint64_t)r->tid);
+        fmt_put_root(out_fmt(ob), i, r->kind, r->start, r->end, (uint64_t)r->tid);
         out_release(ob);
     }
     const size_t batch = 16384;
     for (size_t i = 0; i < scan->n_edges; i += batch) {
         size_t k = scan->n_edges - i < batch ? scan->n_edges - i : batch;
-        struct out_buf *ob = out_global_acquire(FMT_REC_MAX + k * 5 * FMT_VARINT_MAX);
+        struct out_buf *ob = out_global_acquire(FMT_EDGES_ROOM(k));
         if (!ob)
             return;
         struct fmt_buf *b = out_fmt(ob);
-        fmt_put_u8(b, FMT_REC_EDGES);
-        fmt_put_varint(b, k);
+        fmt_put_edges(b, k);
         for (size_t j = i; j < i + k; j++) {
             const struct scan_edge *e = &scan->edges[j];
-            fmt_put_varint(b, (uint64_t)e->src << 1 | e->src_is_root);
-            fmt_put_varint(b, e->src_off);
-            fmt_put_varint(b, e->dst);
-            fmt_put_varint(b, e->dst_off);
-            fmt_put_varint(b, e->rules);
+            fmt_put_edge(b, e->src, e->src_is_root, e->src_off, e->dst, e->dst_off, e->rules);
         }
         out_release(ob);
     }
@@ -649,27 +588,19 @@ static void write_snapshot(const char *name, int scan, uintptr_t caller_sp)
         return;
 
     unsigned index = snapshot_count++;
-    struct out_buf *ob = out_global_acquire(FMT_REC_MAX + fmt_str_size(256));
+    char label[257];
+    snprintf(label, sizeof label, "%s", name);
+    struct out_buf *ob = out_global_acquire(FMT_SNAPSHOT_BEGIN_ROOM(strlen(label)));
     if (ob) {
-        struct fmt_buf *b = out_fmt(ob);
-        char label[257];
-        snprintf(label, sizeof label, "%s", name);
-        fmt_put_u8(b, FMT_REC_SNAPSHOT_BEGIN);
-        fmt_put_varint(b, index);
-        fmt_put_str(b, label);
-        fmt_put_varint(b, now_rel());
-        fmt_put_varint(b, c.n);
-        fmt_put_varint(b, c.bytes);
-        fmt_put_varint(b, (uint64_t)scanned);
-        fmt_put_varint(b, rc_sequence());
+        fmt_put_snapshot_begin(out_fmt(ob), index, label, now_rel(), c.n, c.bytes, (uint64_t)scanned,
+                               rc_sequence());
         out_release(ob);
     }
     put_blocks(c.blocks, c.n, scanned ? &graph : NULL);
     if (scanned)
         put_graph(&graph);
-    if ((ob = out_global_acquire(FMT_REC_MAX))) {
-        fmt_put_u8(out_fmt(ob), FMT_REC_SNAPSHOT_END);
-        fmt_put_varint(out_fmt(ob), index);
+    if ((ob = out_global_acquire(FMT_SNAPSHOT_END_ROOM))) {
+        fmt_put_snapshot_end(out_fmt(ob), index);
         out_release(ob);
     }
     if (scan)
@@ -696,16 +627,11 @@ static void write_heap_stat(uint64_t now)
     if (allocs + frees == last_stat_allocs)
         return;
     last_stat_allocs = allocs + frees;
-    struct out_buf *ob = out_global_acquire(FMT_REC_MAX);
+    struct out_buf *ob = out_global_acquire(FMT_HEAP_STAT_ROOM);
     if (!ob)
         return;
-    struct fmt_buf *b = out_fmt(ob);
-    fmt_put_u8(b, FMT_REC_HEAP_STAT);
-    fmt_put_varint(b, now);
-    fmt_put_varint(b, (uint64_t)atomic_load(&live_bytes));
-    fmt_put_varint(b, (uint64_t)atomic_load(&live_blocks));
-    fmt_put_varint(b, allocs);
-    fmt_put_varint(b, bytes);
+    fmt_put_heap_stat(out_fmt(ob), now, (uint64_t)atomic_load(&live_bytes), (uint64_t)atomic_load(&live_blocks),
+                      allocs, bytes);
     out_release(ob);
 }
 
@@ -761,11 +687,10 @@ static void write_suppressions(void)
     const char *text = fn ? fn() : NULL;
     if (!text || !*text)
         return;
-    struct out_buf *ob = out_global_acquire(FMT_REC_MAX + fmt_str_size(strnlen(text, FMT_MAX_STRING)));
+    struct out_buf *ob = out_global_acquire(FMT_SUPPRESSIONS_ROOM(strnlen(text, FMT_MAX_STRING)));
     if (!ob)
         return;
-    fmt_put_u8(out_fmt(ob), FMT_REC_SUPPRESSIONS);
-    fmt_put_str(out_fmt(ob), text);
+    fmt_put_suppressions(out_fmt(ob), text);
     out_release(ob);
 }
 
@@ -773,18 +698,11 @@ static void write_end(unsigned reason)
 {
     uint64_t allocs, frees, bytes;
     rec_totals(&allocs, &frees, &bytes);
-    struct out_buf *ob = out_global_acquire(FMT_REC_MAX);
+    struct out_buf *ob = out_global_acquire(FMT_PROCESS_END_ROOM);
     if (!ob)
         return;
-    struct fmt_buf *b = out_fmt(ob);
-    fmt_put_u8(b, FMT_REC_PROCESS_END);
-    fmt_put_varint(b, now_rel());
-    fmt_put_varint(b, reason);
-    fmt_put_varint(b, allocs);
-    fmt_put_varint(b, frees);
-    fmt_put_varint(b, bytes);
-    fmt_put_varint(b, (uint64_t)atomic_load(&peak_bytes));
-    fmt_put_varint(b, atomic_load(&peak_time_ns));
+    fmt_put_process_end(out_fmt(ob), now_rel(), reason, allocs, frees, bytes, (uint64_t)atomic_load(&peak_bytes),
+                        atomic_load(&peak_time_ns));
     out_release(ob);
 }
 

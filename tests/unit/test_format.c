@@ -126,105 +126,70 @@ static void init_data(void)
 
 /* ------------------------------------------------------ record encoder */
 
+/* A record of the test tables, written by the encoder of its type in
+ * trace_format.h: the one the preload writes traces with. */
 static void put_rec(struct fmt_buf *b, const struct fmt_record *r)
 {
-    fmt_put_u8(b, (uint8_t)r->type);
+    const struct fmt_process *p = &r->u.process;
+    const struct fmt_module *m = &r->u.module;
+    const struct fmt_snapshot *sn = &r->u.snapshot;
+    const struct fmt_rc *rc = &r->u.rc;
+    const struct fmt_root *root = &r->u.root;
+    const struct fmt_heap_stat *hs = &r->u.heap_stat;
+    const struct fmt_end *end = &r->u.end;
     switch (r->type) {
     case FMT_REC_PROCESS:
-        fmt_put_varint(b, r->u.process.pid);
-        fmt_put_varint(b, r->u.process.ppid);
-        fmt_put_varint(b, r->u.process.start_unix_ns);
-        fmt_put_varint(b, r->u.process.max_frames);
-        fmt_put_str(b, r->u.process.program);
-        fmt_put_str(b, r->u.process.exe);
-        fmt_put_str(b, r->u.process.cmdline);
+        fmt_put_process(b, p->pid, p->ppid, p->start_unix_ns, p->max_frames, p->program, p->exe, p->cmdline);
         break;
     case FMT_REC_MODULE_LOAD:
-        fmt_put_varint(b, r->u.module.id);
-        fmt_put_varint(b, r->u.module.bias);
-        fmt_put_varint(b, r->u.module.start);
-        fmt_put_varint(b, r->u.module.end);
-        fmt_put_str(b, r->u.module.path);
-        fmt_put_bytes(b, r->u.module.build_id, r->u.module.build_id_len);
+        fmt_put_module_load(b, m->id, m->bias, m->start, m->end, m->path, m->build_id, m->build_id_len);
         break;
     case FMT_REC_MODULE_UNLOAD:
-    case FMT_REC_SNAPSHOT_END:
-        fmt_put_varint(b, r->u.id);
+        fmt_put_module_unload(b, r->u.id);
         break;
     case FMT_REC_STACK:
-        fmt_put_varint(b, r->u.stack.id);
-        fmt_put_varint(b, r->u.stack.n);
-        for (uint64_t i = 0; i < r->u.stack.n; i++)
-            fmt_put_varint(b, r->u.stack.frames[i]);
+        fmt_put_stack(b, r->u.stack.id, r->u.stack.frames, (unsigned)r->u.stack.n);
         break;
-    /* ALLOC: its time as a zigzag delta from the previous ALLOC of the
-     * chunk, kept in b->prev_time, which fmt_buf_clear() zeroes at each
-     * chunk. Neither ALLOC nor FREE carries an address (version 2). */
     case FMT_REC_ALLOC:
-        fmt_put_varint(b, r->u.alloc.fn);
-        fmt_put_varint(b, r->u.alloc.size);
-        fmt_put_varint(b, r->u.alloc.stack_id);
-        fmt_put_time(b, r->u.alloc.time_ns);
+        fmt_put_alloc(b, r->u.alloc.fn, r->u.alloc.size, r->u.alloc.stack_id, r->u.alloc.time_ns);
         break;
     case FMT_REC_FREE:
-        fmt_put_varint(b, r->u.free.size);
-        fmt_put_varint(b, r->u.free.stack_id);
+        fmt_put_free(b, r->u.free.size, r->u.free.stack_id);
         break;
     case FMT_REC_TYPE:
-        fmt_put_varint(b, r->u.type.id);
-        fmt_put_str(b, r->u.type.name);
+        fmt_put_type(b, r->u.type.id, r->u.type.name);
         break;
     case FMT_REC_TAG:
-        fmt_put_varint(b, r->u.tag.addr);
-        fmt_put_varint(b, r->u.tag.type_id);
+        fmt_put_tag(b, r->u.tag.addr, r->u.tag.type_id);
         break;
     case FMT_REC_SNAPSHOT_BEGIN:
-        fmt_put_varint(b, r->u.snapshot.index);
-        fmt_put_str(b, r->u.snapshot.name);
-        fmt_put_varint(b, r->u.snapshot.time_ns);
-        fmt_put_varint(b, r->u.snapshot.blocks);
-        fmt_put_varint(b, r->u.snapshot.bytes);
-        fmt_put_varint(b, r->u.snapshot.scanned);
-        fmt_put_varint(b, r->u.snapshot.rc_seq);
+        fmt_put_snapshot_begin(b, sn->index, sn->name, sn->time_ns, sn->blocks, sn->bytes, sn->scanned,
+                               sn->rc_seq);
+        break;
+    case FMT_REC_SNAPSHOT_END:
+        fmt_put_snapshot_end(b, r->u.id);
         break;
     case FMT_REC_RC:
-        fmt_put_varint(b, r->u.rc.op);
-        fmt_put_varint(b, r->u.rc.addr);
-        /* count + 1, in unsigned arithmetic: -1 is written as 0 */
-        fmt_put_varint(b, (uint64_t)r->u.rc.count + 1);
-        fmt_put_varint(b, r->u.rc.stack_id);
-        fmt_put_varint(b, r->u.rc.seq);
-        fmt_put_varint(b, r->u.rc.type_id);
-        fmt_put_varint(b, r->u.rc.id);
+        fmt_put_rc(b, rc->op, rc->addr, rc->count, rc->stack_id, rc->seq, rc->type_id, rc->id);
         break;
     case FMT_REC_ROOT:
-        fmt_put_varint(b, r->u.root.id);
-        fmt_put_varint(b, r->u.root.kind);
-        fmt_put_varint(b, r->u.root.start);
-        fmt_put_varint(b, r->u.root.end);
-        fmt_put_varint(b, r->u.root.tid);
+        fmt_put_root(b, root->id, root->kind, root->start, root->end, root->tid);
         break;
     case FMT_REC_HEAP_STAT:
-        fmt_put_varint(b, r->u.heap_stat.time_ns);
-        fmt_put_varint(b, r->u.heap_stat.live_bytes);
-        fmt_put_varint(b, r->u.heap_stat.live_blocks);
-        fmt_put_varint(b, r->u.heap_stat.allocs);
-        fmt_put_varint(b, r->u.heap_stat.bytes_allocated);
+        fmt_put_heap_stat(b, hs->time_ns, hs->live_bytes, hs->live_blocks, hs->allocs, hs->bytes_allocated);
         break;
     case FMT_REC_PROCESS_END:
-        fmt_put_varint(b, r->u.end.time_ns);
-        fmt_put_varint(b, r->u.end.reason);
-        fmt_put_varint(b, r->u.end.allocs);
-        fmt_put_varint(b, r->u.end.frees);
-        fmt_put_varint(b, r->u.end.bytes_allocated);
-        fmt_put_varint(b, r->u.end.peak_bytes);
-        fmt_put_varint(b, r->u.end.peak_time_ns);
+        fmt_put_process_end(b, end->time_ns, end->reason, end->allocs, end->frees, end->bytes_allocated,
+                            end->peak_bytes, end->peak_time_ns);
         break;
     case FMT_REC_SUPPRESSIONS:
-        fmt_put_str(b, r->u.text);
+        fmt_put_suppressions(b, r->u.text);
+        break;
+    case FMT_REC_SEQ:
+        fmt_put_seq(b, r->u.id);
         break;
     default:
-        ck_abort_msg("put_rec: type %u cannot be encoded here", r->type);
+        ck_abort_msg("put_rec: type %u is not a record of its own", r->type);
     }
 }
 
@@ -279,6 +244,7 @@ static int rec_diff(const struct fmt_record *g, const struct fmt_record *e, char
         break;
     case FMT_REC_MODULE_UNLOAD:
     case FMT_REC_SNAPSHOT_END:
+    case FMT_REC_SEQ:
         DIFF(u.id);
         break;
     case FMT_REC_STACK:
@@ -386,22 +352,14 @@ static int rec_diff(const struct fmt_record *g, const struct fmt_record *e, char
 
 enum op_kind { OP_REC = 1, OP_THREAD, OP_BLOCKS, OP_EDGES, OP_CHUNK, OP_RAW };
 
-struct blk {
-    uint64_t addr, size, stack_id, type_id, birth_ns, flags, hash, word0;
-};
-
-struct edg {
-    uint64_t src, src_is_root, src_off, dst, dst_off, rules;
-};
-
 struct op {
     enum op_kind kind;
     int big;                  /* only in the full trace, not the small one */
     struct fmt_record rec;    /* OP_REC (its tid is ignored) */
     uint64_t tid;             /* OP_THREAD */
-    const struct blk *blocks; /* OP_BLOCKS */
+    const struct fmt_block *blocks; /* OP_BLOCKS */
     size_t nblocks;
-    const struct edg *edges;  /* OP_EDGES */
+    const struct fmt_edge *edges;  /* OP_EDGES */
     size_t nedges;
     const uint8_t *raw;       /* OP_RAW: bytes put as they are, no record expected */
     size_t raw_len;
@@ -466,8 +424,9 @@ static void build_trace(struct trace *t, const struct op *ops, size_t nops, int 
         if (o->big && !big)
             continue;
         /* the largest op: three FMT_MAX_STRING strings, or 1024 frames */
-        ck_assert_uint_lt(b.len + 4 * fmt_str_size(FMT_MAX_STRING) +
-                              (o->nblocks * 8 + o->nedges * 4 + 1) * FMT_VARINT_MAX,
+        ck_assert_uint_lt(b.len + FMT_PROCESS_ROOM(FMT_MAX_STRING, FMT_MAX_STRING, FMT_MAX_STRING) +
+                              FMT_STACK_ROOM(FMT_MAX_FRAMES) + FMT_BLOCKS_ROOM(o->nblocks) +
+                              FMT_EDGES_ROOM(o->nedges),
                           b.cap);
         switch (o->kind) {
         case OP_REC: {
@@ -478,59 +437,29 @@ static void build_trace(struct trace *t, const struct op *ops, size_t nops, int 
             break;
         }
         case OP_THREAD:
-            fmt_put_u8(&b, FMT_REC_THREAD);
-            fmt_put_varint(&b, o->tid);
+            fmt_put_thread(&b, o->tid);
             tid = (uint32_t)o->tid;
             break;
         case OP_BLOCKS: {
-            fmt_put_u8(&b, FMT_REC_BLOCKS);
-            fmt_put_varint(&b, o->nblocks);
-            uint64_t prev = 0, prev_birth = 0;
+            fmt_put_blocks(&b, o->nblocks);
             for (size_t i = 0; i < o->nblocks; i++) {
-                const struct blk *x = &o->blocks[i];
-                fmt_put_varint(&b, x->addr - prev); /* wraps when addresses go down */
-                fmt_put_varint(&b, x->size);
-                fmt_put_varint(&b, x->stack_id);
-                fmt_put_varint(&b, x->type_id);
-                fmt_put_varint(&b, fmt_zigzag((int64_t)(x->birth_ns - prev_birth))); /* wraps too */
-                prev_birth = x->birth_ns;
-                fmt_put_varint(&b, x->flags);
-                fmt_put_varint(&b, x->hash);
-                fmt_put_varint(&b, x->word0);
-                prev = x->addr;
-                struct fmt_record e = { .type = FMT_REC_BLOCKS, .tid = tid };
-                e.u.block.addr = x->addr;
-                e.u.block.size = x->size;
-                e.u.block.stack_id = x->stack_id;
-                e.u.block.type_id = x->type_id;
-                e.u.block.birth_ns = x->birth_ns;
-                e.u.block.flags = x->flags;
-                e.u.block.hash = x->hash;
-                e.u.block.word0 = x->word0;
+                const struct fmt_block *x = &o->blocks[i];
+                fmt_put_block(&b, x->addr, x->size, x->stack_id, x->type_id, x->birth_ns, x->flags, x->hash,
+                              x->word0);
+                struct fmt_record e = { .type = FMT_REC_BLOCKS, .tid = tid, .u.block = *x };
                 push_exp(t, &e);
             }
             break;
         }
         case OP_EDGES: {
-            fmt_put_u8(&b, FMT_REC_EDGES);
-            fmt_put_varint(&b, o->nedges);
+            fmt_put_edges(&b, o->nedges);
             for (size_t i = 0; i < o->nedges; i++) {
-                const struct edg *x = &o->edges[i];
+                const struct fmt_edge *x = &o->edges[i];
                 REQUIRE(x->src <= UINT64_MAX >> 1 && x->src_is_root <= 1,
                         "edge %zu: src %" PRIu64 " / src_is_root %" PRIu64 " cannot be encoded",
                         i, x->src, x->src_is_root);
-                fmt_put_varint(&b, x->src << 1 | x->src_is_root);
-                fmt_put_varint(&b, x->src_off);
-                fmt_put_varint(&b, x->dst);
-                fmt_put_varint(&b, x->dst_off);
-                fmt_put_varint(&b, x->rules);
-                struct fmt_record e = { .type = FMT_REC_EDGES, .tid = tid };
-                e.u.edge.src = x->src;
-                e.u.edge.src_is_root = x->src_is_root;
-                e.u.edge.src_off = x->src_off;
-                e.u.edge.dst = x->dst;
-                e.u.edge.dst_off = x->dst_off;
-                e.u.edge.rules = x->rules;
+                fmt_put_edge(&b, x->src, (unsigned)x->src_is_root, x->src_off, x->dst, x->dst_off, x->rules);
+                struct fmt_record e = { .type = FMT_REC_EDGES, .tid = tid, .u.edge = *x };
                 push_exp(t, &e);
             }
             break;
@@ -588,7 +517,7 @@ static size_t read_check(const char *path, const struct trace *t, size_t max, ch
 
 /* hash and word0 (the last two fields) go through 0, 127, 128, 2^32 and
  * UINT64_MAX too */
-static const struct blk blocks5[] = {
+static const struct fmt_block blocks5[] = {
     { 0x1000, 24, 1, 0, 100, 0, 0, 0 },
     { 0x2000, 0, 127, 1, 128, FMT_BLOCK_IGNORED, 127, 128 },
     { 0x1800, 128, 128, 127, 1ull << 32, 127, 128, 1ull << 32 }, /* lower than the one before */
@@ -596,10 +525,10 @@ static const struct blk blocks5[] = {
       UINT64_MAX },
     { 0, 1ull << 32, 0, 128, 0, 128, 1ull << 32, 127 },          /* delta wraps past 2^64 */
 };
-static const struct blk blocks1[] = {
+static const struct fmt_block blocks1[] = {
     { 0x7f0000001000, 4096, 2, 1, 123456789, 1ull << 32, 0x9e3779b97f4a7c15ull, 0x5555deadbeef },
 };
-static const struct blk blocks3[] = {
+static const struct fmt_block blocks3[] = {
     { 0x5000, 16, 1, 0, 1, 0, 0xdeadbeef, 0 },
     { 0x5010, 16, 1, 0, 2, FMT_BLOCK_IGNORED, 0, 0x5000 },
     { 0x5020, 32, 2, 0, 3, 0, UINT64_MAX, 0x5010 },
@@ -608,7 +537,7 @@ static const struct blk blocks3[] = {
 /* src goes through 0, 127, 128, 2^32 and UINT64_MAX >> 1 (the largest that
  * survives the shift), with and without src_is_root; the other fields
  * through 0, 127, 128, 2^32 and UINT64_MAX */
-static const struct edg edges6[] = {
+static const struct fmt_edge edges6[] = {
     { 0, 0, 0, 0, 0 },
     { 0, 1, 127, 128, 1ull << 32, FMT_HEUR_DTV },
     { 127, 0, 128, 127, UINT64_MAX, UINT64_MAX },
@@ -616,12 +545,12 @@ static const struct edg edges6[] = {
     { 1ull << 32, 0, UINT64_MAX, 1ull << 32, 127 },
     { UINT64_MAX >> 1, 1, UINT64_MAX, UINT64_MAX, UINT64_MAX },
 };
-static const struct edg edges_max[] = {
+static const struct fmt_edge edges_max[] = {
     { UINT64_MAX >> 1, 0, 0, 128, 128 },
     { 63, 1, 8, 64, 0, 127 }, /* 63 << 1 | 1 = 127: one byte */
     { 64, 0, 16, 0, 8 }, /* 64 << 1 = 128: two bytes */
 };
-static const struct edg edges1[] = { { 2, 1, 24, 1, 0 } };
+static const struct fmt_edge edges1[] = { { 2, 1, 24, 1, 0 } };
 
 #define REC(...) { .kind = OP_REC, .rec = __VA_ARGS__ }
 #define BIGREC(...) { .kind = OP_REC, .big = 1, .rec = __VA_ARGS__ }
@@ -723,7 +652,8 @@ static const struct op trace_ops[] = {
     REC({ .type = FMT_REC_MODULE_UNLOAD, .u.id = 128 }),
     REC({ .type = FMT_REC_HEAP_STAT, .u.heap_stat = { 1, 2, 3, 4, 5 } }),
     CHUNK,
-    /* chunk 5 */
+    /* chunk 5, numbered as one made from a journal region */
+    REC({ .type = FMT_REC_SEQ, .u.id = 128 }),
     REC({ .type = FMT_REC_PROCESS_END,
           .u.end = { 9000000000ull, FMT_END_EXIT, 100, 99, 4096, 2048, 8000000000ull } }),
     REC({ .type = FMT_REC_PROCESS_END,
@@ -908,7 +838,7 @@ START_TEST(test_round_trip)
 
     /* every record type but THREAD (which is folded into tid) came out */
     unsigned all = 0;
-    for (unsigned ty = FMT_REC_PROCESS; ty <= FMT_REC_SUPPRESSIONS; ty++)
+    for (unsigned ty = FMT_REC_PROCESS; ty <= FMT_REC_SEQ; ty++)
         if (ty != FMT_REC_THREAD)
             all |= 1u << ty;
     ck_assert_uint_eq(seen_types, all);
@@ -956,8 +886,23 @@ START_TEST(test_round_trip)
 }
 END_TEST
 
+/* the bytes appended to b since *mark, which moves past them */
+static void expect_bytes(const struct fmt_buf *b, size_t *mark, const uint8_t *want, size_t n,
+                         const char *what)
+{
+    REQUIRE(b->len - *mark == n, "%s: %zu bytes, want %zu", what, b->len - *mark, n);
+    for (size_t i = 0; i < n; i++)
+        REQUIRE(b->data[*mark + i] == want[i], "%s: byte %zu is %#x, want %#x", what, i,
+                b->data[*mark + i], want[i]);
+    *mark = b->len;
+}
+#define EXPECT_BYTES(b, mark, what, ...)                                                   \
+    expect_bytes((b), (mark), (const uint8_t[]){ __VA_ARGS__ },                            \
+                 sizeof((const uint8_t[]){ __VA_ARGS__ }), (what))
+
 /* The new fields and records, byte by byte as trace_format.h lays them out,
- * assembled by hand (not by put_rec) and checked field by field. */
+ * assembled by hand (not by put_rec) and checked field by field; then the
+ * same records written by the encoders must be these bytes. */
 START_TEST(test_snapshot_layout)
 {
 #define VMAX 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01 /* UINT64_MAX */
@@ -982,6 +927,28 @@ START_TEST(test_snapshot_layout)
     };
 #undef VMAX
 #undef V2_32
+    uint8_t mem[sizeof body + 1];
+    memset(mem, 0xee, sizeof mem);
+    struct fmt_buf enc = { mem, 0, sizeof mem };
+    fmt_put_snapshot_begin(&enc, 3, "ab", 128, 2, 127, 1ull << 32, 300);
+    fmt_put_root(&enc, 1, FMT_ROOT_REGISTERS, 128, UINT64_MAX, 127);
+    fmt_put_blocks(&enc, 2);
+    fmt_put_block(&enc, 0x1000, 24, 1, 0, 5, FMT_BLOCK_IGNORED, UINT64_MAX, 128);
+    fmt_put_block(&enc, 0x1010, 8, 0, 0, 3, 0, 0, 127);
+    fmt_put_edges(&enc, 3);
+    fmt_put_edge(&enc, 0, 1, 0, 0, 127, FMT_HEUR_NEWARRAY);
+    fmt_put_edge(&enc, 127, 0, 128, 1ull << 32, 0, 0);
+    fmt_put_edge(&enc, UINT64_MAX >> 1, 1, UINT64_MAX, 1, 8, 128);
+    fmt_put_root(&enc, 0, FMT_ROOT_GLOBAL, 0, 0, 0);
+    fmt_put_snapshot_end(&enc, 3);
+    fmt_put_rc(&enc, FMT_RC_MISUSE_COUNT, 0x1000, -1, 127, 1ull << 32, 128, UINT64_MAX);
+    fmt_put_rc(&enc, FMT_RC_RELEASE, UINT64_MAX, 0, 0, 0, 0, 0);
+    fmt_put_rc(&enc, FMT_RC_RETAIN, 0x10, 127, 1, 127, 0, 128);
+    fmt_put_rc(&enc, FMT_RC_NEW, 0, -2, 2, 129, 3, 4);
+    size_t mark = 0;
+    expect_bytes(&enc, &mark, body, sizeof body, "the encoders");
+    REQ_EQ(mem[sizeof body], 0xee);
+
     struct op ops[] = { { .kind = OP_RAW, .raw = body, .raw_len = sizeof body } };
     static struct trace t;
     build_trace(&t, ops, 1, 0);
@@ -1134,6 +1101,87 @@ START_TEST(test_snapshot_layout)
     REQ_EQ(FMT_ROOT_STACK, 1);
     REQ_EQ(FMT_ROOT_REGISTERS, 2);
     REQ_EQ(FMT_ROOT_TLS, 3);
+}
+END_TEST
+
+/* The other records' encoders, byte by byte as trace_format.h lays them out
+ * (ALLOC, FREE and TAG: test_delta_encoder); and each encoder's room holds
+ * its record at its largest. */
+START_TEST(test_record_layout)
+{
+#define VMAX 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01 /* UINT64_MAX */
+#define V2_32 0x80, 0x80, 0x80, 0x80, 0x10                            /* 1 << 32 */
+    static uint8_t mem[4096];
+    memset(mem, 0xee, sizeof mem);
+    struct fmt_buf b = { mem, 0, sizeof mem };
+    size_t mark = 0;
+    fmt_put_process(&b, 1, 128, 300, 64, "ab", NULL, "");
+    EXPECT_BYTES(&b, &mark, "PROCESS", FMT_REC_PROCESS, 1, 0x80, 0x01, 0xac, 0x02, 64, 2, 'a', 'b', 0, 0);
+    fmt_put_module_load(&b, 2, 0x1000, 0x1000, 1ull << 32, "/x", "\0\xff", 2);
+    EXPECT_BYTES(&b, &mark, "MODULE_LOAD", FMT_REC_MODULE_LOAD, 2, 0x80, 0x20, 0x80, 0x20, V2_32, 2, '/', 'x',
+                 2, 0x00, 0xff);
+    fmt_put_module_unload(&b, 128);
+    EXPECT_BYTES(&b, &mark, "MODULE_UNLOAD", FMT_REC_MODULE_UNLOAD, 0x80, 0x01);
+    fmt_put_stack(&b, 3, (const uintptr_t[]){ 0x401000, 0, UINT64_MAX }, 3);
+    EXPECT_BYTES(&b, &mark, "STACK", FMT_REC_STACK, 3, 3, 0x80, 0xa0, 0x80, 0x02, 0, VMAX);
+    fmt_put_stack(&b, 127, NULL, 0);
+    EXPECT_BYTES(&b, &mark, "STACK of no frames", FMT_REC_STACK, 0x7f, 0);
+    fmt_put_thread(&b, 4321);
+    EXPECT_BYTES(&b, &mark, "THREAD", FMT_REC_THREAD, 0xe1, 0x21);
+    fmt_put_type(&b, 1, "T");
+    EXPECT_BYTES(&b, &mark, "TYPE", FMT_REC_TYPE, 1, 1, 'T');
+    fmt_put_blocks(&b, 0);
+    EXPECT_BYTES(&b, &mark, "empty BLOCKS", FMT_REC_BLOCKS, 0);
+    fmt_put_edges(&b, 0);
+    EXPECT_BYTES(&b, &mark, "empty EDGES", FMT_REC_EDGES, 0);
+    fmt_put_heap_stat(&b, 0, 127, 128, 1ull << 32, UINT64_MAX);
+    EXPECT_BYTES(&b, &mark, "HEAP_STAT", FMT_REC_HEAP_STAT, 0, 0x7f, 0x80, 0x01, V2_32, VMAX);
+    fmt_put_process_end(&b, 5, FMT_END_EXEC, 1, 2, 3, 4, 6);
+    EXPECT_BYTES(&b, &mark, "PROCESS_END", FMT_REC_PROCESS_END, 5, 1, 1, 2, 3, 4, 6);
+    fmt_put_suppressions(&b, "leak:x");
+    EXPECT_BYTES(&b, &mark, "SUPPRESSIONS", FMT_REC_SUPPRESSIONS, 6, 'l', 'e', 'a', 'k', ':', 'x');
+    fmt_put_seq(&b, 300);
+    EXPECT_BYTES(&b, &mark, "SEQ", FMT_REC_SEQ, 0xac, 0x02);
+    REQ_EQ(mem[b.len], 0xee);
+#undef VMAX
+#undef V2_32
+
+    /* the rooms, with every integer (and delta) at its longest */
+    static uint8_t big[FMT_SUPPRESSIONS_ROOM(FMT_MAX_STRING) + FMT_STACK_ROOM(FMT_MAX_FRAMES)];
+    static uintptr_t frames[FMT_MAX_FRAMES];
+    for (unsigned i = 0; i < FMT_MAX_FRAMES; i++)
+        frames[i] = UINT64_MAX;
+    const uint64_t M = UINT64_MAX, T = 1ull << 63; /* a time delta from 0 of INT64_MIN */
+    static const uint8_t build_id[64];
+#define ROOM(room, ...)                                                                        \
+    do {                                                                                       \
+        struct fmt_buf r = { big, 0, sizeof big };                                             \
+        __VA_ARGS__;                                                                           \
+        REQUIRE(r.len <= (room), "%s: %zu bytes, room %zu", #room, r.len, (size_t)(room));     \
+    } while (0)
+    ROOM(FMT_PROCESS_ROOM(3, 0, 300), fmt_put_process(&r, M, M, M, M, "abc", NULL, s300));
+    ROOM(FMT_MODULE_LOAD_ROOM(127, sizeof build_id),
+         fmt_put_module_load(&r, M, M, M, M, s127, build_id, sizeof build_id));
+    ROOM(FMT_MODULE_UNLOAD_ROOM, fmt_put_module_unload(&r, M));
+    ROOM(FMT_STACK_ROOM(FMT_MAX_FRAMES), fmt_put_stack(&r, M, frames, FMT_MAX_FRAMES));
+    ROOM(FMT_THREAD_ROOM, fmt_put_thread(&r, M));
+    ROOM(FMT_ALLOC_ROOM, fmt_put_alloc(&r, M, M, M, T));
+    ROOM(FMT_FREE_ROOM, fmt_put_free(&r, M, M));
+    ROOM(FMT_TYPE_ROOM(300), fmt_put_type(&r, M, s300));
+    ROOM(FMT_TAG_ROOM, fmt_put_tag(&r, M, M));
+    ROOM(FMT_SNAPSHOT_BEGIN_ROOM(128), fmt_put_snapshot_begin(&r, M, s128, M, M, M, M, M));
+    ROOM(FMT_BLOCKS_ROOM(2), fmt_put_blocks(&r, M); fmt_put_block(&r, M, M, M, M, T, M, M, M);
+         fmt_put_block(&r, M - 1, M, M, M, 0, M, M, M));
+    ROOM(FMT_SNAPSHOT_END_ROOM, fmt_put_snapshot_end(&r, M));
+    ROOM(FMT_HEAP_STAT_ROOM, fmt_put_heap_stat(&r, M, M, M, M, M));
+    ROOM(FMT_PROCESS_END_ROOM, fmt_put_process_end(&r, M, M, M, M, M, M, M));
+    ROOM(FMT_ROOT_ROOM, fmt_put_root(&r, M, M, M, M, M));
+    ROOM(FMT_EDGES_ROOM(2), fmt_put_edges(&r, M); fmt_put_edge(&r, M >> 1, 1, M, M, M, M);
+         fmt_put_edge(&r, M >> 1, 1, M, M, M, M));
+    ROOM(FMT_RC_ROOM, fmt_put_rc(&r, M, M, -2, M, M, M, M));
+    ROOM(FMT_SUPPRESSIONS_ROOM(FMT_MAX_STRING), fmt_put_suppressions(&r, s_over));
+    ROOM(FMT_SEQ_ROOM, fmt_put_seq(&r, M));
+#undef ROOM
 }
 END_TEST
 
@@ -1894,20 +1942,6 @@ START_TEST(test_zigzag)
 }
 END_TEST
 
-/* the bytes appended to b since *mark, which moves past them */
-static void expect_bytes(const struct fmt_buf *b, size_t *mark, const uint8_t *want, size_t n,
-                         const char *what)
-{
-    REQUIRE(b->len - *mark == n, "%s: %zu bytes, want %zu", what, b->len - *mark, n);
-    for (size_t i = 0; i < n; i++)
-        REQUIRE(b->data[*mark + i] == want[i], "%s: byte %zu is %#x, want %#x", what, i,
-                b->data[*mark + i], want[i]);
-    *mark = b->len;
-}
-#define EXPECT_BYTES(b, mark, what, ...)                                                   \
-    expect_bytes((b), (mark), (const uint8_t[]){ __VA_ARGS__ },                            \
-                 sizeof((const uint8_t[]){ __VA_ARGS__ }), (what))
-
 /* fmt_put_time and fmt_buf_clear, byte by byte */
 START_TEST(test_delta_encoder)
 {
@@ -1961,8 +1995,8 @@ START_TEST(test_delta_encoder)
     fmt_put_time(&b, 1000);
     EXPECT_BYTES(&b, &mark, "time 1000 after a clear", 0xd0, 0x0f);
 
-    /* this file's encoder, as trace_format.h lays ALLOC and FREE out: no
-     * address, and a FREE (which has no time) does not move the time */
+    /* the encoders of ALLOC, FREE and TAG (through put_rec): no address,
+     * and a FREE (which has no time) does not move the time */
     fmt_buf_clear(&b);
     mark = 0;
     memset(mem, 0xee, sizeof mem);
@@ -2109,7 +2143,7 @@ START_TEST(test_delta_layout)
 }
 END_TEST
 
-/* ALLOC and FREE through this file's encoder, over several chunks */
+/* ALLOC and FREE through the encoders, over several chunks */
 static const struct op delta_ops[] = {
     THREAD(1),
     REC({ .type = FMT_REC_ALLOC, .u.alloc = { FMT_FN_MALLOC, 32, 1, 5000 } }),
@@ -2424,6 +2458,7 @@ static Suite *format_suite(void)
     tcase_add_test(tc, test_chunk_encode);
     tcase_add_test(tc, test_round_trip);
     tcase_add_test(tc, test_snapshot_layout);
+    tcase_add_test(tc, test_record_layout);
     tcase_add_test(tc, test_thread_ids);
     tcase_add_test(tc, test_open_errors);
     tcase_add_test(tc, test_header_only);
