@@ -1,7 +1,6 @@
 /* Helpers shared by the commands (cli.h). */
 #include "cli.h"
 
-#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,116 +8,7 @@
 #include "graph.h"
 #include "util.h"
 
-int cli_common_option(int c, const char *arg, struct common_opts *o)
-{
-    if (c == 'F') {
-        if (strcmp(arg, "text") != 0 && strcmp(arg, "json") != 0) {
-            cli_error("--format takes text or json, not '%s'", arg);
-            return -1;
-        }
-        o->format = arg[0] == 'j' ? OUT_JSON : OUT_TEXT;
-        return 1;
-    }
-    if (c == 'S') {
-        o->snapshot = arg;
-        return 1;
-    }
-    if (c == 'H') {
-        if (heuristics_parse(arg, &o->heuristics) != 0) {
-            cli_error("--heuristics takes all, none or a list of stdstring,length64,newarray,"
-                      "multipleinheritance,dtv; not '%s'", arg);
-            return -1;
-        }
-        return 1;
-    }
-    return 0;
-}
-
-const char *cli_parse(int argc, char **argv, const char *usage, const struct cli_option *own, struct common_opts *o,
-                      int *status)
-{
-    struct option longopts[32] = { COMMON_LONG_OPTIONS };
-    char shorts[64] = "h";
-    size_t n = COMMON_LONG_OPTIONS_COUNT, k = 0;
-    for (; own && own[k].name && n < 31; k++, n++) {
-        longopts[n] = (struct option){ own[k].name, own[k].value ? required_argument : no_argument, NULL,
-                                       own[k].letter ? own[k].letter : 256 + (int)k };
-        if (own[k].letter && strlen(shorts) < sizeof shorts - 3) {
-            size_t l = strlen(shorts);
-            shorts[l] = own[k].letter;
-            shorts[l + 1] = own[k].value ? ':' : 0;
-            shorts[l + 2] = 0;
-        }
-    }
-    longopts[n] = (struct option){ 0 };
-    *o = (struct common_opts)COMMON_OPTS_INIT;
-    optind = 1;
-    int c;
-    while ((c = getopt_long(argc, argv, shorts, longopts, NULL)) != -1) {
-        if (c == 'h') {
-            printf("usage: %s\n", usage);
-            *status = 0;
-            return NULL;
-        }
-        int r = cli_common_option(c, optarg, o), found = r == 1;
-        if (r == -1) {
-            *status = EXIT_TRACE_ERROR;
-            return NULL;
-        }
-        for (size_t i = 0; !found && i < k; i++)
-            if (c == (own[i].letter ? own[i].letter : 256 + (int)i)) {
-                if (own[i].value)
-                    *own[i].value = optarg;
-                else
-                    *own[i].flag = 1;
-                found = 1;
-            }
-        if (!found) {
-            *status = cli_error("usage: %s", usage);
-            return NULL;
-        }
-    }
-    if (optind != argc - 1) {
-        *status = cli_error("usage: %s", usage);
-        return NULL;
-    }
-    return argv[optind];
-}
-
-int cli_number(const char *name, const char *s, unsigned long def, unsigned long *out)
-{
-    if (!s) {
-        *out = def;
-        return 0;
-    }
-    char *end;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    if (!*s || *end || errno || *s == '-') {
-        cli_error("--%s takes a whole number, not '%s'", name, s);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
-int cli_address(const char *s, uint64_t *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 0);
-    if (!*s || *end || errno) {
-        cli_error("--addr takes an address like 0x55d0c0ffee10, not '%s'", s);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
-const char *cli_parse_reader(int argc, char **argv, const char *usage, struct common_opts *o, int *status)
-{
-    return cli_parse(argc, argv, usage, NULL, o, status);
-}
+const char *const out_format_names[] = { "text", "json", NULL };
 
 /* A damaged trace's warning waits: if an error follows, the two are one line;
  * if not, it is printed when the command ends. */

@@ -5,56 +5,55 @@
 #ifndef HEAPSCOPE_CLI_H
 #define HEAPSCOPE_CLI_H
 
-#include <getopt.h>
 #include <stdio.h>
 
 #include "graph.h"
 #include "json.h"
 #include "model.h"
+#include "options.h"
 #include "symbols.h"
 
 #define EXIT_TRACE_ERROR 2
 
 enum out_format { OUT_TEXT, OUT_JSON };
+extern const char *const out_format_names[]; /* "text", "json", NULL */
 
+/* The options that commands reading a trace share. */
 struct common_opts {
-    enum out_format format;
+    int format;          /* enum out_format */
     const char *snapshot;
     unsigned heuristics; /* interior-pointer rules for the leak kinds (graph.h) */
 };
 #define COMMON_OPTS_INIT { .heuristics = HEURISTICS_DEFAULT }
 
-/* The long options every reading command takes, for getopt_long tables. */
-#define COMMON_LONG_OPTIONS                                   \
-    { "format", required_argument, NULL, 'F' },               \
-    { "snapshot", required_argument, NULL, 'S' },             \
-    { "heuristics", required_argument, NULL, 'H' },           \
-    { "help", no_argument, NULL, 'h' }
-#define COMMON_LONG_OPTIONS_COUNT 4
+/* Their entries in an option table (options.h), given a struct common_opts. */
+#define OPT_FORMAT(c, ...) \
+    OPT_CHOICE(0, "format", &(c)->format, out_format_names, "the output: text (the default) or JSON", __VA_ARGS__)
+#define OPT_SNAPSHOT(c, ...) \
+    OPT_STR(0, "snapshot", &(c)->snapshot, "NAME|INDEX", "the snapshot to read (default: exit, else the last)", \
+            __VA_ARGS__)
+#define OPT_HEURISTICS(v, ...)                                                   \
+    OPT_SET(0, "heuristics", v, heuristic_names, "all|none|LIST", OPT_ALL_NONE, \
+            "the interior-pointer rules that make a block reachable (default all)", __VA_ARGS__)
 
-/* A command's own options, for cli_parse: a string value (with an optional
- * short letter), or a flag when value is NULL. */
-struct cli_option {
-    const char *name;
-    char letter;         /* 0: long form only */
-    const char **value;  /* set to the argument */
-    int *flag;           /* set to 1 when given (value NULL) */
-};
-
-/* Parses the common options and the command's own (a table ended by a NULL
- * name); the one positional argument (the trace) is returned, or NULL with
- * *status set (0 after --help, 2 after an error, which it has printed). */
-const char *cli_parse(int argc, char **argv, const char *usage, const struct cli_option *own, struct common_opts *o,
-                      int *status);
-/* A whole number option: def when s is NULL; -1 (and an error) when bad. */
-int cli_number(const char *name, const char *s, unsigned long def, unsigned long *out);
-/* An address such as 0x55d0c0ffee10; -1 (and an error) when bad. */
-int cli_address(const char *s, uint64_t *out);
-
-/* Parses the options of a command that reads one trace and takes only the
- * common options. Returns the trace's path, or NULL with *status set (0 after
- * --help, EXIT_TRACE_ERROR after an error, which it has printed). */
-const char *cli_parse_reader(int argc, char **argv, const char *usage, struct common_opts *o, int *status);
+/* The gate's options (a struct gate_options, gate.h), shared by gate and
+ * run --gate; given (an int *) is set when one of them is. */
+#define GATE_OPTIONS(o, given_)                                                                                  \
+    OPT_SET(0, "kinds", &(o)->kinds, leak_kind_names, "KIND,...", 0,                                           \
+            "the leak kinds that count (default definitely_lost,indirectly_lost)", .given = given_),            \
+    OPT_NUM(0, "max-leaked-bytes", &(o)->max_bytes, "N", "fail when over N bytes leak, in all (default 0)", \
+            .given = given_),                                                                                    \
+    OPT_NUM(0, "max-leaked-blocks", &(o)->max_blocks, "N", "fail when over N blocks leak (default: no limit)",       \
+            .given = given_),                                                                                    \
+    OPT_STRS(0, "suppressions", (o)->supp_files, &(o)->n_supp_files, "FILE",                                   \
+             "LeakSanitizer's leak:PATTERN lines (may be given again)", .given = given_),                       \
+    OPT_STR(0, "baseline", &(o)->baseline, "FILE", "count only leaks beyond this baseline's", .given = given_), \
+    OPT_STR(0, "write-baseline", &(o)->write_baseline, "FILE", "write the leaks found as a baseline",           \
+            .given = given_),                                                                                    \
+    OPT_STR(0, "junit", &(o)->junit, "FILE", "write JUnit XML: a test case per traced process", .given = given_), \
+    OPT_STR(0, "sarif", &(o)->sarif, "FILE", "write SARIF 2.1.0: a result per failing leak record",            \
+            .given = given_),                                                                                    \
+    OPT_HEURISTICS(&(o)->heuristics, .given = given_)
 
 /* One line on stderr, "heapscope: " first; returns EXIT_TRACE_ERROR. */
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -88,19 +87,8 @@ uint64_t root_offset(struct symbolizer *s, const struct model *m, uint32_t root,
 /* The same in words, e.g. "global g_items+8 in /path/prog". */
 void root_text(char *buf, size_t room, struct symbolizer *s, const struct model *m, uint32_t root, uint64_t off);
 
-int cmd_run(int argc, char **argv);
-int cmd_summary(int argc, char **argv);
-int cmd_leaks(int argc, char **argv);
-int cmd_referrers(int argc, char **argv);
-int cmd_cycles(int argc, char **argv);
-int cmd_aliases(int argc, char **argv);
-int cmd_diff(int argc, char **argv);
-int cmd_refs(int argc, char **argv);
-int cmd_gate(int argc, char **argv);
-int cmd_report(int argc, char **argv);
-int cmd_export(int argc, char **argv);
-/* Handles --format/--snapshot/--heuristics for commands with options of
- * their own: 1 if it was one, 0 if not, -1 on a bad value (said on stderr). */
-int cli_common_option(int c, const char *arg, struct common_opts *o);
+/* The commands (cmd_*.c). */
+extern const struct command command_run, command_summary, command_leaks, command_referrers, command_cycles,
+    command_aliases, command_refs, command_gate, command_report, command_export, command_diff;
 
 #endif

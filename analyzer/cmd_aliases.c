@@ -35,20 +35,18 @@ static int by_content(const void *a, const void *b)
     return x->addr < y->addr ? -1 : 1;
 }
 
-int cmd_aliases(int argc, char **argv)
+static struct {
+    struct common_opts common;
+    const char *type;
+    uint64_t limit;
+} env = { COMMON_OPTS_INIT, NULL, 100 };
+
+static int aliases_main(int argc, char **argv)
 {
-    static const char usage[] =
-        "heapscope aliases [--format text|json] [--snapshot NAME|INDEX] [--type TYPE] [--limit N] FILE";
-    const char *type = NULL, *limit_s = NULL;
-    const struct cli_option own[] = { { "type", 0, &type, NULL }, { "limit", 0, &limit_s, NULL }, { NULL, 0, NULL, NULL } };
-    struct common_opts o;
-    int status;
-    unsigned long limit;
-    const char *path = cli_parse(argc, argv, usage, own, &o, &status);
-    if (!path)
-        return status;
-    if (cli_number("limit", limit_s, 100, &limit) != 0)
-        return EXIT_TRACE_ERROR;
+    (void)argc;
+    const char *path = argv[0], *type = env.type;
+    const struct common_opts o = env.common;
+    uint64_t limit = env.limit;
     struct model m;
     struct graph g;
     if (cli_load_graph(&m, &g, path, &o) != 0)
@@ -181,3 +179,17 @@ int cmd_aliases(int argc, char **argv)
     model_free(&m);
     return 0;
 }
+
+static const struct opt options[] = {
+    OPT_FORMAT(&env.common),
+    OPT_SNAPSHOT(&env.common),
+    OPT_HEURISTICS(&env.common.heuristics),
+    OPT_STR(0, "type", &env.type, "TYPE", "only blocks of this type (tag or C++ class)"),
+    OPT_NUM(0, "limit", &env.limit, "N", "show at most N blocks and N groups (default 100)"),
+    OPT_TERMINATOR,
+};
+
+const struct command command_aliases = {
+    .name = "aliases", .args = "FILE", .min_args = 1, .max_args = 1, .options = options, .main = aliases_main,
+    .summary = "blocks pointed at from two or more places; blocks with equal contents",
+};

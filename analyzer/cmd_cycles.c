@@ -69,21 +69,19 @@ static size_t cycle_types(struct symbolizer *s, const struct model *m, const siz
     return k;
 }
 
-int cmd_cycles(int argc, char **argv)
+static struct {
+    struct common_opts common;
+    uint64_t members; /* the most members shown of each cycle */
+    int lost;         /* only cycles no root reaches */
+} env = { COMMON_OPTS_INIT, 100, 0 };
+
+static int cycles_main(int argc, char **argv)
 {
-    static const char usage[] =
-        "heapscope cycles [--format text|json] [--snapshot NAME|INDEX] [--lost] [--members N] FILE";
-    const char *members_s = NULL;
-    int lost_only = 0, status;
-    const struct cli_option own[] = { { "members", 0, &members_s, NULL }, { "lost", 0, NULL, &lost_only },
-                                      { NULL, 0, NULL, NULL } };
-    struct common_opts o;
-    unsigned long max_members;
-    const char *path = cli_parse(argc, argv, usage, own, &o, &status);
-    if (!path)
-        return status;
-    if (cli_number("members", members_s, 100, &max_members) != 0)
-        return EXIT_TRACE_ERROR;
+    (void)argc;
+    const char *path = argv[0];
+    struct common_opts o = env.common;
+    int lost_only = env.lost;
+    uint64_t max_members = env.members;
     model_keep_rc_events = 1;
     struct model m;
     struct graph g;
@@ -190,7 +188,7 @@ int cmd_cycles(int argc, char **argv)
                 stack_print_text(stdout, s, &m, m.blocks[bl].stack_id, "      ");
             }
             if (y->n > max_members)
-                printf("  (%zu more members; --members N shows more)\n", y->n - max_members);
+                printf("  (%llu more members; --members N shows more)\n", (unsigned long long)(y->n - max_members));
         }
     }
     if (o.format == OUT_JSON) {
@@ -210,3 +208,17 @@ int cmd_cycles(int argc, char **argv)
     model_free(&m);
     return 0;
 }
+
+static const struct opt options[] = {
+    OPT_FORMAT(&env.common),
+    OPT_SNAPSHOT(&env.common),
+    OPT_HEURISTICS(&env.common.heuristics),
+    OPT_BOOL(0, "lost", &env.lost, "only the cycles no root reaches (leaked)"),
+    OPT_NUM(0, "members", &env.members, "N", "show at most N members of each cycle (default 100)"),
+    OPT_TERMINATOR,
+};
+
+const struct command command_cycles = {
+    .name = "cycles", .args = "FILE", .min_args = 1, .max_args = 1, .options = options, .main = cycles_main,
+    .summary = "blocks that point at each other in a cycle, reachable or leaked",
+};

@@ -95,42 +95,31 @@ static int is_file(const char *p)
     return stat(p, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-int cmd_diff(int argc, char **argv)
+static const char *const by_names[] = { "type", "site", NULL };
+
+static struct {
+    int format; /* enum out_format */
+    int by_site;
+    int all;
+} env;
+
+static int diff_main(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        { "format", required_argument, NULL, 'F' }, { "by", required_argument, NULL, 'b' },
-        { "all", no_argument, NULL, 'a' }, { "help", no_argument, NULL, 'h' }, { 0 } };
-    static const char usage[] = "heapscope diff [--format text|json] [--by type|site] [--all] "
-                                "(FILE [A B] | FILE_A FILE_B)";
-    struct common_opts o = COMMON_OPTS_INIT;
-    int by_site = 0, all = 0, c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        if (c == 'b' && (!strcmp(optarg, "type") || !strcmp(optarg, "site")))
-            by_site = optarg[0] == 's';
-        else if (c == 'a')
-            all = 1;
-        else if (c == 'h')
-            return printf("usage: %s\n", usage), 0;
-        else if (c == 'b' || cli_common_option(c, optarg, &o) != 1)
-            return cli_error("usage: %s", usage);
-    }
-    int npos = argc - optind;
+    int by_site = env.by_site, all = env.all;
+    struct common_opts o = { .format = env.format };
     const char *file[2], *snap[2];
-    if (npos == 1) {
-        file[0] = file[1] = argv[optind];
+    if (argc == 1) {
+        file[0] = file[1] = argv[0];
         snap[0] = "0";
         snap[1] = NULL;
-    } else if (npos == 2 && is_file(argv[optind + 1])) {
-        file[0] = argv[optind];
-        file[1] = argv[optind + 1];
+    } else if (argc == 2 && is_file(argv[1])) {
+        file[0] = argv[0];
+        file[1] = argv[1];
         snap[0] = snap[1] = NULL;
-    } else if (npos == 2 || npos == 3) {
-        file[0] = file[1] = argv[optind];
-        snap[0] = argv[optind + 1];
-        snap[1] = npos == 3 ? argv[optind + 2] : NULL;
     } else {
-        return cli_error("usage: %s", usage);
+        file[0] = file[1] = argv[0];
+        snap[0] = argv[1];
+        snap[1] = argc == 3 ? argv[2] : NULL;
     }
     struct diff_table t = { 0 };
     const char *names[2];
@@ -195,6 +184,22 @@ int cmd_diff(int argc, char **argv)
     diff_free(&t);
     return 0;
 }
+
+static const struct opt options[] = {
+    OPT_FORMAT(&env),
+    OPT_CHOICE(0, "by", &env.by_site, by_names, "rows by type (default; untyped blocks by function) or by site"),
+    OPT_BOOL(0, "all", &env.all, "show the rows that did not change too"),
+    OPT_TERMINATOR,
+};
+
+const struct command command_diff = {
+    .name = "diff", .args = "(FILE [A B] | FILE_A FILE_B)", .min_args = 1, .max_args = 3, .options = options,
+    .main = diff_main,
+    .summary = "change in live blocks between two snapshots, by type or by site",
+    .about = "  heapscope diff FILE              the first snapshot against exit (or the last)\n"
+             "  heapscope diff FILE A B          snapshot A against snapshot B (names or indices)\n"
+             "  heapscope diff FILE_A FILE_B     FILE_A's exit against FILE_B's\n",
+};
 
 void diff_finish(struct diff_table *t)
 {

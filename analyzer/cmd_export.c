@@ -465,85 +465,43 @@ static int write_gzip(FILE *out, const struct pb *data, char *err, size_t errlen
 
 /* --- the command -------------------------------------------------------- */
 
-static const char usage[] =
-    "heapscope export --to collapsed|pprof|json [--value bytes|allocations|live] "
-    "[--snapshot NAME|INDEX] [-o FILE] FILE";
+static const char *const target_names[] = { "collapsed", "pprof", "json", NULL }; /* enum target, from 1 */
+static const char *const value_names[] = { "bytes", "allocations", "live", NULL }; /* enum value */
 
-static const char help[] =
-    "\n"
-    "  --to collapsed   folded stacks (flamegraph.pl, speedscope, inferno): one line per\n"
-    "                   stack, root first, frames joined by ';', then the value\n"
-    "  --to pprof       a gzipped pprof profile: alloc_objects, alloc_space, inuse_space\n"
-    "  --to json        the stacks, symbolized, with their totals and live bytes\n"
-    "  --value V        for collapsed: bytes allocated over the run (default),\n"
-    "                   allocations (count), or live (bytes live at the snapshot)\n"
-    "  --snapshot S     the snapshot whose live blocks count as live/inuse (exit)\n"
-    "  -o FILE          write to FILE instead of stdout\n";
+static struct {
+    struct common_opts common;
+    int to;    /* enum target less 1 */
+    int value; /* enum value */
+    const char *output;
+    int format_given, value_given;
+} env = { .common = COMMON_OPTS_INIT, .to = TO_NONE - 1, .value = VAL_BYTES };
 
-int cmd_export(int argc, char **argv)
+/* The options that contradict each other, or are missing; 0 if none. */
+static int check_options(enum target to, const char *output)
 {
-    static const struct option longopts[] = {
-        COMMON_LONG_OPTIONS, { "to", required_argument, NULL, 't' }, { "value", required_argument, NULL, 'v' },
-        { "output", required_argument, NULL, 'o' }, { 0 } };
-    struct common_opts o = COMMON_OPTS_INIT;
-    enum target to = TO_NONE;
-    enum value value = VAL_BYTES;
-    const char *output = NULL;
-    int value_set = 0, format_set = 0, c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "ho:", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'h':
-            printf("usage: %s\n%s", usage, help);
-            return 0;
-        case 't':
-            if (!strcmp(optarg, "collapsed"))
-                to = TO_COLLAPSED;
-            else if (!strcmp(optarg, "pprof"))
-                to = TO_PPROF;
-            else if (!strcmp(optarg, "json"))
-                to = TO_JSON;
-            else
-                return cli_error("export: --to takes collapsed, pprof or json, not '%s'", optarg);
-            break;
-        case 'v':
-            if (!strcmp(optarg, "bytes"))
-                value = VAL_BYTES;
-            else if (!strcmp(optarg, "allocations"))
-                value = VAL_ALLOCS;
-            else if (!strcmp(optarg, "live"))
-                value = VAL_LIVE;
-            else
-                return cli_error("export: --value takes bytes, allocations or live, not '%s'", optarg);
-            value_set = 1;
-            break;
-        case 'o':
-            output = optarg;
-            break;
-        case 'F':
-        case 'S':
-            if (cli_common_option(c, optarg, &o) != 1)
-                return EXIT_TRACE_ERROR;
-            format_set |= c == 'F';
-            break;
-        default:
-            return cli_error("usage: %s", usage);
-        }
-    }
-    if (optind != argc - 1)
-        return cli_error("usage: %s", usage);
-    const char *path = argv[optind];
-    if (to == TO_NONE) /* --format json alone means --to json */
-        to = format_set && o.format == OUT_JSON ? TO_JSON : TO_NONE;
     if (to == TO_NONE)
-        return cli_error("export: say what to export with --to collapsed, pprof or json");
-    if (format_set && o.format == OUT_JSON && to != TO_JSON)
-        return cli_error("export: --format json contradicts --to %s", to == TO_PPROF ? "pprof" : "collapsed");
-    if (value_set && to != TO_COLLAPSED)
-        return cli_error("export: --value is for --to collapsed (pprof and json carry every value)");
+        return opt_error("to", "missing; give collapsed, pprof or json");
+    if (env.format_given && env.common.format == OUT_JSON && to != TO_JSON)
+        return opt_error("format", "json contradicts --to %s", target_names[to - 1]);
+    if (env.value_given && to != TO_COLLAPSED)
+        return opt_error("value", "is for --to collapsed (pprof and json carry every value)");
     if (to == TO_PPROF && !output && isatty(STDOUT_FILENO))
-        return cli_error("export: a pprof profile is binary; not writing it to a terminal (use -o FILE)");
+        return opt_error("output", "a pprof profile is binary; not writing it to a terminal (use -o FILE)");
+    return 0;
+}
 
+static int export_main(int argc, char **argv)
+{
+    (void)argc;
+    const char *path = argv[0], *output = env.output;
+    const struct common_opts o = env.common;
+    enum target to = (enum target)(env.to + 1);
+    enum value value = (enum value)env.value;
+    if (to == TO_NONE && env.format_given && o.format == OUT_JSON) /* --format json alone means --to json */
+        to = TO_JSON;
+    int status = check_options(to, output);
+    if (status)
+        return status;
     struct model m;
     if (cli_load(&m, path, o.snapshot) != 0)
         return EXIT_TRACE_ERROR;
@@ -581,3 +539,23 @@ int cmd_export(int argc, char **argv)
         return cli_error("%s: %s", output ? output : "stdout", err);
     return 0;
 }
+
+static const struct opt options[] = {
+    OPT_CHOICE(0, "to", &env.to, target_names, "what to write (needed): folded stacks, gzipped pprof, or JSON"),
+    OPT_CHOICE(0, "value", &env.value, value_names,
+               "collapsed's value: bytes allocated (default), calls, or bytes live", .given = &env.value_given),
+    OPT_STR('o', "output", &env.output, "FILE", "write to FILE instead of stdout"),
+    OPT_CHOICE(0, "format", &env.common.format, out_format_names, "json alone means --to json",
+               .given = &env.format_given),
+    OPT_SNAPSHOT(&env.common),
+    OPT_TERMINATOR,
+};
+
+const struct command command_export = {
+    .name = "export", .args = "FILE", .min_args = 1, .max_args = 1, .options = options, .main = export_main,
+    .summary = "data for other tools: folded stacks, pprof, JSON",
+    .about = "collapsed: one line per stack, root first, frames joined by ';', then the value\n"
+             "(flamegraph.pl, speedscope, inferno). pprof: sample types alloc_objects, alloc_space\n"
+             "and inuse_space (live at the snapshot). json: the stacks, symbolized, with their totals.\n"
+             "example: heapscope export --to pprof -o heap.pb.gz heapscope.myprog.1234.hst\n",
+};

@@ -20,77 +20,6 @@
 #include "leak_report.h"
 #include "util.h"
 
-/* ------------------------------------------------------------ options */
-
-void gate_options_init(struct gate_options *o)
-{
-    memset(o, 0, sizeof *o);
-    o->kinds[KIND_DEFINITELY_LOST] = o->kinds[KIND_INDIRECTLY_LOST] = 1;
-    o->max_bytes = 0;
-    o->max_blocks = UINT64_MAX;
-    o->heuristics = HEURISTICS_DEFAULT;
-    o->ran = -1;
-}
-
-static int parse_kinds(struct gate_options *o, const char *list)
-{
-    memset(o->kinds, 0, sizeof o->kinds);
-    char buf[256];
-    snprintf(buf, sizeof buf, "%s", list);
-    for (char *save, *k = strtok_r(buf, ",", &save); k; k = strtok_r(NULL, ",", &save)) {
-        int found = 0;
-        for (unsigned i = 0; i < KIND_IGNORED; i++)
-            if (strcmp(k, leak_kind_name(i)) == 0)
-                o->kinds[i] = found = 1;
-        if (!found)
-            return -1;
-    }
-    return 0;
-}
-
-static int parse_u64(const char *s, uint64_t *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || *end || !*s || *s == '-')
-        return -1;
-    *out = v;
-    return 0;
-}
-
-int gate_option(struct gate_options *o, int c, const char *arg)
-{
-    switch (c) {
-    case GATE_OPT_KINDS:
-        return parse_kinds(o, arg) == 0 ? 1 : -1;
-    case GATE_OPT_MAX_BYTES:
-        return parse_u64(arg, &o->max_bytes) == 0 ? 1 : -1;
-    case GATE_OPT_MAX_BLOCKS:
-        return parse_u64(arg, &o->max_blocks) == 0 ? 1 : -1;
-    case GATE_OPT_SUPPRESSIONS:
-        if (o->n_supp_files < GATE_MAX_FILES)
-            o->supp_files[o->n_supp_files++] = arg;
-        return 1;
-    case GATE_OPT_BASELINE:
-        o->baseline = arg;
-        return 1;
-    case GATE_OPT_WRITE_BASELINE:
-        o->write_baseline = arg;
-        return 1;
-    case GATE_OPT_JUNIT:
-        o->junit = arg;
-        return 1;
-    case GATE_OPT_SARIF:
-        o->sarif = arg;
-        return 1;
-    case GATE_OPT_HEURISTICS:
-        return heuristics_parse(arg, &o->heuristics) == 0 ? 1 : -1;
-    default:
-        return 0;
-    }
-}
-
 /* --------------------------------------------------------- suppressions */
 
 struct patterns {
@@ -564,7 +493,7 @@ static void collect(struct gate *g, size_t t, struct model *m, struct symbolizer
     for (size_t i = 0; i < n_rec; i++) {
         const struct leak_record *r = &rep->rec[i];
         unsigned k = r->kind == KIND_NOT_FREED ? KIND_DEFINITELY_LOST : r->kind; /* unscanned: all count as lost */
-        if (r->inherited || !g->o->kinds[k] || (all.n && suppressed(&all, sym, m, r->stack_id)))
+        if (r->inherited || !(g->o->kinds & 1u << k) || (all.n && suppressed(&all, sym, m, r->stack_id)))
             continue; /* inherited: judged in the parent's trace */
         char *sig = signature(sym, m, r);
         baseline_add(&g->current, sig, r->bytes, r->blocks);
@@ -749,24 +678,16 @@ int gate_run(char *const *files, size_t n_files, const struct gate_options *o)
     return fail ? 1 : 0;
 }
 
-int cmd_gate(int argc, char **argv)
-{
-    static const struct option longopts[] = { GATE_LONG_OPTIONS, { "help", no_argument, NULL, 'h' }, { 0 } };
-    static const char usage[] = "heapscope gate FILE... " GATE_USAGE;
-    struct gate_options o;
-    gate_options_init(&o);
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        if (c == 'h')
-            return printf("usage: %s\n", usage), 0;
-        int r = gate_option(&o, c, optarg);
-        if (r == -1)
-            return cli_error("bad value '%s' (see heapscope gate --help)", optarg);
-        if (r == 0)
-            return cli_error("usage: %s", usage);
-    }
-    if (optind >= argc)
-        return cli_error("usage: %s", usage);
-    return gate_run(argv + optind, (size_t)(argc - optind), &o);
-}
+static struct gate_options env = GATE_OPTIONS_INIT;
+
+static int gate_main(int argc, char **argv) { return gate_run(argv, (size_t)argc, &env); }
+
+static const struct opt options[] = { GATE_OPTIONS(&env, NULL), OPT_TERMINATOR };
+
+const struct command command_gate = {
+    .name = "gate", .args = "FILE...", .min_args = 1, .max_args = -1, .options = options, .main = gate_main,
+    .summary = "the CI leak gate: exit 1 when the traces leak more than allowed",
+    .about = "The verdict goes to stderr. Exit status: 0 pass, 1 fail, 2 when a trace cannot be read\n"
+             "and nothing failed.\n"
+             "example: heapscope gate --kinds definitely_lost --junit leaks.xml heapscope.*.hst\n",
+};

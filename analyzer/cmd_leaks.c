@@ -106,17 +106,14 @@ static void print_text(const struct leak_report *l)
     }
 }
 
-int cmd_leaks(int argc, char **argv)
+static struct common_opts env = COMMON_OPTS_INIT;
+
+static int leaks_main(int argc, char **argv)
 {
-    struct common_opts o;
-    int status;
-    const char *path = cli_parse_reader(argc, argv,
-        "heapscope leaks [--format text|json] [--snapshot NAME|INDEX] [--heuristics all|none|LIST] FILE", &o,
-        &status);
-    if (!path)
-        return status;
+    (void)argc;
+    const char *path = argv[0];
     struct model m;
-    if (cli_load(&m, path, o.snapshot) != 0)
+    if (cli_load(&m, path, env.snapshot) != 0)
         return EXIT_TRACE_ERROR;
     if (!m.snapshot) {
         model_free(&m);
@@ -124,8 +121,8 @@ int cmd_leaks(int argc, char **argv)
     }
     struct symbolizer *sym = sym_open(&m);
     struct leak_report l;
-    leak_report_build(&l, &m, sym, o.heuristics);
-    if (o.format == OUT_JSON)
+    leak_report_build(&l, &m, sym, env.heuristics);
+    if (env.format == OUT_JSON)
         print_json(&l);
     else
         print_text(&l);
@@ -134,3 +131,14 @@ int cmd_leaks(int argc, char **argv)
     model_free(&m);
     return 0;
 }
+
+static const struct opt options[] = {
+    OPT_FORMAT(&env), OPT_SNAPSHOT(&env), OPT_HEURISTICS(&env.heuristics), OPT_TERMINATOR,
+};
+
+const struct command command_leaks = {
+    .name = "leaks", .args = "FILE", .min_args = 1, .max_args = 1, .options = options, .main = leaks_main,
+    .summary = "blocks live at a snapshot by leak kind, grouped by allocation stack",
+    .about = "The kinds are valgrind memcheck's: definitely, indirectly and possibly lost, still reachable.\n"
+             "A snapshot without the heap graph (HEAPSCOPE_SCAN=0) can only say what was not freed.\n",
+};

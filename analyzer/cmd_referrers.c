@@ -13,16 +13,19 @@
 
 #define CHAINS_MAX 5
 
-struct query {
-    const char *addr, *type, *site;
-    unsigned long limit;
-};
+/* The options: which blocks (one of the three), and how many at most. */
+static struct query {
+    struct common_opts common;
+    int by_addr;
+    uint64_t addr, limit;
+    const char *type, *site;
+} env = { .common = COMMON_OPTS_INIT, .limit = 10 };
 
 /* Does block i match the query? */
-static int matches(const struct query *q, struct symbolizer *s, const struct model *m, size_t i, uint64_t addr)
+static int matches(const struct query *q, struct symbolizer *s, const struct model *m, size_t i)
 {
-    if (q->addr)
-        return graph_block_at(m, addr) == (ssize_t)i;
+    if (q->by_addr)
+        return graph_block_at(m, q->addr) == (ssize_t)i;
     if (q->type) {
         const char *t = sym_block_type(s, m, i);
         return t && strcmp(t, q->type) == 0;
@@ -209,25 +212,14 @@ static void target_text(const struct ctx *c, size_t t)
         chain_text(c, chains[k]);
 }
 
-int cmd_referrers(int argc, char **argv)
+static int referrers_main(int argc, char **argv)
 {
-    static const char usage[] = "heapscope referrers [--format text|json] [--snapshot NAME|INDEX] "
-                                "(--addr ADDR | --type TYPE | --site FUNCTION) [--limit N] FILE";
-    struct query q = { 0 };
-    const char *limit_s = NULL;
-    const struct cli_option own[] = { { "addr", 0, &q.addr, NULL }, { "type", 0, &q.type, NULL },
-                                      { "site", 0, &q.site, NULL }, { "limit", 0, &limit_s, NULL },
-                                      { NULL, 0, NULL, NULL } };
-    struct common_opts o;
-    int status;
-    const char *path = cli_parse(argc, argv, usage, own, &o, &status);
-    if (!path)
-        return status;
-    if ((!!q.addr + !!q.type + !!q.site) != 1)
-        return cli_error("usage: %s", usage);
-    uint64_t addr = 0;
-    if (cli_number("limit", limit_s, 10, &q.limit) != 0 || (q.addr && cli_address(q.addr, &addr) != 0))
-        return EXIT_TRACE_ERROR;
+    (void)argc;
+    const char *path = argv[0];
+    const struct query *q = &env;
+    const struct common_opts o = env.common;
+    if (!!q->by_addr + !!q->type + !!q->site != 1)
+        return opt_error(NULL, "takes one of --addr, --type and --site");
     struct model m;
     struct graph g;
     if (cli_load_graph(&m, &g, path, &o) != 0)
@@ -244,9 +236,9 @@ int cmd_referrers(int argc, char **argv)
         json_array(&j, "targets");
     }
     for (size_t i = 0; i < m.n_blocks; i++) {
-        if (!matches(&q, cx.s, &m, i, addr))
+        if (!matches(q, cx.s, &m, i))
             continue;
-        if (found++ >= q.limit)
+        if (found++ >= q->limit)
             continue;
         if (o.format == OUT_JSON) {
             json_object(&j, NULL);
@@ -262,10 +254,10 @@ int cmd_referrers(int argc, char **argv)
         json_array_end(&j);
         json_u64(&j, "matched", found);
         json_object_end(&j);
-    } else if (found > q.limit) {
-        printf("\n(%zu more blocks match; --limit N shows more)\n", found - q.limit);
+    } else if (found > q->limit) {
+        printf("\n(%llu more blocks match; --limit N shows more)\n", (unsigned long long)(found - q->limit));
     }
-    status = 0;
+    int status = 0;
     if (!found)
         status = cli_error("no block matches in snapshot %s", m.snapshot->name);
     sym_close(cx.s);
@@ -275,3 +267,22 @@ int cmd_referrers(int argc, char **argv)
     model_free(&m);
     return status;
 }
+
+static const struct opt options[] = {
+    OPT_FORMAT(&env.common),
+    OPT_SNAPSHOT(&env.common),
+    OPT_HEURISTICS(&env.common.heuristics),
+    OPT_ADDR(0, "addr", &env.addr, "ADDR", "the block holding this address", .given = &env.by_addr),
+    OPT_STR(0, "type", &env.type, "TYPE", "the blocks of this type (tag or C++ class)"),
+    OPT_STR(0, "site", &env.site, "FUNCTION", "the blocks allocated in this function"),
+    OPT_NUM(0, "limit", &env.limit, "N", "show at most N blocks (default 10)"),
+    OPT_TERMINATOR,
+};
+
+const struct command command_referrers = {
+    .name = "referrers", .args = "FILE", .min_args = 1, .max_args = 1, .options = options,
+    .main = referrers_main,
+    .summary = "who points at a block, and the shortest chains from roots",
+    .about = "One of --addr, --type and --site picks the blocks.\n"
+             "example: heapscope referrers --type Node heapscope.myprog.1234.hst\n",
+};

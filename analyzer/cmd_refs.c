@@ -101,22 +101,18 @@ static void print_event_text(struct refs *r, const struct model_rc *e)
     putchar('\n');
 }
 
-int cmd_refs(int argc, char **argv)
+static struct {
+    int format; /* enum out_format */
+    const char *type;
+    int by_addr;
+    uint64_t addr, limit;
+} env = { .limit = 1000 };
+
+static int refs_main(int argc, char **argv)
 {
-    static const char usage[] =
-        "heapscope refs [--format text|json] [--type TYPE] [--addr ADDR] [--limit N] FILE";
-    const char *type = NULL, *addr_s = NULL, *limit_s = NULL;
-    const struct cli_option own[] = { { "type", 0, &type, NULL }, { "addr", 0, &addr_s, NULL },
-                                      { "limit", 0, &limit_s, NULL }, { NULL, 0, NULL, NULL } };
-    struct common_opts o;
-    int status;
-    unsigned long limit;
-    uint64_t addr = 0;
-    const char *path = cli_parse(argc, argv, usage, own, &o, &status);
-    if (!path)
-        return status;
-    if (cli_number("limit", limit_s, 1000, &limit) != 0 || (addr_s && cli_address(addr_s, &addr) != 0))
-        return EXIT_TRACE_ERROR;
+    (void)argc;
+    const char *path = argv[0], *type = env.type;
+    uint64_t limit = env.limit, addr = env.addr;
     model_keep_rc_events = 1;
     struct model m;
     if (cli_load(&m, path, NULL) != 0)
@@ -128,7 +124,7 @@ int cmd_refs(int argc, char **argv)
     for (size_t k = 0; k < r.objs.n; k++) {
         const struct rc_object *ob = &r.objs.obj[k];
         const char *t = model_type(&m, ob->type_id);
-        if ((type && (!t || strcmp(t, type) != 0)) || (addr_s && ob->addr != addr))
+        if ((type && (!t || strcmp(t, type) != 0)) || (env.by_addr && ob->addr != addr))
             continue;
         sel[n_sel++] = k;
         alive += ob->alive;
@@ -173,7 +169,7 @@ int cmd_refs(int argc, char **argv)
     if (n_h)
         qsort(h, n_h, sizeof *h, by_references);
 
-    if (o.format == OUT_JSON) {
+    if (env.format == OUT_JSON) {
         struct json j;
         json_init(&j, stdout);
         json_object(&j, NULL);
@@ -255,3 +251,18 @@ int cmd_refs(int argc, char **argv)
     model_free(&m);
     return 0;
 }
+
+static const struct opt options[] = {
+    OPT_FORMAT(&env),
+    OPT_STR(0, "type", &env.type, "TYPE", "only objects of this type"),
+    OPT_ADDR(0, "addr", &env.addr, "ADDR", "only objects at this address", .given = &env.by_addr),
+    OPT_NUM(0, "limit", &env.limit, "N", "list at most N objects; the totals count all (default 1000)"),
+    OPT_TERMINATOR,
+};
+
+const struct command command_refs = {
+    .name = "refs", .args = "FILE", .min_args = 1, .max_args = 1, .options = options, .main = refs_main,
+    .summary = "refcount histories of objects made with the refcount shim",
+    .about = "Unbalanced objects (alive at the end, or misused) first; for those alive, the retains\n"
+             "no release matched, by stack.\n",
+};

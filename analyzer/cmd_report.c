@@ -426,18 +426,18 @@ static int write_report(FILE *out, const char *data, size_t len)
     return ferror(out) ? -1 : 0;
 }
 
-int cmd_report(int argc, char **argv)
+static struct {
+    struct common_opts common;
+    const char *output;
+} env = { COMMON_OPTS_INIT, NULL };
+
+static int report_main(int argc, char **argv)
 {
-    static const char usage[] = "heapscope report [--snapshot NAME|INDEX] -o report.html FILE";
-    const char *output = NULL;
-    const struct cli_option own[] = { { "output", 'o', &output, NULL }, { NULL, 0, NULL, NULL } };
-    struct common_opts o;
-    int status;
-    const char *path = cli_parse(argc, argv, usage, own, &o, &status);
-    if (!path)
-        return status;
+    (void)argc;
+    const char *path = argv[0], *output = env.output;
+    const struct common_opts o = env.common;
     if (!output)
-        return cli_error("usage: %s", usage);
+        return opt_error("output", "missing; give the HTML file to write (-o report.html)");
     model_keep_rc_events = 1;
     struct model m;
     if (cli_load(&m, path, o.snapshot) != 0)
@@ -476,7 +476,7 @@ int cmd_report(int argc, char **argv)
     json_object_end(&j);
     fclose(mem);
 
-    status = 0;
+    int status = 0;
     FILE *out = fopen(output, "w");
     if (!out || write_report(out, data, len) != 0)
         status = cli_error("cannot write %s: %s", output, strerror(errno));
@@ -491,3 +491,18 @@ int cmd_report(int argc, char **argv)
         fprintf(stderr, "heapscope: wrote %s\n", output);
     return status;
 }
+
+static const struct opt options[] = {
+    OPT_STR('o', "output", &env.output, "FILE", "the HTML file to write (needed)"),
+    OPT_SNAPSHOT(&env.common),
+    OPT_HEURISTICS(&env.common.heuristics),
+    OPT_TERMINATOR,
+};
+
+const struct command command_report = {
+    .name = "report", .args = "FILE", .min_args = 1, .max_args = 1, .options = options, .main = report_main,
+    .summary = "one self-contained HTML report of a trace",
+    .about = "Summary, live heap over time, allocation flame graph, leaks, diff from the first snapshot,\n"
+             "cycles, referrer chains and refcount histories; nothing is loaded from the network.\n"
+             "example: heapscope report -o report.html heapscope.myprog.1234.hst\n",
+};

@@ -91,18 +91,6 @@ static void preload_env(const char *lib, const char *log_path, const char *outpu
     }
 }
 
-static void usage(FILE *f)
-{
-    fputs("usage: heapscope run [-o PATTERN] [--gate " GATE_USAGE "] [--] PROGRAM [ARGS...]\n"
-          "  -o, --output PATTERN   trace file pattern (%p pid, %e program name);\n"
-          "                         default heapscope.%e.%p.hst in the current directory\n"
-          "  --gate                 after the run, judge its traces (see heapscope gate --help):\n"
-          "                         exit 1 if they leak, the program's own status if it failed\n"
-          "A program that cannot be traced by preloading (statically linked, set-user-ID...)\n"
-          "is run untraced, with one line saying why; the gate fails such a run.\n"
-          "example: heapscope run -- python3 script.py\n", f);
-}
-
 /* One line per trace: what it holds; or why heapscope saw none of its
  * allocations; and whether its process died before it was complete. */
 static void report(const struct run_account *a, unsigned heuristics)
@@ -188,50 +176,25 @@ static size_t reap_all(pid_t pid, int *status, const struct sigaction *old_int, 
     return n;
 }
 
-int cmd_run(int argc, char **argv)
+static struct {
+    const char *output;       /* the trace file pattern */
+    int gate;                 /* judge the traces after the run */
+    struct gate_options gate_options;
+} env = { .gate_options = GATE_OPTIONS_INIT };
+
+static int run_main(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        { "output", required_argument, NULL, 'o' }, { "help", no_argument, NULL, 'h' },
-        { "gate", no_argument, NULL, 'g' }, GATE_LONG_OPTIONS, { 0 } };
-    const char *output = NULL;
-    int c, gate = 0;
-    struct gate_options gopt;
-    gate_options_init(&gopt);
-    /* "+": stop at the program's name, its options are its own */
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "+o:h", longopts, NULL)) != -1) {
-        int r;
-        switch (c) {
-        case 'o':
-            output = optarg;
-            break;
-        case 'g':
-            gate = 1;
-            break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        default:
-            if ((r = gate_option(&gopt, c, optarg)) == 1) {
-                gate = 1;
-                break;
-            }
-            if (r == -1)
-                return cli_error("bad value '%s' (see heapscope run --help)", optarg);
-            usage(stderr);
-            return EXIT_TRACE_ERROR;
-        }
-    }
-    if (optind >= argc) {
-        usage(stderr);
-        return EXIT_TRACE_ERROR;
-    }
+    (void)argc;
+    const char *output = env.output;
+    int gate = env.gate;
+    struct gate_options gopt = env.gate_options;
+    char **program = argv; /* NULL-terminated */
     char lib[PATH_MAX];
     if (find_preload(lib, sizeof lib) != 0)
         return cli_error("cannot find libheapscope.so (set HEAPSCOPE_PRELOAD to its path)");
 
     char why[2 * PATH_MAX + 256];
-    int untraceable = program_untraceable(argv[optind], why, sizeof why);
+    int untraceable = program_untraceable(program[0], why, sizeof why);
     if (untraceable) {
         strcat(why, ": it cannot be traced by preloading");
         if (!gate)
@@ -265,9 +228,9 @@ int cmd_run(int argc, char **argv)
         sigaction(SIGQUIT, &old_quit, NULL);
         if (!untraceable) /* else untouched, not even its environment */
             preload_env(lib, log_path, output);
-        execvp(argv[optind], argv + optind);
+        execvp(program[0], program);
         int err = errno;
-        fprintf(stderr, "heapscope: cannot run %s: %s\n", argv[optind], strerror(err));
+        fprintf(stderr, "heapscope: cannot run %s: %s\n", program[0], strerror(err));
         (void)!write(exec_pipe[1], "x", 1);
         _exit(err == ENOENT ? 127 : 126);
     }
@@ -282,7 +245,7 @@ int cmd_run(int argc, char **argv)
     size_t n_reaped = reap_all(pid, &status, &old_int, &old_quit, &reaped);
     int verdict = 0;
     if (got == 1) { /* exec said why */
-        snprintf(why, sizeof why, "%s could not be run", argv[optind]);
+        snprintf(why, sizeof why, "%s could not be run", program[0]);
         untraceable = 1;
     }
     struct run_account acc;
@@ -319,3 +282,22 @@ int cmd_run(int argc, char **argv)
     }
     return EXIT_TRACE_ERROR;
 }
+
+static const struct opt options[] = {
+    OPT_STR('o', "output", &env.output, "PATTERN", "the trace files (default heapscope.%e.%p.hst)"),
+    OPT_BOOL(0, "gate", &env.gate, "judge the traces after the run (any gate option below implies it)"),
+    GATE_OPTIONS(&env.gate_options, &env.gate),
+    OPT_TERMINATOR,
+};
+
+const struct command command_run = {
+    .name = "run", .args = "[--] PROGRAM [ARGS...]", .min_args = 1, .max_args = -1, .args_end_options = 1,
+    .options = options, .main = run_main,
+    .summary = "run a program under the tracer",
+    .about = "In PATTERN, %p is the pid and %e the program's name.\n"
+             "The program's options are its own: heapscope's end at its name.\n"
+             "Its exit status is heapscope's (with --gate: its own failure first, then the gate's).\n"
+             "A program that cannot be traced by preloading (statically linked, set-user-ID...)\n"
+             "is run untraced, with one line saying why; the gate fails such a run.\n"
+             "example: heapscope run -- python3 script.py\n",
+};

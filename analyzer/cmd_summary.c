@@ -159,21 +159,27 @@ static void print_text(const struct model *m, unsigned heuristics)
     }
 }
 
-int cmd_summary(int argc, char **argv)
+static struct common_opts env = COMMON_OPTS_INIT;
+
+static int summary_main(int argc, char **argv)
 {
-    struct common_opts o;
-    int status;
-    const char *path = cli_parse_reader(argc, argv,
-        "heapscope summary [--format text|json] [--snapshot NAME|INDEX] [--heuristics all|none|LIST] FILE", &o, &status);
-    if (!path)
-        return status;
+    (void)argc;
     struct model m;
-    if (cli_load(&m, path, o.snapshot) != 0)
+    if (cli_load(&m, argv[0], env.snapshot) != 0)
         return EXIT_TRACE_ERROR;
-    if (o.format == OUT_JSON)
-        print_json(&m, o.heuristics);
+    if (env.format == OUT_JSON)
+        print_json(&m, env.heuristics);
     else
-        print_text(&m, o.heuristics);
+        print_text(&m, env.heuristics);
     model_free(&m);
     return 0;
 }
+
+static const struct opt options[] = {
+    OPT_FORMAT(&env), OPT_SNAPSHOT(&env), OPT_HEURISTICS(&env.heuristics), OPT_TERMINATOR,
+};
+
+const struct command command_summary = {
+    .name = "summary", .args = "FILE", .min_args = 1, .max_args = 1, .options = options, .main = summary_main,
+    .summary = "run facts: allocations, peak, snapshots, what was not freed",
+};

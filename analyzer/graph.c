@@ -28,39 +28,20 @@
 
 #include "util.h"
 
-static const char *const kind_names[KIND_COUNT] = {
-    "still_reachable", "possibly_lost", "indirectly_lost", "definitely_lost", "ignored",
+const char *const leak_kind_names[KIND_IGNORED + 1] = {
+    "still_reachable", "possibly_lost", "indirectly_lost", "definitely_lost", NULL,
 };
 
-const char *leak_kind_name(enum leak_kind k) { return k < KIND_COUNT ? kind_names[k] : "?"; }
+const char *leak_kind_name(enum leak_kind k)
+{
+    return k < KIND_IGNORED ? leak_kind_names[k] : k == KIND_IGNORED ? "ignored" : "?";
+}
 
-static const char *const heuristic_names[FMT_HEUR_COUNT] = {
-    "stdstring", "length64", "newarray", "multipleinheritance", "dtv",
+const char *const heuristic_names[FMT_HEUR_COUNT + 1] = {
+    "stdstring", "length64", "newarray", "multipleinheritance", "dtv", NULL,
 };
 
 const char *heuristic_name(unsigned i) { return i < FMT_HEUR_COUNT ? heuristic_names[i] : "?"; }
-
-int heuristics_parse(const char *s, unsigned *out)
-{
-    if (strcmp(s, "all") == 0) {
-        *out = HEURISTICS_ALL;
-        return 0;
-    }
-    *out = 0;
-    if (strcmp(s, "none") == 0)
-        return 0;
-    while (*s) {
-        size_t n = strcspn(s, ",");
-        unsigned i = 0;
-        while (i < FMT_HEUR_COUNT && (strlen(heuristic_names[i]) != n || strncmp(s, heuristic_names[i], n) != 0))
-            i++;
-        if (i == FMT_HEUR_COUNT)
-            return -1;
-        *out |= 1u << i;
-        s += n + (s[n] == ',');
-    }
-    return 0;
-}
 
 ssize_t graph_block_at(const struct model *m, uint64_t addr)
 {

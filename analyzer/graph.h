@@ -20,6 +20,8 @@ enum leak_kind {
     KIND_COUNT
 };
 const char *leak_kind_name(enum leak_kind k);
+/* The names of the four leak kinds (not "ignored"), NULL-terminated. */
+extern const char *const leak_kind_names[KIND_IGNORED + 1];
 
 /* The interior-pointer rules (FMT_HEUR_* bits) a classification applies:
  * valgrind's four default --leak-check-heuristics and glibc's DTV. */
@@ -27,9 +29,8 @@ const char *leak_kind_name(enum leak_kind k);
 #define HEURISTICS_DEFAULT HEURISTICS_ALL
 /* The name of rule bit i (0 .. FMT_HEUR_COUNT - 1): "stdstring", ... */
 const char *heuristic_name(unsigned i);
-/* Parses "all", "none" or a comma-separated list of names into a bit set;
- * -1 on an unknown name. */
-int heuristics_parse(const char *s, unsigned *out);
+/* The same names, NULL-terminated. */
+extern const char *const heuristic_names[FMT_HEUR_COUNT + 1];
 
 struct graph {
     const struct model *m;

@@ -13,6 +13,10 @@ void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 
+/* A whole number without sign (base 10, or 0: C's 0x and 0 prefixes too),
+ * the whole of s; 0, or -1 (out untouched) when s is not one. */
+int parse_u64(const char *s, int base, uint64_t *out);
+
 /* "12,345,678" into buf (at least 32 bytes); returns buf. */
 char *fmt_count(char *buf, uint64_t v);
 /* "1.5 MiB", "512 B" into buf (at least 32 bytes); returns buf. */
