@@ -219,7 +219,7 @@ static int referrers_main(int argc, char **argv)
     const struct query *q = &env;
     const struct common_opts o = env.common;
     if (!!q->by_addr + !!q->type + !!q->site != 1)
-        return opt_error(NULL, "takes one of --addr, --type and --site");
+        return opt_error(NULL, "needs one of --addr, --type and --site, and only one");
     struct model m;
     struct graph g;
     if (cli_load_graph(&m, &g, path, &o) != 0)

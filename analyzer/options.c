@@ -81,8 +81,8 @@ static int parse_list(const struct opt *o, const char *arg)
         int i = value_index(o->values, s, n);
         if (n && i < 0) {
             char list[512];
-            return bad(o, "takes %sa list of %s; not '%s'", o->flags & OPT_ALL_NONE ? "all, none or " : "",
-                       alternatives(o->values, ",", ",", list, sizeof list), arg);
+            return bad(o, "'%.*s' is not %sone of %s", (int)n, s, o->flags & OPT_ALL_NONE ? "all, none or " : "",
+                       alternatives(o->values, ",", ",", list, sizeof list));
         }
         if (n)
             bits |= 1u << i;
@@ -131,12 +131,15 @@ static int set_value(const struct opt *o, const char *arg)
     }
 }
 
-/* The option named name (len bytes of it): exact, else the one it starts. */
-static const struct opt *find_long(const struct opt *table, const char *name, size_t len, int *ambiguous)
+/* The option named name (len bytes of it): exact, else the only one it
+ * starts; NULL if none, with the names it could start in candidates. */
+static const struct opt *find_long(const struct opt *table, const char *name, size_t len, char *candidates,
+                                   size_t room)
 {
     const struct opt *found = NULL;
+    size_t used = 0;
     int matches = 0;
-    *ambiguous = 0;
+    candidates[0] = 0;
     for (const struct opt *o = table;; o++) {
         if (o->type == OPT_END)
             o = &help_opt;
@@ -144,12 +147,12 @@ static const struct opt *find_long(const struct opt *table, const char *name, si
             if (strlen(o->name) == len)
                 return o;
             found = o;
-            matches++;
+            if (used < room)
+                used += (size_t)snprintf(candidates + used, room - used, "%s--%s", matches++ ? ", " : "", o->name);
         }
         if (o == &help_opt)
             break;
     }
-    *ambiguous = matches > 1;
     return matches == 1 ? found : NULL;
 }
 
@@ -167,13 +170,13 @@ static int parse_long(const struct command *c, int argc, char **argv, int *i)
 {
     const char *name = argv[*i] + 2, *eq = strchr(name, '=');
     size_t len = eq ? (size_t)(eq - name) : strlen(name);
-    int ambiguous;
-    const struct opt *o = find_long(c->options, name, len, &ambiguous);
+    char candidates[512], what[256];
+    const struct opt *o = find_long(c->options, name, len, candidates, sizeof candidates);
     if (!o) {
-        char what[256];
         snprintf(what, sizeof what, "%.*s", (int)len, name);
-        return opt_error(what, "%s option (heapscope %s --help lists them)", ambiguous ? "an ambiguous" : "no such",
-                         c->name);
+        if (*candidates)
+            return opt_error(what, "could be %s: say which", candidates);
+        return opt_error(what, "no such option (heapscope %s --help lists them)", c->name);
     }
     if (o == &help_opt) {
         opt_help(stdout, c);
