@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "graph.h"
 #include "util.h"
@@ -38,13 +39,40 @@ int cli_error(const char *fmt, ...)
     return EXIT_TRACE_ERROR;
 }
 
-int cli_load(struct model *m, const char *path, const char *snapshot)
+void cli_progress(const char *path, int percent)
+{
+    if (!isatty(STDERR_FILENO))
+        return;
+    if (percent < 0)
+        fprintf(stderr, "\r\033[K");
+    else
+        fprintf(stderr, "\rheapscope: reading %s %d%%", path, percent);
+}
+
+void cli_sym_close(struct symbolizer *s)
+{
+    static int said; /* once: every symbolizer of a run would say the same */
+    if (s && sym_warning(s) && !said++)
+        fprintf(stderr, "heapscope: %s\n", sym_warning(s));
+    sym_close(s);
+}
+
+void cli_model_warning(const struct model *m)
+{
+    if (m->warning)
+        fprintf(stderr, "heapscope: warning: %s\n", m->warning);
+}
+
+int cli_load(struct model *m, const char *path, const struct model_load_options *o)
 {
     char err[640];
-    if (model_load(m, path, snapshot, err, sizeof err) != 0) {
+    struct model_load_options lo = *o;
+    lo.progress = cli_progress;
+    if (model_load(m, path, &lo, err, sizeof err) != 0) {
         cli_error("%s", err);
         return -1;
     }
+    cli_model_warning(m);
     if (m->damage) {
         static int registered;
         if (!registered++)
@@ -54,9 +82,11 @@ int cli_load(struct model *m, const char *path, const char *snapshot)
     return 0;
 }
 
-int cli_load_graph(struct model *m, struct graph *g, const char *path, const struct common_opts *o)
+int cli_load_graph(struct model *m, struct graph *g, const char *path, const struct common_opts *o,
+                   int keep_rc_events)
 {
-    if (cli_load(m, path, o->snapshot) != 0)
+    struct model_load_options lo = { .snapshot = o->snapshot, .keep_rc_events = keep_rc_events };
+    if (cli_load(m, path, &lo) != 0)
         return -1;
     if (!m->snapshot || !m->snapshot->scanned) {
         if (m->snapshot)

@@ -62,12 +62,24 @@ int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * caller says it its own way). */
 void cli_forget_warning(void);
 
-/* Loads the one trace a command reads; prints the error and returns -1, or
+/* Says how far the reading of a big trace has come, when stderr is a
+ * terminal (a person is watching): model_load_options' progress. */
+void cli_progress(const char *path, int percent);
+
+/* sym_close, once it has said the symbolizer's warning (once a run). */
+void cli_sym_close(struct symbolizer *s);
+
+/* Says what model_load passed over (m->warning), if anything. */
+void cli_model_warning(const struct model *m);
+
+/* Loads the one trace a command reads as o says (with progress on a
+ * terminal); prints the error and returns -1, or says the model's warning,
  * warns about damage and returns 0. */
-int cli_load(struct model *m, const char *path, const char *snapshot);
+int cli_load(struct model *m, const char *path, const struct model_load_options *o);
 
 /* cli_load, then the snapshot's heap graph (an error if it was not scanned). */
-int cli_load_graph(struct model *m, struct graph *g, const char *path, const struct common_opts *o);
+int cli_load_graph(struct model *m, struct graph *g, const char *path, const struct common_opts *o,
+                   int keep_rc_events);
 
 /* A stack, symbolized: valgrind-style lines in text, an array in JSON. */
 void stack_print_text(FILE *f, struct symbolizer *s, const struct model *m, uint32_t stack_id,

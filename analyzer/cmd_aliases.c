@@ -49,7 +49,7 @@ static int aliases_main(int argc, char **argv)
     uint64_t limit = env.limit;
     struct model m;
     struct graph g;
-    if (cli_load_graph(&m, &g, path, &o) != 0)
+    if (cli_load_graph(&m, &g, path, &o, 0) != 0)
         return EXIT_TRACE_ERROR;
     struct symbolizer *s = sym_open(&m);
     size_t n = m.n_blocks, n_shared = 0, n_dup = 0;
@@ -173,7 +173,7 @@ static int aliases_main(int argc, char **argv)
     } else if (!groups) {
         printf("  none\n");
     }
-    sym_close(s);
+    cli_sym_close(s);
     free(idx);
     graph_free(&g);
     model_free(&m);

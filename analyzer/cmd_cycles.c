@@ -82,10 +82,9 @@ static int cycles_main(int argc, char **argv)
     struct common_opts o = env.common;
     int lost_only = env.lost;
     uint64_t max_members = env.members;
-    model_keep_rc_events = 1;
     struct model m;
     struct graph g;
-    if (cli_load_graph(&m, &g, path, &o) != 0)
+    if (cli_load_graph(&m, &g, path, &o, 1) != 0)
         return EXIT_TRACE_ERROR;
     size_t n = m.n_blocks;
     int32_t *comp = xmalloc((n ? n : 1) * sizeof *comp);
@@ -197,7 +196,7 @@ static int cycles_main(int argc, char **argv)
     } else if (!shown) {
         printf("no cycles in snapshot %s\n", m.snapshot->name);
     }
-    sym_close(s);
+    cli_sym_close(s);
     rc_objects_free(&rc);
     free(count);
     free(inside);

@@ -71,7 +71,7 @@ void diff_add(struct diff_table *t, const struct model *m, int side, int by_site
         r->count[side]++;
         r->bytes[side] += m->blocks[b].size;
     }
-    sym_close(s);
+    cli_sym_close(s);
 }
 
 int64_t diff_delta(uint64_t before, uint64_t after) { return (int64_t)(after - before); }
@@ -125,7 +125,7 @@ static int diff_main(int argc, char **argv)
     const char *names[2];
     struct model m;
     for (int side = 0; side < 2; side++) {
-        if (cli_load(&m, file[side], snap[side]) != 0) {
+        if (cli_load(&m, file[side], &(struct model_load_options){ .snapshot = snap[side] }) != 0) {
             diff_free(&t);
             return EXIT_TRACE_ERROR;
         }

@@ -154,7 +154,7 @@ static void write_collapsed(FILE *out, const struct model *m, const struct site 
     free(names);
     free(lines);
     strmap_free(&index);
-    sym_close(s);
+    cli_sym_close(s);
 }
 
 /* --- JSON --------------------------------------------------------------- */
@@ -202,7 +202,7 @@ static void write_json(FILE *out, const struct model *m, struct site *sites, siz
     }
     json_array_end(&j);
     json_object_end(&j);
-    sym_close(s);
+    cli_sym_close(s);
 }
 
 /* --- pprof -------------------------------------------------------------- */
@@ -425,7 +425,7 @@ static void build_pprof(struct pb *out, const struct model *m, const struct site
     strmap_free(&p.strings);
     strmap_free(&p.functions);
     strmap_free(&p.locations);
-    sym_close(p.sym);
+    cli_sym_close(p.sym);
 }
 
 /* data as one gzip stream into out; 0, or -1 with errno-ish detail in err. */
@@ -503,7 +503,7 @@ static int export_main(int argc, char **argv)
     if (status)
         return status;
     struct model m;
-    if (cli_load(&m, path, o.snapshot) != 0)
+    if (cli_load(&m, path, &(struct model_load_options){ .snapshot = o.snapshot }) != 0)
         return EXIT_TRACE_ERROR;
     if (to == TO_COLLAPSED && value == VAL_LIVE && !m.snapshot) {
         model_free(&m);

@@ -538,7 +538,7 @@ int gate_run(char *const *files, size_t n_files, const struct gate_options *o)
     int errors = 0;
     for (size_t t = 0; t < n_files; t++) {
         g.tr[t].path = files[t];
-        if (cli_load(&models[t], files[t], NULL) != 0) {
+        if (cli_load(&models[t], files[t], &(struct model_load_options){ 0 }) != 0) {
             g.tr[t].error = 1;
             errors++;
             continue;
@@ -651,7 +651,7 @@ int gate_run(char *const *files, size_t n_files, const struct gate_options *o)
     for (size_t t = 0; t < n_files; t++) {
         if (syms[t]) {
             leak_report_free(&reports[t]);
-            sym_close(syms[t]);
+            cli_sym_close(syms[t]);
         }
         if (!g.tr[t].error || models[t].has_process)
             model_free(&models[t]);

@@ -113,7 +113,7 @@ static int leaks_main(int argc, char **argv)
     (void)argc;
     const char *path = argv[0];
     struct model m;
-    if (cli_load(&m, path, env.snapshot) != 0)
+    if (cli_load(&m, path, &(struct model_load_options){ .snapshot = env.snapshot }) != 0)
         return EXIT_TRACE_ERROR;
     if (!m.snapshot) {
         model_free(&m);
@@ -127,7 +127,7 @@ static int leaks_main(int argc, char **argv)
     else
         print_text(&l);
     leak_report_free(&l);
-    sym_close(sym);
+    cli_sym_close(sym);
     model_free(&m);
     return 0;
 }

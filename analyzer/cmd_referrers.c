@@ -222,7 +222,7 @@ static int referrers_main(int argc, char **argv)
         return opt_error(NULL, "needs one of --addr, --type and --site, and only one");
     struct model m;
     struct graph g;
-    if (cli_load_graph(&m, &g, path, &o) != 0)
+    if (cli_load_graph(&m, &g, path, &o, 0) != 0)
         return EXIT_TRACE_ERROR;
     uint32_t *parent = xmalloc((m.n_blocks ? m.n_blocks : 1) * sizeof *parent);
     uint32_t *depth = xmalloc((m.n_blocks ? m.n_blocks : 1) * sizeof *depth);
@@ -260,7 +260,7 @@ static int referrers_main(int argc, char **argv)
     int status = 0;
     if (!found)
         status = cli_error("no block matches in snapshot %s", m.snapshot->name);
-    sym_close(cx.s);
+    cli_sym_close(cx.s);
     free(parent);
     free(depth);
     graph_free(&g);

@@ -113,9 +113,8 @@ static int refs_main(int argc, char **argv)
     (void)argc;
     const char *path = argv[0], *type = env.type;
     uint64_t limit = env.limit, addr = env.addr;
-    model_keep_rc_events = 1;
     struct model m;
-    if (cli_load(&m, path, NULL) != 0)
+    if (cli_load(&m, path, &(struct model_load_options){ .keep_rc_events = 1 }) != 0)
         return EXIT_TRACE_ERROR;
     struct refs r = { .m = &m, .sym = sym_open(&m) };
     rc_objects_build(&r.objs, &m);
@@ -247,7 +246,7 @@ static int refs_main(int argc, char **argv)
     free(open);
     free(sel);
     rc_objects_free(&r.objs);
-    sym_close(r.sym);
+    cli_sym_close(r.sym);
     model_free(&m);
     return 0;
 }

@@ -235,7 +235,9 @@ static void diff_json(struct json *j, const char *path, const struct model *m)
         struct model before;
         char err[256], idx[32];
         snprintf(idx, sizeof idx, "%llu", (unsigned long long)first->index);
-        if (model_load(&before, path, idx, err, sizeof err) == 0) {
+        if (model_load(&before, path, &(struct model_load_options){ .snapshot = idx, .progress = cli_progress }, err,
+                       sizeof err) == 0) {
+            cli_model_warning(&before);
             struct diff_table t = { 0 };
             diff_add(&t, &before, 0, 0);
             diff_add(&t, m, 1, 0);
@@ -438,9 +440,8 @@ static int report_main(int argc, char **argv)
     const struct common_opts o = env.common;
     if (!output)
         return opt_error("output", "missing; give the HTML file to write (-o report.html)");
-    model_keep_rc_events = 1;
     struct model m;
-    if (cli_load(&m, path, o.snapshot) != 0)
+    if (cli_load(&m, path, &(struct model_load_options){ .snapshot = o.snapshot, .keep_rc_events = 1 }) != 0)
         return EXIT_TRACE_ERROR;
     struct symbolizer *s = sym_open(&m);
     struct leak_report lr;
@@ -485,7 +486,7 @@ static int report_main(int argc, char **argv)
     free(data);
     if (have_snapshot)
         leak_report_free(&lr);
-    sym_close(s);
+    cli_sym_close(s);
     model_free(&m);
     if (!status)
         fprintf(stderr, "heapscope: wrote %s\n", output);

@@ -99,10 +99,11 @@ static void report(const struct run_account *a, unsigned heuristics)
         const char *line = a->traces[i];
         struct model m;
         char err[640], a1[32], b[32], c[32], why[4600];
-        if (model_load(&m, line, NULL, err, sizeof err) != 0) {
+        if (model_load(&m, line, &(struct model_load_options){ .progress = cli_progress }, err, sizeof err) != 0) {
             fprintf(stderr, "heapscope: %s\n", err);
             continue;
         }
+        cli_model_warning(&m);
         fprintf(stderr, "heapscope: %s (pid %llu): ", m.program, (unsigned long long)m.pid);
         if (model_malloc_foreign(&m, why, sizeof why)) {
             fprintf(stderr, "%s", why);

@@ -165,7 +165,7 @@ static int summary_main(int argc, char **argv)
 {
     (void)argc;
     struct model m;
-    if (cli_load(&m, argv[0], env.snapshot) != 0)
+    if (cli_load(&m, argv[0], &(struct model_load_options){ .snapshot = env.snapshot }) != 0)
         return EXIT_TRACE_ERROR;
     if (env.format == OUT_JSON)
         print_json(&m, env.heuristics);

@@ -22,6 +22,9 @@ struct sym_frame {
 struct symbolizer;
 struct symbolizer *sym_open(const struct model *m);
 void sym_close(struct symbolizer *s);
+/* What the reader should be told about the symbols (a module that changed
+ * since the trace was made: its frames are not symbolized), or NULL. */
+const char *sym_warning(const struct symbolizer *s);
 /* The frames of one address (at least one): inlined calls first, innermost
  * first. *out stays valid until the next sym_resolve call. */
 size_t sym_resolve(struct symbolizer *s, uint64_t addr, const struct sym_frame **out);
