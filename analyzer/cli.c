@@ -49,11 +49,16 @@ void cli_progress(const char *path, int percent)
         fprintf(stderr, "\rheapscope: reading %s %d%%", path, percent);
 }
 
-void cli_sym_close(struct symbolizer *s)
+void cli_sym_warning(const struct symbolizer *s)
 {
     static int said; /* once: every symbolizer of a run would say the same */
     if (s && sym_warning(s) && !said++)
         fprintf(stderr, "heapscope: %s\n", sym_warning(s));
+}
+
+void cli_sym_close(struct symbolizer *s)
+{
+    cli_sym_warning(s);
     sym_close(s);
 }
 
@@ -98,157 +103,4 @@ int cli_load_graph(struct model *m, struct graph *g, const char *path, const str
     }
     graph_build(g, m, o->heuristics);
     return 0;
-}
-
-static const char *base_name(const char *p)
-{
-    const char *s = p ? strrchr(p, '/') : NULL;
-    return s ? s + 1 : p;
-}
-
-void stack_print_text(FILE *f, struct symbolizer *s, const struct model *m, uint32_t stack_id,
-                      const char *indent)
-{
-    const struct model_stack *st = model_stack(m, stack_id);
-    if (!st) {
-        fprintf(f, "%s(no stack recorded)\n", indent);
-        return;
-    }
-    int first = 1;
-    for (uint32_t i = 0; i < st->n; i++) {
-        const struct sym_frame *fr;
-        size_t n = sym_resolve(s, st->frames[i], &fr);
-        for (size_t k = 0; k < n; k++, first = 0) {
-            fprintf(f, "%s%s 0x%llx: %s", indent, first ? "at" : "by",
-                    (unsigned long long)fr[k].address, fr[k].function ? fr[k].function : "???");
-            if (fr[k].file)
-                fprintf(f, " (%s:%u)", base_name(fr[k].file), fr[k].line);
-            else if (fr[k].module)
-                fprintf(f, " (in %s)", fr[k].module);
-            fputs(fr[k].inlined ? " [inlined]\n" : "\n", f);
-        }
-    }
-}
-
-void stack_print_json(struct json *j, const char *key, struct symbolizer *s, const struct model *m,
-                      uint32_t stack_id)
-{
-    json_array(j, key);
-    const struct model_stack *st = model_stack(m, stack_id);
-    for (uint32_t i = 0; st && i < st->n; i++) {
-        const struct sym_frame *fr;
-        size_t n = sym_resolve(s, st->frames[i], &fr);
-        for (size_t k = 0; k < n; k++) {
-            json_object(j, NULL);
-            json_hex(j, "address", fr[k].address);
-            json_str(j, "function", fr[k].function);
-            if (fr[k].mangled)
-                json_str(j, "mangled", fr[k].mangled);
-            json_str(j, "file", fr[k].file);
-            if (fr[k].line)
-                json_u64(j, "line", fr[k].line);
-            else
-                json_null(j, "line");
-            json_str(j, "module", fr[k].module);
-            json_bool(j, "inlined", fr[k].inlined);
-            json_object_end(j);
-        }
-    }
-    json_array_end(j);
-}
-
-void block_json(struct json *j, const char *key, struct symbolizer *s, const struct model *m, size_t block)
-{
-    const struct model_block *b = &m->blocks[block];
-    json_object(j, key);
-    json_hex(j, "address", b->addr);
-    json_u64(j, "size", b->size);
-    json_str(j, "type", sym_block_type(s, m, block));
-    stack_print_json(j, "stack", s, m, b->stack_id);
-    json_object_end(j);
-}
-
-static const char *const register_names[] = {
-    "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "rdi", "rsi", "rbp", "rbx",
-    "rdx", "rax", "rcx", "rsp", "rip", "eflags", "csgsfs", "err", "trapno", "oldmask", "cr2",
-};
-
-static const char *root_kind_name(uint32_t kind)
-{
-    static const char *const names[FMT_ROOT_KIND_COUNT] = { "global", "stack", "register", "tls", "mapping" };
-    return kind < FMT_ROOT_KIND_COUNT ? names[kind] : "?";
-}
-
-/* What a root pointer at off names: a global's symbol (and its mangled
- * name, if it had one), or a register. */
-static const char *root_symbol(struct symbolizer *s, const struct model_root *r, uint64_t off, uint64_t *sym_off,
-                               const char **mangled)
-{
-    *sym_off = 0;
-    *mangled = NULL;
-    if (r->kind == FMT_ROOT_GLOBAL)
-        return sym_data(s, r->start + off, sym_off, mangled);
-    if (r->kind == FMT_ROOT_REGISTERS)
-        return off / 8 < sizeof register_names / sizeof register_names[0] ? register_names[off / 8] : NULL;
-    return NULL;
-}
-
-void root_json(struct json *j, const char *key, struct symbolizer *s, const struct model *m, uint32_t root,
-               uint64_t off)
-{
-    const struct model_root *r = &m->roots[root];
-    uint64_t sym_off;
-    const char *mangled;
-    const char *sym = root_symbol(s, r, off, &sym_off, &mangled);
-    const struct model_module *mod = r->kind == FMT_ROOT_GLOBAL ? model_module_at(m, r->start) : NULL;
-    json_object(j, key);
-    json_str(j, "kind", root_kind_name(r->kind));
-    json_str(j, "symbol", sym);
-    if (mangled)
-        json_str(j, "mangled", mangled);
-    if (sym && r->kind == FMT_ROOT_GLOBAL)
-        json_u64(j, "symbol_offset", sym_off);
-    json_str(j, "module", mod ? mod->path : NULL);
-    if (r->kind != FMT_ROOT_GLOBAL && r->kind != FMT_ROOT_MAPPING)
-        json_u64(j, "tid", r->tid);
-    if (r->kind != FMT_ROOT_REGISTERS)
-        json_hex(j, "address", r->start + off);
-    json_object_end(j);
-}
-
-uint64_t root_offset(struct symbolizer *s, const struct model *m, uint32_t root, uint64_t off)
-{
-    uint64_t sym_off;
-    const char *mangled;
-    const struct model_root *r = &m->roots[root];
-    return r->kind == FMT_ROOT_GLOBAL && root_symbol(s, r, off, &sym_off, &mangled) ? sym_off : off;
-}
-
-void root_text(char *buf, size_t room, struct symbolizer *s, const struct model *m, uint32_t root, uint64_t off)
-{
-    const struct model_root *r = &m->roots[root];
-    uint64_t sym_off;
-    const char *mangled;
-    const char *sym = root_symbol(s, r, off, &sym_off, &mangled);
-    const struct model_module *mod = model_module_at(m, r->start);
-    switch (r->kind) {
-    case FMT_ROOT_GLOBAL:
-        if (sym && sym_off)
-            snprintf(buf, room, "global %s+%llu in %s", sym, (unsigned long long)sym_off, mod ? mod->path : "?");
-        else if (sym)
-            snprintf(buf, room, "global %s in %s", sym, mod ? mod->path : "?");
-        else
-            snprintf(buf, room, "global data at 0x%llx in %s", (unsigned long long)(r->start + off),
-                     mod ? mod->path : "?");
-        break;
-    case FMT_ROOT_REGISTERS:
-        snprintf(buf, room, "register %s of thread %llu", sym ? sym : "?", (unsigned long long)r->tid);
-        break;
-    case FMT_ROOT_MAPPING:
-        snprintf(buf, room, "mapped memory at 0x%llx", (unsigned long long)(r->start + off));
-        break;
-    default:
-        snprintf(buf, room, "%s of thread %llu at 0x%llx", r->kind == FMT_ROOT_STACK ? "stack" : "TLS",
-                 (unsigned long long)r->tid, (unsigned long long)(r->start + off));
-    }
 }

@@ -11,6 +11,8 @@
 #include "json.h"
 #include "model.h"
 #include "options.h"
+#include "describe.h"
+#include "gate.h"
 #include "symbols.h"
 
 #define EXIT_TRACE_ERROR 2
@@ -66,8 +68,14 @@ void cli_forget_warning(void);
  * terminal (a person is watching): model_load_options' progress. */
 void cli_progress(const char *path, int percent);
 
-/* sym_close, once it has said the symbolizer's warning (once a run). */
+/* Says the symbolizer's warning (sym_warning), the first time there is one. */
+void cli_sym_warning(const struct symbolizer *s);
+/* sym_close, once it has said the symbolizer's warning. */
 void cli_sym_close(struct symbolizer *s);
+
+/* The leak gate over traces (cli_gate.c): the verdict on stderr, the
+ * reports written; returns the exit status (0 pass, 1 fail, 2 unreadable). */
+int cli_gate(char *const *files, size_t n, const struct gate_options *o);
 
 /* Says what model_load passed over (m->warning), if anything. */
 void cli_model_warning(const struct model *m);
@@ -80,24 +88,6 @@ int cli_load(struct model *m, const char *path, const struct model_load_options 
 /* cli_load, then the snapshot's heap graph (an error if it was not scanned). */
 int cli_load_graph(struct model *m, struct graph *g, const char *path, const struct common_opts *o,
                    int keep_rc_events);
-
-/* A stack, symbolized: valgrind-style lines in text, an array in JSON. */
-void stack_print_text(FILE *f, struct symbolizer *s, const struct model *m, uint32_t stack_id,
-                      const char *indent);
-void stack_print_json(struct json *j, const char *key, struct symbolizer *s, const struct model *m,
-                      uint32_t stack_id);
-
-/* A block as JSON: {"address", "size", "type", "stack"}. */
-void block_json(struct json *j, const char *key, struct symbolizer *s, const struct model *m, size_t block);
-/* A root as JSON: {"kind", "symbol", "module", "tid", "address"}; off is the
- * offset of the pointer within the root region. */
-void root_json(struct json *j, const char *key, struct symbolizer *s, const struct model *m, uint32_t root,
-               uint64_t off);
-/* Where the pointer at off in a root sits, as users name it: its offset in
- * its global (JSON's symbol_offset), else off. */
-uint64_t root_offset(struct symbolizer *s, const struct model *m, uint32_t root, uint64_t off);
-/* The same in words, e.g. "global g_items+8 in /path/prog". */
-void root_text(char *buf, size_t room, struct symbolizer *s, const struct model *m, uint32_t root, uint64_t off);
 
 /* The commands (cmd_*.c). */
 extern const struct command command_run, command_summary, command_leaks, command_referrers, command_cycles,

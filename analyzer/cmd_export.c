@@ -11,6 +11,7 @@
 #include <zlib.h>
 
 #include "cli.h"
+#include "frames.h"
 #include "util.h"
 
 #define NO_STACK "(no stack recorded)"
@@ -84,28 +85,16 @@ static void text_put(struct text *t, const char *s, int sep)
 /* The function names of a stack, root first, inlined calls as frames of
  * their own, "???" where unknown. */
 static void folded_key(struct text *t, struct symbolizer *s, const struct model *m, uint32_t id,
-                       const char ***names, size_t *cap)
+                       struct frames *fs)
 {
     t->n = 0;
     if (t->p)
         t->p[0] = 0;
-    const struct model_stack *st = id ? model_stack(m, id) : NULL;
-    size_t n = 0;
-    for (uint32_t i = 0; st && i < st->n; i++) {
-        const struct sym_frame *fr;
-        size_t k = sym_resolve(s, st->frames[i], &fr);
-        for (size_t j = 0; j < k; j++) {
-            if (n == *cap) {
-                *cap = *cap ? *cap * 2 : 256;
-                *names = xrealloc(*names, *cap * sizeof **names);
-            }
-            (*names)[n++] = fr[j].function ? fr[j].function : "???";
-        }
-    }
+    size_t n = id ? frames_of_stack(fs, s, m, id) : 0;
     if (!n)
         text_put(t, NO_STACK, 0);
     for (size_t i = n; i-- > 0;) /* leaf first in the trace: reverse */
-        text_put(t, (*names)[i], i != n - 1);
+        text_put(t, frame_function(&fs->f[i]), i != n - 1);
 }
 
 struct line {
@@ -124,14 +113,14 @@ static void write_collapsed(FILE *out, const struct model *m, const struct site 
     struct symbolizer *s = sym_open(m);
     struct strmap index = { 0 };
     struct line *lines = NULL;
-    size_t n_lines = 0, cap_lines = 0, cap_names = 0;
-    const char **names = NULL;
+    size_t n_lines = 0, cap_lines = 0;
+    struct frames frames = { 0 };
     struct text key = { 0 };
     for (size_t i = 0; i < n; i++) {
         uint64_t value = v == VAL_BYTES ? sites[i].bytes : v == VAL_ALLOCS ? sites[i].allocs : sites[i].live_bytes;
         if (!value)
             continue;
-        folded_key(&key, s, m, sites[i].id, &names, &cap_names);
+        folded_key(&key, s, m, sites[i].id, &frames);
         size_t *slot = strmap_get(&index, key.p, 1);
         if (*slot == SIZE_MAX) { /* a stack that symbolizes like none before */
             if (n_lines == cap_lines) {
@@ -151,7 +140,7 @@ static void write_collapsed(FILE *out, const struct model *m, const struct site 
     for (size_t i = 0; i < n_lines; i++)
         fprintf(out, "%s %llu\n", lines[i].key, (unsigned long long)lines[i].value);
     free(key.p);
-    free(names);
+    frames_free(&frames);
     free(lines);
     strmap_free(&index);
     cli_sym_close(s);

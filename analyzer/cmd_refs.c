@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "frames.h"
 #include "rc_objects.h"
 #include "util.h"
 
@@ -17,16 +18,13 @@ struct refs {
     const struct model *m;
     struct rc_objects objs;
     struct symbolizer *sym;
+    struct frames frames; /* room for a stack's */
 };
 
 static const char *caller_function(struct refs *r, uint32_t stack_id)
 {
-    const struct model_stack *st = model_stack(r->m, stack_id);
-    if (!st || !st->n)
-        return NULL;
-    const struct sym_frame *f;
-    size_t n = sym_resolve(r->sym, st->frames[0], &f);
-    return n ? f[n - 1].function : NULL; /* the real function, past inlined calls */
+    size_t n = frames_of_top(&r->frames, r->sym, r->m, stack_id, 1);
+    return n ? r->frames.f[n - 1].function : NULL; /* the real function, past inlined calls */
 }
 
 static int unbalanced(const struct rc_object *o) { return o->alive || o->misuse; }
@@ -88,15 +86,14 @@ static int by_references(const void *a, const void *b)
 static void print_event_text(struct refs *r, const struct model_rc *e)
 {
     printf("    %-14s %3lld", fmt_rc_op_name(e->op), (long long)e->count);
-    const struct model_stack *st = model_stack(r->m, e->stack_id);
-    for (uint32_t i = 0; st && i < st->n && i < 2; i++) {
-        const struct sym_frame *f;
-        size_t n = sym_resolve(r->sym, st->frames[i], &f);
+    frames_of_top(&r->frames, r->sym, r->m, e->stack_id, 2);
+    for (size_t i = 0, n; i < r->frames.n; i += n) {
+        const struct sym_frame *f = &r->frames.f[i];
+        n = frames_of_address(&r->frames, i);
         const struct sym_frame *real = &f[n - 1];
-        const char *base = real->file ? strrchr(real->file, '/') : NULL;
-        printf("  %s %s", i ? "<-" : "at", real->function ? real->function : "???");
+        printf("  %s %s", i ? "<-" : "at", frame_function(real));
         if (real->file)
-            printf(" (%s:%u)", base ? base + 1 : real->file, f[0].line);
+            printf(" (%s:%u)", base_name(real->file), f[0].line);
     }
     putchar('\n');
 }
@@ -246,6 +243,7 @@ static int refs_main(int argc, char **argv)
     free(open);
     free(sel);
     rc_objects_free(&r.objs);
+    frames_free(&r.frames);
     cli_sym_close(r.sym);
     model_free(&m);
     return 0;

@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "diff.h"
+#include "frames.h"
 #include "leak_report.h"
 #include "rc_objects.h"
 #include "util.h"
@@ -57,27 +58,23 @@ static void flame_build(struct flame *f, const struct model *m, struct symbolize
     f->n = xcalloc(f->cap, sizeof *f->n);
     f->len = 1;
     f->n[0].name = "all";
-    const char *names[FMT_MAX_FRAMES * 4];
+    struct frames fs = { 0 };
     for (size_t id = 1; id < m->n_stacks; id++) {
         const struct model_stack *st = &m->stacks[id];
         if (!st->frames || !st->allocs)
             continue;
-        size_t k = 0;
-        for (uint32_t i = 0; i < st->n && k < sizeof names / sizeof names[0]; i++) {
-            const struct sym_frame *fr;
-            size_t n = sym_resolve(s, st->frames[i], &fr);
-            for (size_t q = 0; q < n && k < sizeof names / sizeof names[0]; q++)
-                names[k++] = fr[q].function ? fr[q].function : "???";
-        }
-        size_t node = 0;
+        size_t k = frames_of_stack(&fs, s, m, (uint32_t)id), node = 0;
+        if (k > FMT_MAX_FRAMES * 4)
+            k = FMT_MAX_FRAMES * 4;
         f->n[0].bytes += st->bytes;
         f->n[0].calls += st->allocs;
         for (size_t i = k; i-- > 0;) { /* root (outermost) first */
-            node = flame_child(f, node, names[i]);
+            node = flame_child(f, node, frame_function(&fs.f[i]));
             f->n[node].bytes += st->bytes;
             f->n[node].calls += st->allocs;
         }
     }
+    frames_free(&fs);
 }
 
 /* Writes node and its children; those under min of both totals go into one
@@ -122,25 +119,21 @@ static void flame_json(struct json *j, const struct flame *f, size_t node, uint6
 static void frames_json(struct json *j, const char *key, struct symbolizer *s, const struct model *m, uint32_t stack_id,
                         size_t max)
 {
+    struct frames fs = { 0 };
+    size_t n = frames_of_top(&fs, s, m, stack_id, (uint32_t)max);
     json_array(j, key);
-    const struct model_stack *st = model_stack(m, stack_id);
-    size_t k = 0;
-    for (uint32_t i = 0; st && i < st->n && k < max; i++) {
-        const struct sym_frame *fr;
-        size_t n = sym_resolve(s, st->frames[i], &fr);
-        for (size_t q = 0; q < n && k < max; q++, k++) {
-            char line[1024];
-            const char *file = fr[q].file ? strrchr(fr[q].file, '/') : NULL;
-            if (fr[q].file)
-                snprintf(line, sizeof line, "%s (%s:%u)%s", fr[q].function ? fr[q].function : "???",
-                         file ? file + 1 : fr[q].file, fr[q].line, fr[q].inlined ? " [inlined]" : "");
-            else
-                snprintf(line, sizeof line, "%s (%s)", fr[q].function ? fr[q].function : "???",
-                         fr[q].module ? fr[q].module : "?");
-            json_str(j, NULL, line);
-        }
+    for (size_t k = 0; k < n && k < max; k++) {
+        const struct sym_frame *fr = &fs.f[k];
+        char line[1024];
+        if (fr->file)
+            snprintf(line, sizeof line, "%s (%s:%u)%s", frame_function(fr), base_name(fr->file), fr->line,
+                     fr->inlined ? " [inlined]" : "");
+        else
+            snprintf(line, sizeof line, "%s (%s)", frame_function(fr), fr->module ? fr->module : "?");
+        json_str(j, NULL, line);
     }
     json_array_end(j);
+    frames_free(&fs);
 }
 
 static void summary_json(struct json *j, const struct model *m, const struct leak_report *lr)

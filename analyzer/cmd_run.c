@@ -28,7 +28,6 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "gate.h"
 #include "graph.h"
 #include "run_account.h"
 #include "untraceable.h"
@@ -262,7 +261,7 @@ static int run_main(int argc, char **argv)
         gopt.unseen = unseen;
         gopt.n_unseen = acc.n_unseen + (untraceable != 0);
         gopt.ran = acc.ran;
-        verdict = gate_run(acc.judged, acc.n_judged, &gopt);
+        verdict = cli_gate(acc.judged, acc.n_judged, &gopt);
         if (untraceable)
             free(unseen);
     } else {

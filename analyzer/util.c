@@ -12,6 +12,19 @@ static void *oom(void)
     exit(2);
 }
 
+void lines_add(char ***lines, size_t *n, const char *line)
+{
+    *lines = xrealloc(*lines, (*n + 1) * sizeof **lines);
+    (*lines)[(*n)++] = xstrdup(line);
+}
+
+void lines_free(char **lines, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(lines[i]);
+    free(lines);
+}
+
 int parse_u64(const char *s, int base, uint64_t *out)
 {
     char *end;

@@ -22,6 +22,10 @@ char *fmt_count(char *buf, uint64_t v);
 /* "1.5 MiB", "512 B" into buf (at least 32 bytes); returns buf. */
 char *fmt_bytes(char *buf, uint64_t v);
 
+/* A list of lines (*lines, *n of them): appends a copy of line. */
+void lines_add(char ***lines, size_t *n, const char *line);
+void lines_free(char **lines, size_t n);
+
 /* A map from strings to small numbers (indices into the caller's array). */
 struct strmap {
     char **keys;
