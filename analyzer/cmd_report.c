@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cycles.h"
 #include "diff.h"
 #include "frames.h"
 #include "leak_report.h"
@@ -216,105 +217,94 @@ static void leaks_json(struct json *j, const struct leak_report *lr, struct symb
     json_u64(j, "leak_records", lr->n_rec);
 }
 
-/* The first complete snapshot against the chosen one, by type. */
-static void diff_json(struct json *j, const char *path, const struct model *m)
+static void diff_rows_json(struct json *j, const struct diff_table *t)
+{
+    for (size_t i = 0, shown = 0; i < t->n && shown < 40; i++) {
+        const struct diff_row *r = &t->rows[i];
+        if (!diff_changed(r))
+            continue;
+        shown++;
+        json_object(j, NULL);
+        json_str(j, "key", r->key);
+        json_u64(j, "count_before", r->count[0]);
+        json_u64(j, "count_after", r->count[1]);
+        json_i64(j, "bytes_delta", diff_delta(r->bytes[0], r->bytes[1]));
+        json_i64(j, "count_delta", diff_delta(r->count[0], r->count[1]));
+        json_object_end(j);
+    }
+}
+
+/* The first complete snapshot against the chosen one (m, symbolized by s),
+ * by type. */
+static void diff_json(struct json *j, const char *path, const struct model *m, struct symbolizer *s)
 {
     json_array(j, "diff");
     const struct model_snapshot *first = NULL;
     for (size_t i = 0; i < m->n_snapshots && !first; i++)
         if (m->snapshots[i].complete && !m->snapshots[i].superseded && &m->snapshots[i] != m->snapshot)
             first = &m->snapshots[i];
-    if (first && m->snapshot) {
-        struct model before;
-        char err[256], idx[32];
-        snprintf(idx, sizeof idx, "%llu", (unsigned long long)first->index);
-        if (model_load(&before, path, &(struct model_load_options){ .snapshot = idx, .progress = cli_progress }, err,
-                       sizeof err) == 0) {
-            cli_model_warning(&before);
-            struct diff_table t = { 0 };
-            diff_add(&t, &before, 0, 0);
-            diff_add(&t, m, 1, 0);
-            diff_finish(&t);
-            for (size_t i = 0, shown = 0; i < t.n && shown < 40; i++) {
-                const struct diff_row *r = &t.rows[i];
-                if (r->count[0] == r->count[1] && r->bytes[0] == r->bytes[1])
-                    continue;
-                shown++;
-                json_object(j, NULL);
-                json_str(j, "key", r->key);
-                json_u64(j, "count_before", r->count[0]);
-                json_u64(j, "count_after", r->count[1]);
-                json_i64(j, "bytes_delta", diff_delta(r->bytes[0], r->bytes[1]));
-                json_i64(j, "count_delta", diff_delta(r->count[0], r->count[1]));
-                json_object_end(j);
-            }
-            diff_free(&t);
-            model_free(&before);
-        }
+    struct model before;
+    char err[256], idx[32];
+    snprintf(idx, sizeof idx, "%llu", first ? (unsigned long long)first->index : 0ull);
+    if (first && m->snapshot &&
+        model_load(&before, path, &(struct model_load_options){ .snapshot = idx, .progress = cli_progress }, err,
+                   sizeof err) == 0) {
+        cli_model_warning(&before);
+        struct diff_table t = { 0 };
+        struct symbolizer *bs = sym_open(&before);
+        diff_add(&t, &before, bs, 0, 0);
+        diff_add(&t, m, s, 1, 0);
+        diff_finish(&t);
+        diff_rows_json(j, &t);
+        diff_free(&t);
+        cli_sym_close(bs);
+        model_free(&before);
     }
     json_array_end(j);
     json_str(j, "diff_from", first ? first->name : NULL);
 }
 
+static void cycle_member_json(struct json *j, const struct leak_report *lr, const struct cycles *c,
+                              const struct cycle *y, size_t b, struct symbolizer *s)
+{
+    const struct model *m = lr->m;
+    const struct graph *g = &lr->g;
+    json_object(j, NULL);
+    json_hex(j, "address", m->blocks[b].addr);
+    json_u64(j, "size", m->blocks[b].size);
+    json_str(j, "type", sym_block_type(s, m, b));
+    json_array(j, "to"); /* edges to other members shown */
+    for (uint32_t k = g->out_start[b]; k < g->out_start[b + 1]; k++) {
+        uint32_t d = m->edges[g->out[k]].dst;
+        if (cycles_member(c, y, d))
+            json_hex(j, NULL, m->blocks[d].addr);
+    }
+    json_array_end(j);
+    json_object_end(j);
+}
+
+/* The biggest cycles, a few members each. */
 static void cycles_json(struct json *j, const struct leak_report *lr, struct symbolizer *s)
 {
     json_array(j, "cycles");
-    if (!lr->scanned) {
-        json_array_end(j);
-        return;
-    }
-    const struct model *m = lr->m;
-    const struct graph *g = &lr->g;
-    int32_t *comp = xmalloc((m->n_blocks ? m->n_blocks : 1) * sizeof *comp);
-    size_t ncomp = graph_cycles(g, comp);
-    uint64_t *bytes = xcalloc(ncomp ? ncomp : 1, sizeof *bytes);
-    for (size_t i = 0; i < m->n_blocks; i++)
-        if (comp[i] >= 0)
-            bytes[comp[i]] += m->blocks[i].size;
-    for (int shown = 0; shown < CYCLES; shown++) {
-        size_t best = SIZE_MAX;
-        for (size_t c = 0; c < ncomp; c++)
-            if (bytes[c] && (best == SIZE_MAX || bytes[c] > bytes[best]))
-                best = c;
-        if (best == SIZE_MAX)
-            break;
+    struct cycles c = { 0 };
+    if (lr->scanned)
+        cycles_build(&c, &lr->g, NULL);
+    for (size_t k = 0; k < c.n && k < CYCLES && c.cy[k].bytes; k++) {
+        const struct cycle *y = &c.cy[k];
         json_object(j, NULL);
-        json_u64(j, "bytes", bytes[best]);
-        bytes[best] = 0;
+        json_u64(j, "bytes", y->bytes);
         json_array(j, "members");
-        size_t count = 0, first = SIZE_MAX;
-        int reachable = 0;
-        for (size_t i = 0; i < m->n_blocks; i++) {
-            if (comp[i] != (int32_t)best)
-                continue;
-            reachable |= g->kind[i] == KIND_STILL_REACHABLE || g->kind[i] == KIND_POSSIBLY_LOST || g->kind[i] == KIND_IGNORED;
-            if (count++ >= 16)
-                continue;
-            if (first == SIZE_MAX)
-                first = i;
-            const char *t = sym_block_type(s, m, i);
-            json_object(j, NULL);
-            json_hex(j, "address", m->blocks[i].addr);
-            json_u64(j, "size", m->blocks[i].size);
-            json_str(j, "type", t);
-            json_array(j, "to"); /* edges to other members shown */
-            for (uint32_t k = g->out_start[i]; k < g->out_start[i + 1]; k++) {
-                uint32_t d = m->edges[g->out[k]].dst;
-                if (comp[d] == (int32_t)best)
-                    json_hex(j, NULL, m->blocks[d].addr);
-            }
-            json_array_end(j);
-            json_object_end(j);
-        }
+        for (size_t i = 0; i < y->n && i < 16; i++)
+            cycle_member_json(j, lr, &c, y, c.members[y->first + i], s);
         json_array_end(j);
-        json_u64(j, "blocks", count);
-        json_bool(j, "reachable", reachable);
-        if (first != SIZE_MAX)
-            frames_json(j, "stack", s, m, m->blocks[first].stack_id, 6);
+        json_u64(j, "blocks", y->n);
+        json_bool(j, "reachable", y->reachable);
+        frames_json(j, "stack", s, lr->m, lr->m->blocks[c.members[y->first]].stack_id, 6);
         json_object_end(j);
     }
-    free(bytes);
-    free(comp);
+    if (lr->scanned)
+        cycles_free(&c);
     json_array_end(j);
 }
 
@@ -465,7 +455,7 @@ static int report_main(int argc, char **argv)
         cycles_json(&j, &lr, s);
         chains_json(&j, &lr, s);
     }
-    diff_json(&j, path, &m);
+    diff_json(&j, path, &m, s);
     refs_json(&j, &m, s);
     json_object_end(&j);
     fclose(mem);
