@@ -8,7 +8,7 @@ void stack_print_text(FILE *f, struct symbolizer *s, const struct model *m, uint
 {
     struct frames fs = { 0 };
     if (!frames_of_stack(&fs, s, m, stack_id) && !model_stack(m, stack_id))
-        fprintf(f, "%s(no stack recorded)\n", indent);
+        fprintf(f, "%s%s\n", indent, NO_STACK_TEXT);
     for (size_t k = 0; k < fs.n; k++) {
         const struct sym_frame *fr = &fs.f[k];
         fprintf(f, "%s%s 0x%llx: %s", indent, k == 0 ? "at" : "by", (unsigned long long)fr->address,

@@ -12,6 +12,9 @@
 #include "model.h"
 #include "symbols.h"
 
+/* What a stack that was not recorded is called. */
+#define NO_STACK_TEXT "(no stack recorded)"
+
 /* Each return address gives its inlined calls (innermost first), then the
  * function that holds them (inlined == 0); the allocator's caller first. */
 struct frames {

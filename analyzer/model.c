@@ -556,3 +556,39 @@ size_t model_group_by_stack(const struct model *m, struct model_group **out)
     *out = groups;
     return n;
 }
+
+static int has_stack(const struct model *m, uint32_t id)
+{
+    return id && model_stack(m, id) != NULL;
+}
+
+/* The sites indexed by stack id (*n of them); the totals equal the trace's. */
+struct model_site *model_sites(const struct model *m, size_t *n)
+{
+    size_t cap = m->n_stacks ? m->n_stacks : 1;
+    struct model_site *s = xcalloc(cap, sizeof *s);
+    uint64_t allocs = 0, bytes = 0;
+    for (size_t id = 0; id < cap; id++) {
+        s[id].id = (uint32_t)id;
+        if (!has_stack(m, (uint32_t)id))
+            continue;
+        s[id].allocs = m->stacks[id].allocs;
+        s[id].bytes = m->stacks[id].bytes;
+        allocs += s[id].allocs;
+        bytes += s[id].bytes;
+    }
+    s[0].allocs = m->allocs > allocs ? m->allocs - allocs : 0;
+    s[0].bytes = m->bytes_allocated > bytes ? m->bytes_allocated - bytes : 0;
+    for (size_t i = 0; i < m->n_blocks; i++) {
+        const struct model_block *b = &m->blocks[i];
+        if (b->flags & FMT_BLOCK_IGNORED)
+            continue; /* hs_ignore: never reported */
+        uint32_t id = b->stack_id < cap && has_stack(m, b->stack_id) ? b->stack_id : 0;
+        s[id].live_blocks++;
+        s[id].live_bytes += b->size;
+    }
+    *n = cap;
+    return s;
+}
+
+uint64_t model_duration_ns(const struct model *m) { return m->has_end ? m->end_time_ns : m->last_time_ns; }

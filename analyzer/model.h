@@ -172,4 +172,18 @@ struct model_group {
 };
 size_t model_group_by_stack(const struct model *m, struct model_group **out);
 
+/* One recorded stack and what it did: allocations over the run, and blocks
+ * live at the chosen snapshot (hs_ignore'd blocks left out). Site 0 holds
+ * what has no recorded stack. */
+struct model_site {
+    uint32_t id;
+    uint64_t allocs, bytes, live_blocks, live_bytes;
+};
+/* The sites indexed by stack id (*n of them, malloc'd); their totals equal
+ * the trace's. */
+struct model_site *model_sites(const struct model *m, size_t *n);
+
+/* How long the process ran: to its end, else to its last event read. */
+uint64_t model_duration_ns(const struct model *m);
+
 #endif
