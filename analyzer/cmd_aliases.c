@@ -41,139 +41,153 @@ static struct {
     uint64_t limit;
 } env = { COMMON_OPTS_INIT, NULL, 100 };
 
-static int aliases_main(int argc, char **argv)
-{
-    (void)argc;
-    const char *path = argv[0], *type = env.type;
-    const struct common_opts o = env.common;
-    uint64_t limit = env.limit;
-    struct model m;
-    struct graph g;
-    if (cli_load_graph(&m, &g, path, &o, 0) != 0)
-        return EXIT_TRACE_ERROR;
-    struct symbolizer *s = sym_open(&m);
-    size_t n = m.n_blocks, n_shared = 0, n_dup = 0;
-    size_t *idx = xmalloc((n ? n : 1) * sizeof *idx);
-
-    /* shared: two or more referrers */
-    for (size_t i = 0; i < n; i++) {
-        if (g.in_start[i + 1] - g.in_start[i] < 2)
-            continue;
-        if (type) {
-            const char *t = sym_block_type(s, &m, i);
-            if (!t || strcmp(t, type) != 0)
-                continue;
-        }
-        idx[n_shared++] = i;
-    }
-    sort_graph = &g;
-    qsort(idx, n_shared, sizeof *idx, by_referrers);
-
+/* What the printers share. */
+struct view {
+    const struct model *m;
+    const struct graph *g;
+    struct symbolizer *s;
     struct json j;
-    json_init(&j, stdout);
-    if (o.format == OUT_JSON) {
-        json_object(&j, NULL);
-        json_str(&j, "snapshot", m.snapshot->name);
-        json_u64(&j, "shared_total", n_shared);
-        json_array(&j, "shared");
+};
+
+static int has_type(const struct view *v, size_t b)
+{
+    const char *t = sym_block_type(v->s, v->m, b);
+    return !env.type || (t && strcmp(t, env.type) == 0);
+}
+
+/* The blocks with two or more referrers, the most referred first. */
+static size_t shared_blocks(const struct view *v, size_t *idx)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < v->m->n_blocks; i++)
+        if (v->g->in_start[i + 1] - v->g->in_start[i] >= 2 && has_type(v, i))
+            idx[n++] = i;
+    sort_graph = v->g;
+    qsort(idx, n, sizeof *idx, by_referrers);
+    return n;
+}
+
+static void shared_json(struct view *v, size_t t)
+{
+    const struct graph *g = v->g;
+    json_object(&v->j, NULL);
+    block_json(&v->j, "target", v->s, v->m, t);
+    json_array(&v->j, "referrers");
+    for (uint32_t e = g->in_start[t]; e < g->in_start[t + 1]; e++)
+        referrer_json(&v->j, v->s, v->m, &v->m->edges[g->in[e]], 0);
+    json_array_end(&v->j);
+    json_object_end(&v->j);
+}
+
+static void shared_text(const struct view *v, size_t t)
+{
+    const struct model *m = v->m;
+    const struct graph *g = v->g;
+    const char *ty = sym_block_type(v->s, m, t);
+    printf("\n0x%llx, %llu bytes%s%s, %u referrers:\n", (unsigned long long)m->blocks[t].addr,
+           (unsigned long long)m->blocks[t].size, ty ? ", " : "", ty ? ty : "", g->in_start[t + 1] - g->in_start[t]);
+    for (uint32_t e = g->in_start[t]; e < g->in_start[t + 1]; e++) {
+        const struct model_edge *me = &m->edges[g->in[e]];
+        char root[512];
+        if (me->src_is_root) {
+            root_text(root, sizeof root, v->s, m, me->src, me->src_off);
+            printf("  %s\n", root);
+        } else {
+            printf("  block 0x%llx at offset %llu\n", (unsigned long long)m->blocks[me->src].addr,
+                   (unsigned long long)me->src_off);
+        }
+    }
+}
+
+static void print_shared(struct view *v, const size_t *idx, size_t n_shared)
+{
+    if (env.common.format == OUT_JSON) {
+        json_str(&v->j, "snapshot", v->m->snapshot->name);
+        json_u64(&v->j, "shared_total", n_shared);
+        json_array(&v->j, "shared");
     } else {
         printf("%zu block%s referred to from two or more places%s\n", n_shared, n_shared == 1 ? "" : "s",
-               n_shared > limit ? " (the most referred first)" : "");
+               n_shared > env.limit ? " (the most referred first)" : "");
     }
-    for (size_t k = 0; k < n_shared && k < limit; k++) {
-        size_t t = idx[k];
-        if (o.format == OUT_JSON) {
-            json_object(&j, NULL);
-            block_json(&j, "target", s, &m, t);
-            json_array(&j, "referrers");
-        } else {
-            const char *ty = sym_block_type(s, &m, t);
-            printf("\n0x%llx, %llu bytes%s%s, %u referrers:\n", (unsigned long long)m.blocks[t].addr,
-                   (unsigned long long)m.blocks[t].size, ty ? ", " : "", ty ? ty : "",
-                   g.in_start[t + 1] - g.in_start[t]);
-        }
-        for (uint32_t e = g.in_start[t]; e < g.in_start[t + 1]; e++) {
-            const struct model_edge *me = &m.edges[g.in[e]];
-            if (o.format == OUT_JSON) {
-                json_object(&j, NULL);
-                if (me->src_is_root) {
-                    json_hex(&j, "address", m.roots[me->src].start + me->src_off);
-                    json_u64(&j, "offset", me->src_off);
-                    json_null(&j, "block");
-                    root_json(&j, "root", s, &m, me->src, me->src_off);
-                } else {
-                    json_hex(&j, "address", m.blocks[me->src].addr + me->src_off);
-                    json_u64(&j, "offset", me->src_off);
-                    json_hex(&j, "block", m.blocks[me->src].addr);
-                    json_null(&j, "root");
-                }
-                json_u64(&j, "target_offset", me->dst_off);
-                json_object_end(&j);
-            } else if (me->src_is_root) {
-                char root[512];
-                root_text(root, sizeof root, s, &m, me->src, me->src_off);
-                printf("  %s\n", root);
-            } else {
-                printf("  block 0x%llx at offset %llu\n", (unsigned long long)m.blocks[me->src].addr,
-                       (unsigned long long)me->src_off);
-            }
-        }
-        if (o.format == OUT_JSON) {
-            json_array_end(&j);
-            json_object_end(&j);
-        }
+    for (size_t k = 0; k < n_shared && k < env.limit; k++) {
+        if (env.common.format == OUT_JSON)
+            shared_json(v, idx[k]);
+        else
+            shared_text(v, idx[k]);
     }
+    if (env.common.format == OUT_JSON)
+        json_array_end(&v->j);
+}
 
-    /* duplicates: equal size and contents */
-    for (size_t i = 0; i < n; i++)
-        if (m.blocks[i].size && !(m.blocks[i].flags & FMT_BLOCK_IGNORED))
+/* One group of equal blocks, idx[0 .. n). */
+static void duplicates_group(struct view *v, const size_t *idx, size_t n)
+{
+    const struct model *m = v->m;
+    if (env.common.format == OUT_JSON) {
+        json_object(&v->j, NULL);
+        json_u64(&v->j, "size", m->blocks[idx[0]].size);
+        json_u64(&v->j, "count", n);
+        json_array(&v->j, "blocks");
+        for (size_t q = 0; q < n; q++)
+            json_hex(&v->j, NULL, m->blocks[idx[q]].addr);
+        json_array_end(&v->j);
+        json_object_end(&v->j);
+        return;
+    }
+    printf("  %zu blocks of %llu bytes:", n, (unsigned long long)m->blocks[idx[0]].size);
+    for (size_t q = 0; q < n && q < 8; q++)
+        printf(" 0x%llx", (unsigned long long)m->blocks[idx[q]].addr);
+    printf(n > 8 ? " ...\n" : "\n");
+}
+
+/* Duplicates: blocks of equal size and contents (a group matches --type if
+ * any member has it). */
+static void print_duplicates(struct view *v, size_t *idx)
+{
+    const struct model *m = v->m;
+    size_t n_dup = 0, groups = 0;
+    for (size_t i = 0; i < m->n_blocks; i++)
+        if (m->blocks[i].size && !(m->blocks[i].flags & FMT_BLOCK_IGNORED))
             idx[n_dup++] = i;
-    sort_model = &m;
+    sort_model = m;
     qsort(idx, n_dup, sizeof *idx, by_content);
-    if (o.format == OUT_JSON) {
-        json_array_end(&j);
-        json_array(&j, "duplicates");
-    } else {
+    if (env.common.format == OUT_JSON)
+        json_array(&v->j, "duplicates");
+    else
         printf("\nblocks with equal contents (equal, not identical):\n");
+    for (size_t i = 0, k; i < n_dup; i = k) {
+        int typed_ok = !env.type;
+        for (k = i; k < n_dup && m->blocks[idx[k]].size == m->blocks[idx[i]].size &&
+                    m->blocks[idx[k]].hash == m->blocks[idx[i]].hash; k++)
+            typed_ok = typed_ok || has_type(v, idx[k]);
+        if (k - i >= 2 && typed_ok && groups++ < env.limit)
+            duplicates_group(v, idx + i, k - i);
     }
-    size_t groups = 0;
-    for (size_t i = 0; i < n_dup;) {
-        size_t k = i + 1;
-        while (k < n_dup && m.blocks[idx[k]].size == m.blocks[idx[i]].size &&
-               m.blocks[idx[k]].hash == m.blocks[idx[i]].hash)
-            k++;
-        int typed_ok = !type; /* a group matches --type if any member has it */
-        for (size_t q = i; q < k && !typed_ok; q++) {
-            const char *t = sym_block_type(s, &m, idx[q]);
-            typed_ok = t && strcmp(t, type) == 0;
-        }
-        if (k - i >= 2 && typed_ok && groups++ < limit) {
-            if (o.format == OUT_JSON) {
-                json_object(&j, NULL);
-                json_u64(&j, "size", m.blocks[idx[i]].size);
-                json_u64(&j, "count", k - i);
-                json_array(&j, "blocks");
-                for (size_t q = i; q < k; q++)
-                    json_hex(&j, NULL, m.blocks[idx[q]].addr);
-                json_array_end(&j);
-                json_object_end(&j);
-            } else {
-                printf("  %zu blocks of %llu bytes:", k - i, (unsigned long long)m.blocks[idx[i]].size);
-                for (size_t q = i; q < k && q < i + 8; q++)
-                    printf(" 0x%llx", (unsigned long long)m.blocks[idx[q]].addr);
-                printf(k - i > 8 ? " ...\n" : "\n");
-            }
-        }
-        i = k;
-    }
-    if (o.format == OUT_JSON) {
-        json_array_end(&j);
-        json_u64(&j, "duplicate_groups", groups);
-        json_object_end(&j);
+    if (env.common.format == OUT_JSON) {
+        json_array_end(&v->j);
+        json_u64(&v->j, "duplicate_groups", groups);
     } else if (!groups) {
         printf("  none\n");
     }
-    cli_sym_close(s);
+}
+
+static int aliases_main(int argc, char **argv)
+{
+    (void)argc;
+    struct model m;
+    struct graph g;
+    if (cli_load_graph(&m, &g, argv[0], &env.common, 0) != 0)
+        return EXIT_TRACE_ERROR;
+    struct view v = { .m = &m, .g = &g, .s = sym_open(&m) };
+    size_t *idx = xmalloc((m.n_blocks ? m.n_blocks : 1) * sizeof *idx);
+    json_init(&v.j, stdout);
+    if (env.common.format == OUT_JSON)
+        json_object(&v.j, NULL);
+    print_shared(&v, idx, shared_blocks(&v, idx));
+    print_duplicates(&v, idx);
+    if (env.common.format == OUT_JSON)
+        json_object_end(&v.j);
+    cli_sym_close(v.s);
     free(idx);
     graph_free(&g);
     model_free(&m);

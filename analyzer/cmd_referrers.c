@@ -154,23 +154,8 @@ static void target_json(struct json *j, const struct ctx *c, size_t t)
     block_json(j, "target", c->s, c->m, t);
     json_str(j, "kind", leak_kind_name(c->g->kind[t]));
     json_array(j, "referrers");
-    for (uint32_t k = c->g->in_start[t]; k < c->g->in_start[t + 1]; k++) {
-        const struct model_edge *e = &c->m->edges[c->g->in[k]];
-        json_object(j, NULL);
-        if (e->src_is_root) {
-            json_hex(j, "address", c->m->roots[e->src].start + e->src_off);
-            json_u64(j, "offset", e->src_off);
-            json_null(j, "block");
-            root_json(j, "root", c->s, c->m, e->src, e->src_off);
-        } else {
-            json_hex(j, "address", c->m->blocks[e->src].addr + e->src_off);
-            json_u64(j, "offset", e->src_off);
-            block_json(j, "block", c->s, c->m, e->src);
-            json_null(j, "root");
-        }
-        json_u64(j, "target_offset", e->dst_off);
-        json_object_end(j);
-    }
+    for (uint32_t k = c->g->in_start[t]; k < c->g->in_start[t + 1]; k++)
+        referrer_json(j, c->s, c->m, &c->m->edges[c->g->in[k]], 1);
     json_array_end(j);
     uint32_t chains[CHAINS_MAX];
     size_t n = chains_of(c, t, chains);

@@ -143,3 +143,25 @@ void root_text(char *buf, size_t room, struct symbolizer *s, const struct model 
                  (unsigned long long)r->tid, (unsigned long long)(r->start + off));
     }
 }
+
+void referrer_json(struct json *j, struct symbolizer *s, const struct model *m, const struct model_edge *e,
+                   int block_whole)
+{
+    json_object(j, NULL);
+    if (e->src_is_root) {
+        json_hex(j, "address", m->roots[e->src].start + e->src_off);
+        json_u64(j, "offset", e->src_off);
+        json_null(j, "block");
+        root_json(j, "root", s, m, e->src, e->src_off);
+    } else {
+        json_hex(j, "address", m->blocks[e->src].addr + e->src_off);
+        json_u64(j, "offset", e->src_off);
+        if (block_whole)
+            block_json(j, "block", s, m, e->src);
+        else
+            json_hex(j, "block", m->blocks[e->src].addr);
+        json_null(j, "root");
+    }
+    json_u64(j, "target_offset", e->dst_off);
+    json_object_end(j);
+}

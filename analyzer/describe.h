@@ -21,6 +21,10 @@ void stack_print_json(struct json *j, const char *key, struct symbolizer *s, con
 
 /* A block as JSON: {"address", "size", "type", "stack"}. */
 void block_json(struct json *j, const char *key, struct symbolizer *s, const struct model *m, size_t block);
+/* A pointer to a block as JSON: {"address", "offset", "block", "root",
+ * "target_offset"}; its block (when not a root) whole, or its address. */
+void referrer_json(struct json *j, struct symbolizer *s, const struct model *m, const struct model_edge *e,
+                   int block_whole);
 /* A root as JSON: {"kind", "symbol", "module", "tid", "address"}; off is the
  * offset of the pointer within the root region. */
 void root_json(struct json *j, const char *key, struct symbolizer *s, const struct model *m, uint32_t root,
