@@ -22,32 +22,17 @@ static void print_json(const struct leak_report *l)
     json_str(&j, "snapshot", l->m->snapshot->name);
     json_bool(&j, "scanned", l->scanned);
     json_object(&j, "summary");
-    for (size_t i = 0; i < (l->scanned ? 4u : 0u); i++) {
-        json_object(&j, leak_record_kind(summary_kinds[i]));
-        json_u64(&j, "bytes", l->bytes[summary_kinds[i]]);
-        json_u64(&j, "blocks", l->blocks[summary_kinds[i]]);
-        json_object_end(&j);
-    }
-    if (!l->scanned) {
-        json_object(&j, "not_freed");
-        json_u64(&j, "bytes", l->bytes[KIND_NOT_FREED]);
-        json_u64(&j, "blocks", l->blocks[KIND_NOT_FREED]);
-        json_object_end(&j);
-    }
+    for (size_t i = 0; i < (l->scanned ? 4u : 0u); i++)
+        amount_json(&j, leak_record_kind(summary_kinds[i]), l->bytes[summary_kinds[i]], l->blocks[summary_kinds[i]]);
+    if (!l->scanned)
+        amount_json(&j, "not_freed", l->bytes[KIND_NOT_FREED], l->blocks[KIND_NOT_FREED]);
     json_object_end(&j);
     json_object(&j, "reachable_via_heuristic"); /* of still_reachable, as valgrind counts them */
     for (unsigned h = 0; h < FMT_HEUR_COUNT; h++)
-        if (l->via_blocks[h]) {
-            json_object(&j, heuristic_name(h));
-            json_u64(&j, "bytes", l->via_bytes[h]);
-            json_u64(&j, "blocks", l->via_blocks[h]);
-            json_object_end(&j);
-        }
+        if (l->via_blocks[h])
+            amount_json(&j, heuristic_name(h), l->via_bytes[h], l->via_blocks[h]);
     json_object_end(&j);
-    json_object(&j, "inherited");
-    json_u64(&j, "bytes", l->inherited_bytes);
-    json_u64(&j, "blocks", l->inherited_blocks);
-    json_object_end(&j);
+    amount_json(&j, "inherited", l->inherited_bytes, l->inherited_blocks);
     json_array(&j, "records");
     for (size_t i = 0; i < l->n_rec; i++) {
         const struct leak_record *r = &l->rec[i];

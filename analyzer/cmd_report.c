@@ -143,7 +143,7 @@ static void summary_json(struct json *j, const struct model *m, const struct lea
     json_str(j, "program", m->program);
     json_str(j, "command", m->cmdline);
     json_u64(j, "pid", m->pid);
-    json_u64(j, "duration_ns", m->has_end ? m->end_time_ns : m->last_time_ns);
+    json_u64(j, "duration_ns", model_duration_ns(m));
     json_u64(j, "allocations", m->allocs);
     json_u64(j, "frees", m->frees);
     json_u64(j, "bytes_allocated", m->bytes_allocated);
@@ -156,10 +156,7 @@ static void summary_json(struct json *j, const struct model *m, const struct lea
     for (unsigned k = 0; lr && k <= KIND_COUNT; k++) {
         if (k == KIND_IGNORED || !lr->blocks[k])
             continue;
-        json_object(j, leak_record_kind(k));
-        json_u64(j, "bytes", lr->bytes[k]);
-        json_u64(j, "blocks", lr->blocks[k]);
-        json_object_end(j);
+        amount_json(j, leak_record_kind(k), lr->bytes[k], lr->blocks[k]);
     }
     json_object_end(j);
     json_object_end(j);

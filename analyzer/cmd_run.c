@@ -98,6 +98,7 @@ static void report(const struct run_account *a, unsigned heuristics)
         const char *line = a->traces[i];
         struct model m;
         char err[640], a1[32], b[32], c[32], why[4600];
+        uint64_t bytes[KIND_COUNT], blocks[KIND_COUNT], inherited[2];
         if (model_load(&m, line, &(struct model_load_options){ .progress = cli_progress }, err, sizeof err) != 0) {
             fprintf(stderr, "heapscope: %s\n", err);
             continue;
@@ -110,12 +111,7 @@ static void report(const struct run_account *a, unsigned heuristics)
             fprintf(stderr, "%s allocations, %s", fmt_count(a1, m.allocs), fmt_bytes(b, m.bytes_allocated));
             if (model_exec_snapshot(&m)) {
                 fprintf(stderr, "; replaced by exec");
-            } else if (m.snapshot && m.snapshot->scanned) {
-                struct graph g;
-                uint64_t bytes[KIND_COUNT], blocks[KIND_COUNT], inherited[2];
-                graph_build(&g, &m, heuristics);
-                graph_totals(&g, bytes, blocks, inherited);
-                graph_free(&g);
+            } else if (graph_leak_totals(&m, heuristics, bytes, blocks, inherited)) {
                 fprintf(stderr, "; lost %s bytes in %s blocks (%s possibly)",
                         fmt_count(a1, bytes[KIND_DEFINITELY_LOST] + bytes[KIND_INDIRECTLY_LOST]),
                         fmt_count(b, blocks[KIND_DEFINITELY_LOST] + blocks[KIND_INDIRECTLY_LOST]),
@@ -182,52 +178,38 @@ static struct {
     struct gate_options gate_options;
 } env = { .gate_options = GATE_OPTIONS_INIT };
 
-static int run_main(int argc, char **argv)
-{
-    (void)argc;
-    const char *output = env.output;
-    int gate = env.gate;
-    struct gate_options gopt = env.gate_options;
-    char **program = argv; /* NULL-terminated */
+/* One run of the program: what was found before, and its process. */
+struct launch {
     char lib[PATH_MAX];
-    if (find_preload(lib, sizeof lib) != 0)
-        return cli_error("cannot find libheapscope.so (set HEAPSCOPE_PRELOAD to its path)");
-
+    char log_path[32];
+    int untraceable;                 /* it cannot be traced (or could not be run): why says */
     char why[2 * PATH_MAX + 256];
-    int untraceable = program_untraceable(program[0], why, sizeof why);
-    if (untraceable) {
-        strcat(why, ": it cannot be traced by preloading");
-        if (!gate)
-            fprintf(stderr, "heapscope: %s; running it untraced\n", why);
-    }
+    struct sigaction old_int, old_quit;
+    pid_t pid;
+    int exec_failed;                 /* exec said why on the pipe */
+};
 
-    char log_path[] = "/tmp/heapscope-run-XXXXXX";
-    int log_fd = mkstemp(log_path);
-    if (log_fd < 0)
-        return cli_error("cannot create a run log in /tmp: %s", strerror(errno));
-    close(log_fd);
-
+/* Forks and execs the program with the preload (untouched if it cannot be
+ * traced), its signals as ours were; 0, or the status of the error said. */
+static int launch(struct launch *l, char **program)
+{
     /* While the program runs, ^C and ^\ are its to handle, not ours. */
-    struct sigaction ign = { .sa_handler = SIG_IGN }, old_int, old_quit;
-    sigaction(SIGINT, &ign, &old_int);
-    sigaction(SIGQUIT, &ign, &old_quit);
+    struct sigaction ign = { .sa_handler = SIG_IGN };
+    sigaction(SIGINT, &ign, &l->old_int);
+    sigaction(SIGQUIT, &ign, &l->old_quit);
     fflush(NULL);
     int exec_pipe[2]; /* closed by a successful exec; else the child writes on it */
-    if (pipe2(exec_pipe, O_CLOEXEC) != 0) {
-        unlink(log_path);
+    if (pipe2(exec_pipe, O_CLOEXEC) != 0)
         return cli_error("cannot make a pipe: %s", strerror(errno));
-    }
     prctl(PR_SET_CHILD_SUBREAPER, 1); /* orphaned descendants are ours to reap, and to account for */
-    pid_t pid = fork();
-    if (pid < 0) {
-        unlink(log_path);
+    l->pid = fork();
+    if (l->pid < 0)
         return cli_error("cannot fork: %s", strerror(errno));
-    }
-    if (pid == 0) {
-        sigaction(SIGINT, &old_int, NULL);
-        sigaction(SIGQUIT, &old_quit, NULL);
-        if (!untraceable) /* else untouched, not even its environment */
-            preload_env(lib, log_path, output);
+    if (l->pid == 0) {
+        sigaction(SIGINT, &l->old_int, NULL);
+        sigaction(SIGQUIT, &l->old_quit, NULL);
+        if (!l->untraceable) /* else untouched, not even its environment */
+            preload_env(l->lib, l->log_path, env.output);
         execvp(program[0], program);
         int err = errno;
         fprintf(stderr, "heapscope: cannot run %s: %s\n", program[0], strerror(err));
@@ -240,37 +222,34 @@ static int run_main(int argc, char **argv)
     while ((got = read(exec_pipe[0], &failed_exec, 1)) < 0 && errno == EINTR)
         ;
     close(exec_pipe[0]);
-    int status = 0;
-    struct run_reaped *reaped;
-    size_t n_reaped = reap_all(pid, &status, &old_int, &old_quit, &reaped);
-    int verdict = 0;
-    if (got == 1) { /* exec said why */
-        snprintf(why, sizeof why, "%s could not be run", program[0]);
-        untraceable = 1;
+    l->exec_failed = got == 1;
+    return 0;
+}
+
+/* After the run: the gate's verdict over its traces, or a line each. */
+static int judge(const struct launch *l, struct run_account *acc)
+{
+    if (!env.gate) {
+        report(acc, env.gate_options.heuristics);
+        return 0;
     }
-    struct run_account acc;
-    run_account_build(&acc, log_path, reaped, n_reaped, pid, untraceable, got != 1, !follow_off());
-    if (gate) {
-        /* what was said before the run, first */
-        char *said[1] = { why };
-        char **unseen = untraceable ? xmalloc((acc.n_unseen + 1) * sizeof *unseen) : acc.unseen;
-        if (untraceable) {
-            memcpy(unseen, said, sizeof said);
-            memcpy(unseen + 1, acc.unseen, acc.n_unseen * sizeof *unseen);
-        }
-        gopt.unseen = unseen;
-        gopt.n_unseen = acc.n_unseen + (untraceable != 0);
-        gopt.ran = acc.ran;
-        verdict = cli_gate(acc.judged, acc.n_judged, &gopt);
-        if (untraceable)
-            free(unseen);
-    } else {
-        report(&acc, gopt.heuristics);
-    }
-    run_account_free(&acc);
-    free(reaped);
-    unlink(log_path);
-    if (WIFEXITED(status)) /* the program's own failure first, then the gate's */
+    struct gate_options gopt = env.gate_options;
+    /* what was said before the run, first */
+    char **unseen = xmalloc((acc->n_unseen + 1) * sizeof *unseen);
+    unseen[0] = (char *)l->why;
+    memcpy(unseen + !!l->untraceable, acc->unseen, acc->n_unseen * sizeof *unseen);
+    gopt.unseen = unseen;
+    gopt.n_unseen = acc->n_unseen + (l->untraceable != 0);
+    gopt.ran = acc->ran;
+    int verdict = cli_gate(acc->judged, acc->n_judged, &gopt);
+    free(unseen);
+    return verdict;
+}
+
+/* Our exit: the program's own failure first, then the gate's verdict. */
+static int exit_status(int status, int verdict)
+{
+    if (WIFEXITED(status))
         return WEXITSTATUS(status) ? WEXITSTATUS(status) : verdict;
     if (WIFSIGNALED(status)) {
         /* die the same way, so our caller sees what the program did */
@@ -281,6 +260,43 @@ static int run_main(int argc, char **argv)
         return 128 + sig;
     }
     return EXIT_TRACE_ERROR;
+}
+
+static int run_main(int argc, char **argv)
+{
+    (void)argc;
+    char **program = argv; /* NULL-terminated */
+    struct launch l = { .log_path = "/tmp/heapscope-run-XXXXXX" };
+    if (find_preload(l.lib, sizeof l.lib) != 0)
+        return cli_error("cannot find libheapscope.so (set HEAPSCOPE_PRELOAD to its path)");
+    l.untraceable = program_untraceable(program[0], l.why, sizeof l.why);
+    if (l.untraceable) {
+        strcat(l.why, ": it cannot be traced by preloading");
+        if (!env.gate)
+            fprintf(stderr, "heapscope: %s; running it untraced\n", l.why);
+    }
+    int log_fd = mkstemp(l.log_path);
+    if (log_fd < 0)
+        return cli_error("cannot create a run log in /tmp: %s", strerror(errno));
+    close(log_fd);
+    int status = launch(&l, program);
+    if (status) {
+        unlink(l.log_path);
+        return status;
+    }
+    struct run_reaped *reaped;
+    size_t n_reaped = reap_all(l.pid, &status, &l.old_int, &l.old_quit, &reaped);
+    if (l.exec_failed) {
+        snprintf(l.why, sizeof l.why, "%s could not be run", program[0]);
+        l.untraceable = 1;
+    }
+    struct run_account acc;
+    run_account_build(&acc, l.log_path, reaped, n_reaped, l.pid, l.untraceable, !l.exec_failed, !follow_off());
+    int verdict = judge(&l, &acc);
+    run_account_free(&acc);
+    free(reaped);
+    unlink(l.log_path);
+    return exit_status(status, verdict);
 }
 
 static const struct opt options[] = {

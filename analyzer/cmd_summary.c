@@ -12,19 +12,6 @@
 static const unsigned kinds[] = { KIND_DEFINITELY_LOST, KIND_INDIRECTLY_LOST, KIND_POSSIBLY_LOST,
                                   KIND_STILL_REACHABLE };
 
-/* Leak totals of the chosen snapshot, by kind; 0 if it has no heap graph. */
-static int totals(const struct model *m, unsigned heuristics, uint64_t bytes[KIND_COUNT],
-                  uint64_t blocks[KIND_COUNT], uint64_t inherited[2])
-{
-    if (!m->snapshot || !m->snapshot->scanned)
-        return 0;
-    struct graph g;
-    graph_build(&g, m, heuristics);
-    graph_totals(&g, bytes, blocks, inherited);
-    graph_free(&g);
-    return 1;
-}
-
 static const char *end_reason(const struct model *m)
 {
     if (!m->has_end)
@@ -32,15 +19,43 @@ static const char *end_reason(const struct model *m)
     return m->end_reason == FMT_END_EXEC ? "exec" : "exit";
 }
 
-static uint64_t duration_ns(const struct model *m)
+static void snapshots_json(struct json *j, const struct model *m)
 {
-    return m->has_end ? m->end_time_ns : m->last_time_ns;
+    json_array(j, "snapshots");
+    for (size_t i = 0; i < m->n_snapshots; i++) {
+        const struct model_snapshot *s = &m->snapshots[i];
+        if (s->superseded)
+            continue;
+        json_object(j, NULL);
+        json_str(j, "name", s->name);
+        json_u64(j, "index", s->index);
+        json_u64(j, "time_ns", s->time_ns);
+        json_u64(j, "live_blocks", s->blocks);
+        json_u64(j, "live_bytes", s->bytes);
+        json_bool(j, "complete", s->complete);
+        json_bool(j, "scanned", s->scanned);
+        json_object_end(j);
+    }
+    json_array_end(j);
+}
+
+static void allocators_json(struct json *j, const struct model *m)
+{
+    json_array(j, "allocators");
+    for (size_t i = 0; i < m->n_allocators; i++) {
+        json_object(j, NULL);
+        json_str(j, "name", *m->allocators[i].name ? m->allocators[i].name : NULL);
+        json_str(j, "module", m->allocators[i].module);
+        json_bool(j, "is_malloc", !m->allocators[i].malloc_ours);
+        json_object_end(j);
+    }
+    json_array_end(j);
 }
 
 static void print_json(const struct model *m, unsigned heuristics)
 {
     uint64_t bytes[KIND_COUNT], blocks[KIND_COUNT], inherited[2];
-    int scanned = totals(m, heuristics, bytes, blocks, inherited);
+    int scanned = graph_leak_totals(m, heuristics, bytes, blocks, inherited);
     struct json j;
     json_init(&j, stdout);
     json_object(&j, NULL);
@@ -50,7 +65,7 @@ static void print_json(const struct model *m, unsigned heuristics)
     json_u64(&j, "pid", m->pid);
     json_u64(&j, "ppid", m->ppid);
     json_u64(&j, "start_unix_ns", m->start_unix_ns);
-    json_u64(&j, "duration_ns", duration_ns(m));
+    json_u64(&j, "duration_ns", model_duration_ns(m));
     json_u64(&j, "allocations", m->allocs);
     json_u64(&j, "frees", m->frees);
     json_u64(&j, "bytes_allocated", m->bytes_allocated);
@@ -63,53 +78,19 @@ static void print_json(const struct model *m, unsigned heuristics)
     json_u64(&j, "peak_time_ns", m->peak_time_ns);
     json_u64(&j, "threads", m->threads);
     json_u64(&j, "modules", m->n_modules);
-    json_array(&j, "snapshots");
-    for (size_t i = 0; i < m->n_snapshots; i++) {
-        const struct model_snapshot *s = &m->snapshots[i];
-        if (s->superseded)
-            continue;
-        json_object(&j, NULL);
-        json_str(&j, "name", s->name);
-        json_u64(&j, "index", s->index);
-        json_u64(&j, "time_ns", s->time_ns);
-        json_u64(&j, "live_blocks", s->blocks);
-        json_u64(&j, "live_bytes", s->bytes);
-        json_bool(&j, "complete", s->complete);
-        json_bool(&j, "scanned", s->scanned);
-        json_object_end(&j);
-    }
-    json_array_end(&j);
+    snapshots_json(&j, m);
     json_object(&j, "leaks");
     if (m->snapshot) {
         json_str(&j, "snapshot", m->snapshot->name);
-        json_object(&j, "not_freed");
-        json_u64(&j, "bytes", m->reported_bytes);
-        json_u64(&j, "blocks", m->reported_blocks);
-        json_object_end(&j);
-        for (size_t k = 0; scanned && k < 4; k++) {
-            json_object(&j, leak_kind_name(kinds[k]));
-            json_u64(&j, "bytes", bytes[kinds[k]]);
-            json_u64(&j, "blocks", blocks[kinds[k]]);
-            json_object_end(&j);
-        }
-        if (scanned) {
-            json_object(&j, "inherited");
-            json_u64(&j, "bytes", inherited[0]);
-            json_u64(&j, "blocks", inherited[1]);
-            json_object_end(&j);
-        }
+        amount_json(&j, "not_freed", m->reported_bytes, m->reported_blocks);
+        for (size_t k = 0; scanned && k < 4; k++)
+            amount_json(&j, leak_kind_name(kinds[k]), bytes[kinds[k]], blocks[kinds[k]]);
+        if (scanned)
+            amount_json(&j, "inherited", inherited[0], inherited[1]);
         json_bool(&j, "exec", model_exec_snapshot(m));
     }
     json_object_end(&j);
-    json_array(&j, "allocators");
-    for (size_t i = 0; i < m->n_allocators; i++) {
-        json_object(&j, NULL);
-        json_str(&j, "name", *m->allocators[i].name ? m->allocators[i].name : NULL);
-        json_str(&j, "module", m->allocators[i].module);
-        json_bool(&j, "is_malloc", !m->allocators[i].malloc_ours);
-        json_object_end(&j);
-    }
-    json_array_end(&j);
+    allocators_json(&j, m);
     json_str(&j, "end", end_reason(m));
     json_bool(&j, "complete", m->has_end && !m->damage);
     json_str(&j, "damage", m->damage);
@@ -122,7 +103,7 @@ static void print_text(const struct model *m, unsigned heuristics)
     printf("program      %s (pid %llu, parent %llu)\n", m->program, (unsigned long long)m->pid,
            (unsigned long long)m->ppid);
     printf("command      %s\n", m->cmdline);
-    printf("duration     %.3f s%s\n", (double)duration_ns(m) / 1e9,
+    printf("duration     %.3f s%s\n", (double)model_duration_ns(m) / 1e9,
            !m->has_end ? " (cut short)" : m->end_reason == FMT_END_EXEC ? " (ended by exec)" : "");
     printf("allocations  %s calls, %s\n", fmt_count(a, m->allocs), fmt_bytes(b, m->bytes_allocated));
     printf("frees        %s calls, %s\n", fmt_count(a, m->frees), fmt_bytes(b, m->bytes_freed));
@@ -145,7 +126,7 @@ static void print_text(const struct model *m, unsigned heuristics)
         first = 0;
     }
     uint64_t bytes[KIND_COUNT], blocks[KIND_COUNT], inherited[2];
-    if (totals(m, heuristics, bytes, blocks, inherited)) {
+    if (graph_leak_totals(m, heuristics, bytes, blocks, inherited)) {
         printf("leaks at %s%s\n", m->snapshot->name, model_exec_snapshot(m) ? " (replaced by exec: not judged)" : "");
         for (size_t k = 0; k < 4; k++)
             printf("  %-16s %s bytes in %s blocks\n", leak_kind_name(kinds[k]), fmt_count(a, bytes[kinds[k]]),

@@ -165,3 +165,11 @@ void referrer_json(struct json *j, struct symbolizer *s, const struct model *m, 
     json_u64(j, "target_offset", e->dst_off);
     json_object_end(j);
 }
+
+void amount_json(struct json *j, const char *key, uint64_t bytes, uint64_t blocks)
+{
+    json_object(j, key);
+    json_u64(j, "bytes", bytes);
+    json_u64(j, "blocks", blocks);
+    json_object_end(j);
+}

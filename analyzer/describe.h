@@ -19,6 +19,9 @@ void stack_print_text(FILE *f, struct symbolizer *s, const struct model *m, uint
 void stack_print_json(struct json *j, const char *key, struct symbolizer *s, const struct model *m,
                       uint32_t stack_id);
 
+/* {"bytes": N, "blocks": N} under key. */
+void amount_json(struct json *j, const char *key, uint64_t bytes, uint64_t blocks);
+
 /* A block as JSON: {"address", "size", "type", "stack"}. */
 void block_json(struct json *j, const char *key, struct symbolizer *s, const struct model *m, size_t block);
 /* A pointer to a block as JSON: {"address", "offset", "block", "root",

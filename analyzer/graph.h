@@ -56,6 +56,11 @@ void graph_free(struct graph *g);
 void graph_totals(const struct graph *g, uint64_t bytes[KIND_COUNT], uint64_t blocks[KIND_COUNT],
                   uint64_t inherited[2]);
 
+/* graph_totals of the chosen snapshot of m, its graph built and freed
+ * here; 0 (nothing set) if the snapshot has no heap graph. */
+int graph_leak_totals(const struct model *m, unsigned heuristics, uint64_t bytes[KIND_COUNT],
+                      uint64_t blocks[KIND_COUNT], uint64_t inherited[2]);
+
 /* Strongly connected components with a cycle (two or more blocks, or one
  * that points at itself). comp[i] is the component of block i or -1;
  * returns how many components. */
