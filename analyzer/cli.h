@@ -38,6 +38,9 @@ struct common_opts {
     OPT_SET(0, "heuristics", v, heuristic_names, "all|none|LIST", OPT_ALL_NONE, \
             "the interior-pointer rules that make a block reachable (default all)", __VA_ARGS__)
 
+/* All three, for the commands that read a snapshot's heap graph. */
+#define OPT_COMMON(c) OPT_FORMAT(c), OPT_SNAPSHOT(c), OPT_HEURISTICS(&(c)->heuristics)
+
 /* The gate's options (a struct gate_options, gate.h), shared by gate and
  * run --gate; given (an int *) is set when one of them is. */
 #define GATE_OPTIONS(o, given_)                                                                                  \

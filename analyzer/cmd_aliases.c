@@ -195,9 +195,7 @@ static int aliases_main(int argc, char **argv)
 }
 
 static const struct opt options[] = {
-    OPT_FORMAT(&env.common),
-    OPT_SNAPSHOT(&env.common),
-    OPT_HEURISTICS(&env.common.heuristics),
+    OPT_COMMON(&env.common),
     OPT_STR(0, "type", &env.type, "TYPE", "only blocks of this type (tag or C++ class)"),
     OPT_NUM(0, "limit", &env.limit, "N", "show at most N blocks and N groups (default 100)"),
     OPT_TERMINATOR,

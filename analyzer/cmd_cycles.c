@@ -163,9 +163,7 @@ static int cycles_main(int argc, char **argv)
 }
 
 static const struct opt options[] = {
-    OPT_FORMAT(&env.common),
-    OPT_SNAPSHOT(&env.common),
-    OPT_HEURISTICS(&env.common.heuristics),
+    OPT_COMMON(&env.common),
     OPT_BOOL(0, "lost", &env.lost, "only the cycles no root reaches (leaked)"),
     OPT_NUM(0, "members", &env.members, "N", "show at most N members of each cycle (default 100)"),
     OPT_TERMINATOR,

@@ -254,9 +254,7 @@ static int referrers_main(int argc, char **argv)
 }
 
 static const struct opt options[] = {
-    OPT_FORMAT(&env.common),
-    OPT_SNAPSHOT(&env.common),
-    OPT_HEURISTICS(&env.common.heuristics),
+    OPT_COMMON(&env.common),
     OPT_ADDR(0, "addr", &env.addr, "ADDR", "the block holding this address", .given = &env.by_addr),
     OPT_STR(0, "type", &env.type, "TYPE", "the blocks of this type (tag or C++ class)"),
     OPT_STR(0, "site", &env.site, "FUNCTION", "the blocks allocated in this function"),

@@ -157,7 +157,7 @@ static int summary_main(int argc, char **argv)
 }
 
 static const struct opt options[] = {
-    OPT_FORMAT(&env), OPT_SNAPSHOT(&env), OPT_HEURISTICS(&env.heuristics), OPT_TERMINATOR,
+    OPT_COMMON(&env), OPT_TERMINATOR,
 };
 
 const struct command command_summary = {
