@@ -92,8 +92,11 @@ int cli_load(struct model *m, const char *path, const struct model_load_options 
 int cli_load_graph(struct model *m, struct graph *g, const char *path, const struct common_opts *o,
                    int keep_rc_events);
 
-/* The commands (cmd_*.c). */
+/* The commands (cmd_*.c), and all of them in order, NULL-terminated
+ * (commands.c). */
 extern const struct command command_run, command_summary, command_leaks, command_referrers, command_cycles,
     command_aliases, command_refs, command_gate, command_report, command_export, command_diff;
+extern const struct command *const heapscope_commands[];
+extern const char heapscope_examples[]; /* lines "  heapscope ...   what it does" */
 
 #endif

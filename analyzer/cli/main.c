@@ -9,21 +9,12 @@
 #include "cli.h"
 #include "util.h"
 
-static const struct command *const commands[] = {
-    &command_run, &command_summary, &command_leaks, &command_referrers, &command_cycles, &command_aliases,
-    &command_refs, &command_gate, &command_report, &command_export, &command_diff,
-};
-
 static void usage(FILE *f)
 {
     fputs("usage: heapscope COMMAND [OPTIONS] ...\n\ncommands:\n", f);
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(f, "  %-10s %s\n", commands[i]->name, commands[i]->summary);
-    fputs("\nexamples:\n"
-          "  heapscope run -- ./myprog arg       trace ./myprog into heapscope.myprog.PID.hst\n"
-          "  heapscope leaks heapscope.myprog.1234.hst\n"
-          "  heapscope summary --format json heapscope.myprog.1234.hst\n"
-          "\n'heapscope COMMAND --help' tells more.\n", f);
+    for (const struct command *const *c = heapscope_commands; *c; c++)
+        fprintf(f, "  %-10s %s\n", (*c)->name, (*c)->summary);
+    fprintf(f, "\nexamples:\n%s\n'heapscope COMMAND --help' tells more.\n", heapscope_examples);
 }
 
 /* Parses the command's line by its table, then runs it on its arguments. */
@@ -51,9 +42,9 @@ int main(int argc, char **argv)
         puts("heapscope " HEAPSCOPE_VERSION);
         return 0;
     }
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (strcmp(argv[1], commands[i]->name) == 0)
-            return run_command(commands[i], argc - 1, argv + 1);
+    for (const struct command *const *c = heapscope_commands; *c; c++)
+        if (strcmp(argv[1], (*c)->name) == 0)
+            return run_command(*c, argc - 1, argv + 1);
     cli_error("unknown command '%s' (try heapscope --help)", argv[1]);
     return EXIT_TRACE_ERROR;
 }

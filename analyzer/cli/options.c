@@ -257,14 +257,31 @@ const char *opt_usage(const struct command *c, char *buf, size_t room)
     return buf;
 }
 
+const char *opt_arg_text(const struct opt *o, char *buf, size_t room)
+{
+    buf[0] = 0;
+    if (o->type == OPT_ENUM)
+        alternatives(o->values, "|", "|", buf, room);
+    else if (o->arg)
+        snprintf(buf, room, "%s", o->arg);
+    return buf;
+}
+
+const char *opt_list_text(const struct opt *o, char *buf, size_t room)
+{
+    char list[512];
+    buf[0] = 0;
+    if (o->type == OPT_LIST)
+        snprintf(buf, room, "%s%s", o->flags & OPT_ALL_NONE ? "all, none, or any of " : "any of ",
+                 alternatives(o->values, ",", ",", list, sizeof list));
+    return buf;
+}
+
 /* The option's left column: "-o, --output FILE" or "    --format text|json". */
 static void left_column(const struct opt *o, char *buf, size_t room)
 {
-    char arg[256] = "";
-    if (o->type == OPT_ENUM)
-        alternatives(o->values, "|", "|", arg, sizeof arg);
-    else if (o->arg)
-        snprintf(arg, sizeof arg, "%s", o->arg);
+    char arg[256];
+    opt_arg_text(o, arg, sizeof arg);
     if (o->letter)
         snprintf(buf, room, "-%c, --%s%s%s", o->letter, o->name, *arg ? " " : "", arg);
     else
@@ -279,12 +296,12 @@ static void help_line(FILE *f, const struct opt *o)
         fprintf(f, "  %s\n%*s%s\n", left, HELP_COLUMN, "", o->help);
     else
         fprintf(f, "  %-*s%s\n", HELP_COLUMN - 2, left, o->help);
-    if (o->type == OPT_LIST) {
-        char list[512];
-        fprintf(f, "%*s(%s%s)\n", HELP_COLUMN, "", o->flags & OPT_ALL_NONE ? "all, none, or any of " : "any of ",
-                alternatives(o->values, ",", ",", list, sizeof list));
-    }
+    char list[600];
+    if (*opt_list_text(o, list, sizeof list))
+        fprintf(f, "%*s(%s)\n", HELP_COLUMN, "", list);
 }
+
+const struct opt *opt_help_option(void) { return &help_opt; }
 
 void opt_help(FILE *f, const struct command *c)
 {
@@ -292,7 +309,7 @@ void opt_help(FILE *f, const struct command *c)
     fprintf(f, "usage: %s\n%s\n\noptions:\n", opt_usage(c, usage, sizeof usage), c->summary);
     for (const struct opt *o = c->options; o->type != OPT_END; o++)
         help_line(f, o);
-    help_line(f, &help_opt);
+    help_line(f, opt_help_option());
     if (c->about)
         fprintf(f, "\n%s", c->about);
 }

@@ -101,4 +101,11 @@ int opt_error(const char *opt, const char *fmt, ...) __attribute__((format(print
 /* The usage line of c, e.g. "heapscope leaks [OPTIONS] FILE". */
 const char *opt_usage(const struct command *c, char *buf, size_t room);
 
+/* For the help's other forms (gen_docs.c): an option's argument as help
+ * shows it ("FILE", "text|json", "" for a flag); a list option's values in
+ * words ("" for any other); and --help, which every command has. */
+const char *opt_arg_text(const struct opt *o, char *buf, size_t room);
+const char *opt_list_text(const struct opt *o, char *buf, size_t room);
+const struct opt *opt_help_option(void);
+
 #endif
