@@ -1,18 +1,20 @@
 /*
- * What the analyzer's commands share: the options every command takes, the
- * one-line error convention (exit status 2), and printing stacks.
+ * What the commands share (cli.c, cli_gate.c, commands.c): the options many
+ * take, as table entries; loading a trace and saying what went wrong (one
+ * line, "heapscope: " first, exit status 2); the gate as the commands run it.
+ * The analysis itself is the library's (the headers in analyzer/).
  */
 #ifndef HEAPSCOPE_CLI_H
 #define HEAPSCOPE_CLI_H
 
 #include <stdio.h>
 
+#include "describe.h"
+#include "gate.h"
 #include "graph.h"
 #include "json.h"
 #include "model.h"
 #include "options.h"
-#include "describe.h"
-#include "gate.h"
 #include "symbols.h"
 
 #define EXIT_TRACE_ERROR 2
