@@ -28,39 +28,20 @@
 
 #include "util.h"
 
-static const char *const kind_names[KIND_COUNT] = {
-    "still_reachable", "possibly_lost", "indirectly_lost", "definitely_lost", "ignored",
+const char *const leak_kind_names[KIND_IGNORED + 1] = {
+    "still_reachable", "possibly_lost", "indirectly_lost", "definitely_lost", NULL,
 };
 
-const char *leak_kind_name(enum leak_kind k) { return k < KIND_COUNT ? kind_names[k] : "?"; }
+const char *leak_kind_name(enum leak_kind k)
+{
+    return k < KIND_IGNORED ? leak_kind_names[k] : k == KIND_IGNORED ? "ignored" : "?";
+}
 
-static const char *const heuristic_names[FMT_HEUR_COUNT] = {
-    "stdstring", "length64", "newarray", "multipleinheritance", "dtv",
+const char *const heuristic_names[FMT_HEUR_COUNT + 1] = {
+    "stdstring", "length64", "newarray", "multipleinheritance", "dtv", NULL,
 };
 
 const char *heuristic_name(unsigned i) { return i < FMT_HEUR_COUNT ? heuristic_names[i] : "?"; }
-
-int heuristics_parse(const char *s, unsigned *out)
-{
-    if (strcmp(s, "all") == 0) {
-        *out = HEURISTICS_ALL;
-        return 0;
-    }
-    *out = 0;
-    if (strcmp(s, "none") == 0)
-        return 0;
-    while (*s) {
-        size_t n = strcspn(s, ",");
-        unsigned i = 0;
-        while (i < FMT_HEUR_COUNT && (strlen(heuristic_names[i]) != n || strncmp(s, heuristic_names[i], n) != 0))
-            i++;
-        if (i == FMT_HEUR_COUNT)
-            return -1;
-        *out |= 1u << i;
-        s += n + (s[n] == ',');
-    }
-    return 0;
-}
 
 ssize_t graph_block_at(const struct model *m, uint64_t addr)
 {
@@ -107,13 +88,13 @@ static void index_edges(const struct model *m, int by_dst, uint32_t **start_out,
 enum { UNREACHED = 0, POSSIBLE = 1, REACHABLE = 2 };
 #define UNREACHED_MARK 255 /* a lost block not yet given its kind */
 
-static void classify(struct graph *g)
+/* Reachability from the roots (and hs_ignore'd blocks): REACHABLE through
+ * start pointers (or interior ones a chosen rule explains) all the way,
+ * else POSSIBLE; queue has room for 2n + 1. */
+static void reach(const struct graph *g, uint8_t *state, uint32_t *queue)
 {
     const struct model *m = g->m;
-    size_t n = m->n_blocks;
-    uint8_t *state = xcalloc(n ? n : 1, 1);
-    uint32_t *queue = xmalloc((2 * n + 1) * sizeof *queue);
-    size_t head = 0, tail = 0;
+    size_t n = m->n_blocks, head = 0, tail = 0;
 #define PUSH(b, definite, start)                                      \
     do {                                                              \
         uint8_t new_ = (definite) && (start) ? REACHABLE : POSSIBLE;  \
@@ -139,8 +120,13 @@ static void classify(struct graph *g)
     }
 #undef AS_START
 #undef PUSH
-    /* which rule, if only rules reached a reachable block */
-    for (size_t i = 0; g->heuristics && i < n; i++) {
+}
+
+/* Which rule, if only rules reached a reachable block. */
+static void mark_via(struct graph *g, const uint8_t *state)
+{
+    const struct model *m = g->m;
+    for (size_t i = 0; g->heuristics && i < m->n_blocks; i++) {
         if (state[i] != REACHABLE || (m->blocks[i].flags & FMT_BLOCK_IGNORED))
             continue;
         unsigned via = 0, start = 0;
@@ -155,17 +141,17 @@ static void classify(struct graph *g)
         }
         g->via[i] = start ? 0 : (uint8_t)via;
     }
-    for (size_t i = 0; i < n; i++)
-        g->kind[i] = m->blocks[i].flags & FMT_BLOCK_IGNORED ? KIND_IGNORED
-                     : state[i] == REACHABLE               ? KIND_STILL_REACHABLE
-                     : state[i] == POSSIBLE                ? KIND_POSSIBLY_LOST
-                                                           : UNREACHED_MARK;
-    /* cliques of lost blocks, leaders in address order */
-    for (size_t leader = 0; leader < n; leader++) {
+}
+
+/* Cliques of lost blocks (kind UNREACHED_MARK), leaders in address order. */
+static void cliques(struct graph *g, uint32_t *queue)
+{
+    const struct model *m = g->m;
+    for (size_t leader = 0; leader < m->n_blocks; leader++) {
         if (g->kind[leader] != UNREACHED_MARK)
             continue;
         g->kind[leader] = KIND_DEFINITELY_LOST;
-        head = tail = 0;
+        size_t head = 0, tail = 0;
         queue[tail++] = (uint32_t)leader;
         while (head < tail) {
             uint32_t b = queue[head++];
@@ -185,6 +171,22 @@ static void classify(struct graph *g)
             }
         }
     }
+}
+
+static void classify(struct graph *g)
+{
+    const struct model *m = g->m;
+    size_t n = m->n_blocks;
+    uint8_t *state = xcalloc(n ? n : 1, 1);
+    uint32_t *queue = xmalloc((2 * n + 1) * sizeof *queue);
+    reach(g, state, queue);
+    mark_via(g, state);
+    for (size_t i = 0; i < n; i++)
+        g->kind[i] = m->blocks[i].flags & FMT_BLOCK_IGNORED ? KIND_IGNORED
+                     : state[i] == REACHABLE               ? KIND_STILL_REACHABLE
+                     : state[i] == POSSIBLE                ? KIND_POSSIBLY_LOST
+                                                           : UNREACHED_MARK;
+    cliques(g, queue);
     free(state);
     free(queue);
 }
@@ -229,6 +231,18 @@ void graph_totals(const struct graph *g, uint64_t bytes[KIND_COUNT], uint64_t bl
         bytes[g->kind[i]] += g->m->blocks[i].size;
         blocks[g->kind[i]]++;
     }
+}
+
+int graph_leak_totals(const struct model *m, unsigned heuristics, uint64_t bytes[KIND_COUNT],
+                      uint64_t blocks[KIND_COUNT], uint64_t inherited[2])
+{
+    if (!m->snapshot || !m->snapshot->scanned)
+        return 0;
+    struct graph g;
+    graph_build(&g, m, heuristics);
+    graph_totals(&g, bytes, blocks, inherited);
+    graph_free(&g);
+    return 1;
 }
 
 /* Tarjan's algorithm without recursion. */

@@ -20,6 +20,8 @@ enum leak_kind {
     KIND_COUNT
 };
 const char *leak_kind_name(enum leak_kind k);
+/* The names of the four leak kinds (not "ignored"), NULL-terminated. */
+extern const char *const leak_kind_names[KIND_IGNORED + 1];
 
 /* The interior-pointer rules (FMT_HEUR_* bits) a classification applies:
  * valgrind's four default --leak-check-heuristics and glibc's DTV. */
@@ -27,9 +29,8 @@ const char *leak_kind_name(enum leak_kind k);
 #define HEURISTICS_DEFAULT HEURISTICS_ALL
 /* The name of rule bit i (0 .. FMT_HEUR_COUNT - 1): "stdstring", ... */
 const char *heuristic_name(unsigned i);
-/* Parses "all", "none" or a comma-separated list of names into a bit set;
- * -1 on an unknown name. */
-int heuristics_parse(const char *s, unsigned *out);
+/* The same names, NULL-terminated. */
+extern const char *const heuristic_names[FMT_HEUR_COUNT + 1];
 
 struct graph {
     const struct model *m;
@@ -54,6 +55,11 @@ void graph_free(struct graph *g);
  * FMT_BLOCK_INHERITED) are its parent's to judge, counted in inherited[]. */
 void graph_totals(const struct graph *g, uint64_t bytes[KIND_COUNT], uint64_t blocks[KIND_COUNT],
                   uint64_t inherited[2]);
+
+/* graph_totals of the chosen snapshot of m, its graph built and freed
+ * here; 0 (nothing set) if the snapshot has no heap graph. */
+int graph_leak_totals(const struct model *m, unsigned heuristics, uint64_t bytes[KIND_COUNT],
+                      uint64_t blocks[KIND_COUNT], uint64_t inherited[2]);
 
 /* Strongly connected components with a cycle (two or more blocks, or one
  * that points at itself). comp[i] is the component of block i or -1;

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "util.h"
 
@@ -107,9 +106,8 @@ static int wanted(const char *want, uint64_t index, const char *name)
 {
     if (!want)
         return 1; /* every snapshot is a candidate; "exit" is preferred below */
-    char *end;
-    unsigned long long v = strtoull(want, &end, 10);
-    if (*want && !*end)
+    uint64_t v;
+    if (parse_u64(want, 10, &v) == 0)
         return v == index;
     return strcmp(want, name) == 0;
 }
@@ -141,8 +139,6 @@ static void snap_vec_free(struct snap_vec *v)
 }
 
 
-int model_keep_rc_events;
-
 static int by_seq(const void *a, const void *b)
 {
     const struct model_rc *x = a, *y = b;
@@ -161,8 +157,10 @@ static void check_graph(struct model *m)
         ok = e->dst < m->n_blocks && (e->src_is_root ? e->src < m->n_roots : e->src < m->n_blocks);
     }
     if (!ok) {
-        fprintf(stderr, "heapscope: warning: %s: snapshot %s has an inconsistent heap graph; ignoring it\n",
-                m->path, m->snapshot->name);
+        char warning[600];
+        snprintf(warning, sizeof warning, "%s: snapshot %s has an inconsistent heap graph; ignoring it", m->path,
+                 m->snapshot->name);
+        m->warning = xstrdup(warning);
         free(m->edges);
         m->edges = NULL;
         m->n_edges = 0;
@@ -170,221 +168,263 @@ static void check_graph(struct model *m)
     }
 }
 
-int model_load(struct model *m, const char *path, const char *want, char *err, size_t errlen)
+/* One pass over a trace: the model being filled, and the snapshots read. */
+struct loader {
+    struct model *m;
+    const struct model_load_options *o;
+    struct tid_set tids;
+    struct snap_vec cur, chosen; /* the snapshot being read (if kept), the one kept */
+    ssize_t cur_snap, chosen_snap; /* indices; -1 - index: not kept */
+    int chosen_is_exit;
+    uint64_t seq;
+    size_t rc_cap, heap_cap;
+};
+
+static void on_process(struct model *m, const struct fmt_record *rec)
 {
+    if (m->has_process)
+        return;
+    m->has_process = 1;
+    m->pid = rec->u.process.pid;
+    m->ppid = rec->u.process.ppid;
+    m->start_unix_ns = rec->u.process.start_unix_ns;
+    m->max_frames = rec->u.process.max_frames;
+    m->program = xstrdup(rec->u.process.program);
+    m->exe = xstrdup(rec->u.process.exe);
+    m->cmdline = xstrdup(rec->u.process.cmdline);
+}
+
+static void on_alloc(struct loader *l, const struct fmt_record *rec)
+{
+    struct model *m = l->m;
+    if (rec->u.alloc.stack_id && rec->u.alloc.stack_id < MAX_ID) {
+        m->stacks = grow_for_id(m->stacks, &m->n_stacks, sizeof *m->stacks, rec->u.alloc.stack_id);
+        m->stacks[rec->u.alloc.stack_id].allocs++;
+        m->stacks[rec->u.alloc.stack_id].bytes += rec->u.alloc.size;
+    }
+    m->allocs++;
+    m->bytes_allocated += rec->u.alloc.size;
+    if (rec->u.alloc.fn < FMT_FN_COUNT)
+        m->allocs_by_fn[rec->u.alloc.fn]++;
+    if (rec->u.alloc.time_ns > m->last_time_ns)
+        m->last_time_ns = rec->u.alloc.time_ns;
+    tid_add(&l->tids, rec->tid);
+}
+
+static void on_snapshot_begin(struct loader *l, const struct fmt_record *rec)
+{
+    struct model *m = l->m;
+    m->snapshots = xrealloc(m->snapshots, (m->n_snapshots + 1) * sizeof *m->snapshots);
+    m->snapshots[m->n_snapshots] = (struct model_snapshot){
+        .index = rec->u.snapshot.index, .time_ns = rec->u.snapshot.time_ns, .blocks = rec->u.snapshot.blocks,
+        .bytes = rec->u.snapshot.bytes, .name = xstrdup(rec->u.snapshot.name),
+        .scanned = rec->u.snapshot.scanned != 0, .rc_seq = rec->u.snapshot.rc_seq };
+    l->cur_snap = (ssize_t)m->n_snapshots++;
+    l->cur.n_blocks = l->cur.n_roots = l->cur.n_edges = 0;
+    if (!wanted(l->o->snapshot, rec->u.snapshot.index, rec->u.snapshot.name) ||
+        (!l->o->snapshot && l->chosen_is_exit))
+        l->cur_snap = -1 - l->cur_snap; /* not kept: remember it only to close it */
+}
+
+/* A block, root or edge of the snapshot being read, if it is kept. */
+static void on_snapshot_part(struct loader *l, const struct fmt_record *rec)
+{
+    struct snap_vec *v = &l->cur;
+    if (l->cur_snap < 0)
+        return;
+    if (rec->type == FMT_REC_BLOCKS) {
+        struct model_block b = { rec->u.block.addr, rec->u.block.size, rec->u.block.birth_ns,
+                                 (uint32_t)rec->u.block.stack_id, (uint32_t)rec->u.block.type_id,
+                                 (uint32_t)rec->u.block.flags, rec->u.block.hash, rec->u.block.word0 };
+        if (rec->u.block.stack_id >= MAX_ID)
+            b.stack_id = 0;
+        if (rec->u.block.type_id >= MAX_ID)
+            b.type_id = 0;
+        VEC_PUSH(v->blocks, v->n_blocks, v->cap_blocks, b);
+    } else if (rec->type == FMT_REC_ROOT && rec->u.root.id == v->n_roots) {
+        struct model_root root = { (uint32_t)rec->u.root.kind, rec->u.root.start, rec->u.root.end, rec->u.root.tid };
+        VEC_PUSH(v->roots, v->n_roots, v->cap_roots, root);
+    } else if (rec->type == FMT_REC_EDGES) {
+        struct model_edge e = { (uint32_t)rec->u.edge.src, (uint32_t)rec->u.edge.dst,
+                                (uint16_t)rec->u.edge.src_is_root, (uint16_t)rec->u.edge.rules,
+                                rec->u.edge.src_off, rec->u.edge.dst_off };
+        VEC_PUSH(v->edges, v->n_edges, v->cap_edges, e);
+    }
+}
+
+static void on_snapshot_end(struct loader *l, const struct fmt_record *rec)
+{
+    struct model *m = l->m;
+    ssize_t idx = l->cur_snap >= 0 ? l->cur_snap : -1 - l->cur_snap;
+    if (idx < 0 || (size_t)idx >= m->n_snapshots || m->snapshots[idx].index != rec->u.id)
+        return;
+    m->snapshots[idx].complete = 1;
+    if (strcmp(m->snapshots[idx].name, "peak") == 0) /* only the highest peak counts */
+        for (ssize_t k = 0; k < idx; k++)
+            if (strcmp(m->snapshots[k].name, "peak") == 0)
+                m->snapshots[k].superseded = 1;
+    if (l->cur_snap >= 0) {
+        struct snap_vec t = l->chosen;
+        l->chosen = l->cur;
+        l->cur = t;
+        l->chosen_snap = l->cur_snap;
+        l->chosen_is_exit = strcmp(m->snapshots[idx].name, "exit") == 0;
+    }
+    l->cur_snap = -1 - (ssize_t)m->n_snapshots; /* closed */
+}
+
+static void on_rc(struct loader *l, const struct fmt_record *rec)
+{
+    if (!l->o->keep_rc_events)
+        return;
+    struct model_rc e = { rec->u.rc.seq, rec->u.rc.addr, rec->u.rc.id, rec->u.rc.count, (uint32_t)rec->u.rc.op,
+                          (uint32_t)(rec->u.rc.stack_id < MAX_ID ? rec->u.rc.stack_id : 0),
+                          (uint32_t)(rec->u.rc.type_id < MAX_ID ? rec->u.rc.type_id : 0) };
+    VEC_PUSH(l->m->rc, l->m->n_rc, l->rc_cap, e);
+}
+
+static void on_allocator(struct model *m, const struct fmt_record *rec)
+{
+    struct model_allocator a = { rec->u.allocator.malloc_ours != 0, xstrdup(rec->u.allocator.name),
+                                 xstrdup(rec->u.allocator.module) };
+    m->allocators = xrealloc(m->allocators, (m->n_allocators + 1) * sizeof *m->allocators);
+    m->allocators[m->n_allocators++] = a;
+}
+
+static void on_heap_stat(struct loader *l, const struct fmt_record *rec)
+{
+    struct model *m = l->m;
+    struct model_heap_point hp = { rec->u.heap_stat.time_ns, rec->u.heap_stat.live_bytes,
+                                   rec->u.heap_stat.live_blocks };
+    VEC_PUSH(m->heap, m->n_heap, l->heap_cap, hp);
+    if (rec->u.heap_stat.time_ns > m->last_time_ns)
+        m->last_time_ns = rec->u.heap_stat.time_ns;
+}
+
+static void on_end(struct model *m, const struct fmt_record *rec)
+{
+    m->has_end = 1;
+    m->end_time_ns = rec->u.end.time_ns;
+    m->end_reason = rec->u.end.reason;
+    m->peak_bytes = rec->u.end.peak_bytes;
+    m->peak_time_ns = rec->u.end.peak_time_ns;
+}
+
+static void on_record(struct loader *l, const struct fmt_record *rec)
+{
+    struct model *m = l->m;
+    switch (rec->type) {
+    case FMT_REC_PROCESS: on_process(m, rec); break;
+    case FMT_REC_MODULE_LOAD: add_module(m, rec, l->seq); break;
+    case FMT_REC_STACK: set_stack(m, rec->u.stack.id, rec->u.stack.n, rec->u.stack.frames); break;
+    case FMT_REC_TYPE: set_type(m, rec->u.type.id, rec->u.type.name); break;
+    case FMT_REC_ALLOC: on_alloc(l, rec); break;
+    case FMT_REC_FREE:
+        m->frees++;
+        m->bytes_freed += rec->u.free.size;
+        tid_add(&l->tids, rec->tid);
+        break;
+    case FMT_REC_SNAPSHOT_BEGIN: on_snapshot_begin(l, rec); break;
+    case FMT_REC_BLOCKS:
+    case FMT_REC_ROOT:
+    case FMT_REC_EDGES: on_snapshot_part(l, rec); break;
+    case FMT_REC_SNAPSHOT_END: on_snapshot_end(l, rec); break;
+    case FMT_REC_RC: on_rc(l, rec); break;
+    case FMT_REC_SUPPRESSIONS:
+        free(m->suppressions);
+        m->suppressions = xstrdup(rec->u.text);
+        break;
+    case FMT_REC_ALLOCATOR: on_allocator(m, rec); break;
+    case FMT_REC_HEAP_STAT: on_heap_stat(l, rec); break;
+    case FMT_REC_PROCESS_END: on_end(m, rec); break;
+    default: break;
+    }
+}
+
+/* Reads every record; says the progress of a big trace, if asked. */
+static void read_records(struct loader *l, struct fmt_reader *r, const char *path)
+{
+    int progress = l->o->progress && fmt_reader_size(r) > (8u << 20);
+    int shown = -1;
+    struct fmt_record rec;
+    while (fmt_reader_next(r, &rec)) {
+        l->seq++;
+        if (progress && (l->seq & 0xffff) == 0) {
+            int pct = (int)(fmt_reader_offset(r) * 100 / fmt_reader_size(r));
+            if (pct != shown)
+                l->o->progress(path, shown = pct);
+        }
+        on_record(l, &rec);
+    }
+    if (progress)
+        l->o->progress(path, -1);
+}
+
+/* The snapshot asked for, kept; or -1 with why in err. */
+static int keep_snapshot(struct loader *l, char *err, size_t errlen)
+{
+    struct model *m = l->m;
+    const char *want = l->o->snapshot;
+    if (l->chosen_snap < 0 && (want || m->n_snapshots)) {
+        char names[512] = "";
+        for (size_t i = 0; i < m->n_snapshots && strlen(names) < sizeof names - 80; i++)
+            if (m->snapshots[i].complete)
+                snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", *names ? ", " : "",
+                         m->snapshots[i].name);
+        snprintf(err, errlen, "%s: no snapshot %s (the trace has: %s)", m->path, want ? want : "complete",
+                 *names ? names : "none");
+        return -1;
+    }
+    if (l->chosen_snap < 0)
+        return 0;
+    m->snapshot = &m->snapshots[l->chosen_snap];
+    m->blocks = l->chosen.blocks;
+    m->n_blocks = l->chosen.n_blocks;
+    m->roots = l->chosen.roots;
+    m->n_roots = l->chosen.n_roots;
+    m->edges = l->chosen.edges;
+    m->n_edges = l->chosen.n_edges;
+    l->chosen = (struct snap_vec){ 0 }; /* the model's now */
+    check_graph(m);
+    for (size_t i = 0; i < m->n_blocks; i++)
+        if (!(m->blocks[i].flags & FMT_BLOCK_IGNORED)) {
+            m->reported_bytes += m->blocks[i].size;
+            m->reported_blocks++;
+        }
+    return 0;
+}
+
+int model_load(struct model *m, const char *path, const struct model_load_options *o, char *err, size_t errlen)
+{
+    static const struct model_load_options defaults = { 0 };
     memset(m, 0, sizeof *m);
     m->path = path;
     struct fmt_reader *r = fmt_reader_open(path, err, errlen);
     if (!r)
         return -1;
-    struct fmt_record rec;
-    struct tid_set tids = { 0 };
-    struct snap_vec cur = { 0 }, chosen = { 0 };
-    ssize_t cur_snap = -1, chosen_snap = -1;
-    int chosen_is_exit = 0;
-    uint64_t seq = 0;
-    size_t rc_cap = 0, heap_cap = 0;
-    /* progress for big traces, when a person is watching */
-    int progress = fmt_reader_size(r) > (8u << 20) && isatty(STDERR_FILENO);
-    unsigned shown = 0;
-    while (fmt_reader_next(r, &rec)) {
-        seq++;
-        if (progress && (seq & 0xffff) == 0) {
-            unsigned pct = (unsigned)(fmt_reader_offset(r) * 100 / fmt_reader_size(r));
-            if (pct != shown) {
-                fprintf(stderr, "\rheapscope: reading %s %u%%", path, pct);
-                shown = pct;
-            }
-        }
-        switch (rec.type) {
-        case FMT_REC_PROCESS:
-            if (m->has_process)
-                break;
-            m->has_process = 1;
-            m->pid = rec.u.process.pid;
-            m->ppid = rec.u.process.ppid;
-            m->start_unix_ns = rec.u.process.start_unix_ns;
-            m->max_frames = rec.u.process.max_frames;
-            m->program = xstrdup(rec.u.process.program);
-            m->exe = xstrdup(rec.u.process.exe);
-            m->cmdline = xstrdup(rec.u.process.cmdline);
-            break;
-        case FMT_REC_MODULE_LOAD:
-            add_module(m, &rec, seq);
-            break;
-        case FMT_REC_STACK:
-            set_stack(m, rec.u.stack.id, rec.u.stack.n, rec.u.stack.frames);
-            break;
-        case FMT_REC_TYPE:
-            set_type(m, rec.u.type.id, rec.u.type.name);
-            break;
-        case FMT_REC_ALLOC:
-            if (rec.u.alloc.stack_id && rec.u.alloc.stack_id < MAX_ID) {
-                m->stacks = grow_for_id(m->stacks, &m->n_stacks, sizeof *m->stacks, rec.u.alloc.stack_id);
-                m->stacks[rec.u.alloc.stack_id].allocs++;
-                m->stacks[rec.u.alloc.stack_id].bytes += rec.u.alloc.size;
-            }
-            m->allocs++;
-            m->bytes_allocated += rec.u.alloc.size;
-            if (rec.u.alloc.fn < FMT_FN_COUNT)
-                m->allocs_by_fn[rec.u.alloc.fn]++;
-            if (rec.u.alloc.time_ns > m->last_time_ns)
-                m->last_time_ns = rec.u.alloc.time_ns;
-            tid_add(&tids, rec.tid);
-            break;
-        case FMT_REC_FREE:
-            m->frees++;
-            m->bytes_freed += rec.u.free.size;
-            tid_add(&tids, rec.tid);
-            break;
-        case FMT_REC_SNAPSHOT_BEGIN:
-            m->snapshots = xrealloc(m->snapshots, (m->n_snapshots + 1) * sizeof *m->snapshots);
-            m->snapshots[m->n_snapshots] = (struct model_snapshot){
-                .index = rec.u.snapshot.index, .time_ns = rec.u.snapshot.time_ns,
-                .blocks = rec.u.snapshot.blocks, .bytes = rec.u.snapshot.bytes,
-                .name = xstrdup(rec.u.snapshot.name) };
-            m->snapshots[m->n_snapshots].scanned = rec.u.snapshot.scanned != 0;
-            m->snapshots[m->n_snapshots].rc_seq = rec.u.snapshot.rc_seq;
-            cur_snap = (ssize_t)m->n_snapshots++;
-            cur.n_blocks = cur.n_roots = cur.n_edges = 0;
-            if (!wanted(want, rec.u.snapshot.index, rec.u.snapshot.name) ||
-                (!want && chosen_is_exit))
-                cur_snap = -1 - cur_snap; /* not kept: remember it only to close it */
-            break;
-        case FMT_REC_BLOCKS:
-            if (cur_snap >= 0) {
-                struct model_block b = { rec.u.block.addr, rec.u.block.size, rec.u.block.birth_ns,
-                                         (uint32_t)rec.u.block.stack_id, (uint32_t)rec.u.block.type_id,
-                                         (uint32_t)rec.u.block.flags, rec.u.block.hash, rec.u.block.word0 };
-                if (rec.u.block.stack_id >= MAX_ID)
-                    b.stack_id = 0;
-                if (rec.u.block.type_id >= MAX_ID)
-                    b.type_id = 0;
-                VEC_PUSH(cur.blocks, cur.n_blocks, cur.cap_blocks, b);
-            }
-            break;
-        case FMT_REC_ROOT:
-            if (cur_snap >= 0 && rec.u.root.id == cur.n_roots) {
-                struct model_root root = { (uint32_t)rec.u.root.kind, rec.u.root.start, rec.u.root.end,
-                                           rec.u.root.tid };
-                VEC_PUSH(cur.roots, cur.n_roots, cur.cap_roots, root);
-            }
-            break;
-        case FMT_REC_EDGES:
-            if (cur_snap >= 0) {
-                struct model_edge e = { (uint32_t)rec.u.edge.src, (uint32_t)rec.u.edge.dst,
-                                        (uint16_t)rec.u.edge.src_is_root, (uint16_t)rec.u.edge.rules,
-                                        rec.u.edge.src_off, rec.u.edge.dst_off };
-                VEC_PUSH(cur.edges, cur.n_edges, cur.cap_edges, e);
-            }
-            break;
-        case FMT_REC_SNAPSHOT_END: {
-            ssize_t idx = cur_snap >= 0 ? cur_snap : -1 - cur_snap;
-            if (idx < 0 || (size_t)idx >= m->n_snapshots || m->snapshots[idx].index != rec.u.id)
-                break;
-            m->snapshots[idx].complete = 1;
-            if (strcmp(m->snapshots[idx].name, "peak") == 0) /* only the highest peak counts */
-                for (ssize_t k = 0; k < idx; k++)
-                    if (strcmp(m->snapshots[k].name, "peak") == 0)
-                        m->snapshots[k].superseded = 1;
-            if (cur_snap >= 0) {
-                struct snap_vec t = chosen;
-                chosen = cur;
-                cur = t;
-                chosen_snap = cur_snap;
-                chosen_is_exit = strcmp(m->snapshots[idx].name, "exit") == 0;
-            }
-            cur_snap = -1 - (ssize_t)m->n_snapshots; /* closed */
-            break;
-        }
-        case FMT_REC_RC: {
-            if (!model_keep_rc_events)
-                break;
-            struct model_rc e = { rec.u.rc.seq, rec.u.rc.addr, rec.u.rc.id, rec.u.rc.count, (uint32_t)rec.u.rc.op,
-                                  (uint32_t)(rec.u.rc.stack_id < MAX_ID ? rec.u.rc.stack_id : 0),
-                                  (uint32_t)(rec.u.rc.type_id < MAX_ID ? rec.u.rc.type_id : 0) };
-            VEC_PUSH(m->rc, m->n_rc, rc_cap, e);
-            break;
-        }
-        case FMT_REC_SUPPRESSIONS:
-            free(m->suppressions);
-            m->suppressions = xstrdup(rec.u.text);
-            break;
-        case FMT_REC_ALLOCATOR: {
-            struct model_allocator a = { rec.u.allocator.malloc_ours != 0, xstrdup(rec.u.allocator.name),
-                                         xstrdup(rec.u.allocator.module) };
-            m->allocators = xrealloc(m->allocators, (m->n_allocators + 1) * sizeof *m->allocators);
-            m->allocators[m->n_allocators++] = a;
-            break;
-        }
-        case FMT_REC_HEAP_STAT: {
-            struct model_heap_point hp = { rec.u.heap_stat.time_ns, rec.u.heap_stat.live_bytes,
-                                           rec.u.heap_stat.live_blocks };
-            VEC_PUSH(m->heap, m->n_heap, heap_cap, hp);
-        }
-            if (rec.u.heap_stat.time_ns > m->last_time_ns)
-                m->last_time_ns = rec.u.heap_stat.time_ns;
-            break;
-        case FMT_REC_PROCESS_END:
-            m->has_end = 1;
-            m->end_time_ns = rec.u.end.time_ns;
-            m->end_reason = rec.u.end.reason;
-            m->peak_bytes = rec.u.end.peak_bytes;
-            m->peak_time_ns = rec.u.end.peak_time_ns;
-            break;
-        default:
-            break;
-        }
-    }
-    if (progress)
-        fprintf(stderr, "\r\033[K");
+    struct loader l = { .m = m, .o = o ? o : &defaults, .cur_snap = -1, .chosen_snap = -1 };
+    read_records(&l, r, path);
     if (fmt_reader_damage(r))
         m->damage = xstrdup(fmt_reader_damage(r));
     else if (m->has_process && !m->has_end) /* what the journal held is read, but no more came */
         m->damage = xstrdup("the trace has no end (the process was killed, stopped tracing, or still runs)");
     fmt_reader_close(r);
-    free(tids.slots);
-    snap_vec_free(&cur);
-    m->threads = tids.n;
+    free(l.tids.slots);
+    snap_vec_free(&l.cur);
+    m->threads = l.tids.n;
     if (m->n_rc) /* threads wrote them out of order */
         qsort(m->rc, m->n_rc, sizeof *m->rc, by_seq);
+    int status = 0;
     if (!m->has_process) {
-        snprintf(err, errlen, "%s: %s", path,
-                 m->damage ? m->damage : "trace holds no process record");
-        snap_vec_free(&chosen);
-        model_free(m);
-        return -1;
-    }
-    if (chosen_snap < 0 && (want || m->n_snapshots)) {
-        char names[512] = "";
-        for (size_t i = 0; i < m->n_snapshots && strlen(names) < sizeof names - 80; i++)
-            if (m->snapshots[i].complete)
-                snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
-                         *names ? ", " : "", m->snapshots[i].name);
-        snprintf(err, errlen, "%s: no snapshot %s (the trace has: %s)", path,
-                 want ? want : "complete", *names ? names : "none");
-        snap_vec_free(&chosen);
-        model_free(m);
-        return -1;
-    }
-    if (chosen_snap >= 0) {
-        m->snapshot = &m->snapshots[chosen_snap];
-        m->blocks = chosen.blocks;
-        m->n_blocks = chosen.n_blocks;
-        m->roots = chosen.roots;
-        m->n_roots = chosen.n_roots;
-        m->edges = chosen.edges;
-        m->n_edges = chosen.n_edges;
-        check_graph(m);
-        for (size_t i = 0; i < m->n_blocks; i++)
-            if (!(m->blocks[i].flags & FMT_BLOCK_IGNORED)) {
-                m->reported_bytes += m->blocks[i].size;
-                m->reported_blocks++;
-            }
+        snprintf(err, errlen, "%s: %s", path, m->damage ? m->damage : "trace holds no process record");
+        status = -1;
     } else {
-        snap_vec_free(&chosen);
+        status = keep_snapshot(&l, err, errlen);
     }
-    return 0;
+    snap_vec_free(&l.chosen);
+    if (status)
+        model_free(m);
+    return status;
 }
 
 void model_free(struct model *m)
@@ -416,6 +456,7 @@ void model_free(struct model *m)
     free(m->heap);
     free(m->suppressions);
     free(m->damage);
+    free(m->warning);
     memset(m, 0, sizeof *m);
 }
 
@@ -515,3 +556,39 @@ size_t model_group_by_stack(const struct model *m, struct model_group **out)
     *out = groups;
     return n;
 }
+
+static int has_stack(const struct model *m, uint32_t id)
+{
+    return id && model_stack(m, id) != NULL;
+}
+
+/* The sites indexed by stack id (*n of them); the totals equal the trace's. */
+struct model_site *model_sites(const struct model *m, size_t *n)
+{
+    size_t cap = m->n_stacks ? m->n_stacks : 1;
+    struct model_site *s = xcalloc(cap, sizeof *s);
+    uint64_t allocs = 0, bytes = 0;
+    for (size_t id = 0; id < cap; id++) {
+        s[id].id = (uint32_t)id;
+        if (!has_stack(m, (uint32_t)id))
+            continue;
+        s[id].allocs = m->stacks[id].allocs;
+        s[id].bytes = m->stacks[id].bytes;
+        allocs += s[id].allocs;
+        bytes += s[id].bytes;
+    }
+    s[0].allocs = m->allocs > allocs ? m->allocs - allocs : 0;
+    s[0].bytes = m->bytes_allocated > bytes ? m->bytes_allocated - bytes : 0;
+    for (size_t i = 0; i < m->n_blocks; i++) {
+        const struct model_block *b = &m->blocks[i];
+        if (b->flags & FMT_BLOCK_IGNORED)
+            continue; /* hs_ignore: never reported */
+        uint32_t id = b->stack_id < cap && has_stack(m, b->stack_id) ? b->stack_id : 0;
+        s[id].live_blocks++;
+        s[id].live_bytes += b->size;
+    }
+    *n = cap;
+    return s;
+}
+
+uint64_t model_duration_ns(const struct model *m) { return m->has_end ? m->end_time_ns : m->last_time_ns; }

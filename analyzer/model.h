@@ -123,16 +123,28 @@ struct model {
 
     /* why the trace ended early, or NULL */
     char *damage;
+    /* what the loading passed over, for the reader to be told (one line), or NULL */
+    char *warning;
 };
 
-/* Whether model_load keeps refcount events (memory grows with them): set by
- * the commands that read histories (refs, cycles, report). */
-extern int model_keep_rc_events;
+/* How model_load reads a trace ({ 0 }: the default snapshot, no refcount
+ * events, no progress). */
+struct model_load_options {
+    /* the snapshot whose blocks to keep: a name, an index, or NULL for
+     * "exit" if there is one, else the last */
+    const char *snapshot;
+    /* keep refcount events (memory grows with them): for the commands that
+     * read histories (refs, cycles, report) */
+    int keep_rc_events;
+    /* for a big trace: called with the percent read as it goes, then once
+     * with -1 when done; NULL for none */
+    void (*progress)(const char *path, int percent);
+};
 
-/* Loads path. snapshot names the snapshot whose blocks to keep: a name, an
- * index, or NULL for "exit" if there is one, else the last. Returns 0, or -1
- * with one line in err (missing file, not a trace, unknown snapshot, ...). */
-int model_load(struct model *m, const char *path, const char *snapshot, char *err, size_t errlen);
+/* Loads path as o says (NULL: the defaults). Returns 0, or -1 with one line
+ * in err (missing file, not a trace, unknown snapshot, ...). Prints nothing:
+ * m->damage and m->warning say what there is to say. */
+int model_load(struct model *m, const char *path, const struct model_load_options *o, char *err, size_t errlen);
 void model_free(struct model *m);
 
 /* Whether the chosen snapshot is the one taken as the process image was
@@ -159,5 +171,19 @@ struct model_group {
     uint64_t bytes, blocks;
 };
 size_t model_group_by_stack(const struct model *m, struct model_group **out);
+
+/* One recorded stack and what it did: allocations over the run, and blocks
+ * live at the chosen snapshot (hs_ignore'd blocks left out). Site 0 holds
+ * what has no recorded stack. */
+struct model_site {
+    uint32_t id;
+    uint64_t allocs, bytes, live_blocks, live_bytes;
+};
+/* The sites indexed by stack id (*n of them, malloc'd); their totals equal
+ * the trace's. */
+struct model_site *model_sites(const struct model *m, size_t *n);
+
+/* How long the process ran: to its end, else to its last event read. */
+uint64_t model_duration_ns(const struct model *m);
 
 #endif

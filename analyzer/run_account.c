@@ -79,12 +79,6 @@ static void read_facts(const char *path, struct facts *f)
     fmt_reader_close(r);
 }
 
-static void add_line(char ***lines, size_t *n, const char *line)
-{
-    *lines = xrealloc(*lines, (*n + 1) * sizeof **lines);
-    (*lines)[(*n)++] = xstrdup(line);
-}
-
 /* "@exec<TAB>PID<TAB>SEARCH<TAB>FILE": what pid set out to exec. */
 static void read_exec(char *line, struct procs *ps)
 {
@@ -122,7 +116,7 @@ static void read_log(const char *log_path, struct run_account *a, struct procs *
         } else if (strncmp(line, "@exec\t", 6) == 0) {
             read_exec(line, ps);
         } else if (*line) {
-            add_line(&a->traces, &a->n_traces, line);
+            lines_add(&a->traces, &a->n_traces, line);
         }
     }
     free(line);
@@ -186,7 +180,7 @@ void run_account_build(struct run_account *a, const char *log_path, const struct
         snprintf(why, sizeof why, "died before its trace was complete (%s)", how);
         a->cut[i] = xstrdup(why);
         snprintf(line, sizeof line, "%s (pid %llu): %s", facts[i].program, (unsigned long long)facts[i].pid, why);
-        add_line(&a->unseen, &a->n_unseen, line);
+        lines_add(&a->unseen, &a->n_unseen, line);
     }
     for (size_t i = 0; i < ps.n; i++) {
         const struct proc *p = &ps.p[i];
@@ -217,8 +211,8 @@ void run_account_build(struct run_account *a, const char *log_path, const struct
         else
             snprintf(why, sizeof why, "left no trace (%s)", how);
         snprintf(line, sizeof line, "%s (pid %d): %s", name, (int)p->pid, why);
-        add_line(&a->untraced, &a->n_untraced, line);
-        add_line(&a->unseen, &a->n_unseen, line);
+        lines_add(&a->untraced, &a->n_untraced, line);
+        lines_add(&a->unseen, &a->n_unseen, line);
     }
     for (size_t i = 0; i < a->n_traces; i++)
         free(facts[i].program);
@@ -230,18 +224,11 @@ void run_account_build(struct run_account *a, const char *log_path, const struct
     free(ps.p);
 }
 
-static void free_lines(char **lines, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        free(lines[i]);
-    free(lines);
-}
-
 void run_account_free(struct run_account *a)
 {
-    free_lines(a->cut, a->n_traces);
-    free_lines(a->traces, a->n_traces);
+    lines_free(a->cut, a->n_traces);
+    lines_free(a->traces, a->n_traces);
     free(a->judged);
-    free_lines(a->untraced, a->n_untraced);
-    free_lines(a->unseen, a->n_unseen);
+    lines_free(a->untraced, a->n_untraced);
+    lines_free(a->unseen, a->n_unseen);
 }

@@ -1,9 +1,9 @@
 /*
- * What became of every process a `heapscope run` started (used by
- * cmd_run.c): from the traces its run log lists and what they say (whether
- * they ended, what an image set out to exec), the children that traced
- * processes reaped (the log's "@wait" lines, from the preload's wait hooks)
- * and the processes `heapscope run` reaped itself, as their subreaper.
+ * What became of every process a `heapscope run` started: from the traces
+ * its run log lists and what they say (whether they ended, what an image set
+ * out to exec), the children that traced processes reaped (the log's "@wait"
+ * lines, from the preload's wait hooks) and the processes `heapscope run`
+ * reaped itself, as their subreaper.
  */
 #ifndef HEAPSCOPE_RUN_ACCOUNT_H
 #define HEAPSCOPE_RUN_ACCOUNT_H

@@ -92,6 +92,7 @@ struct symbolizer {
     size_t n_names;
     const struct elf_sym **holders; /* symtab_lookup's scratch */
     size_t cap_holders;
+    char *warning; /* the first module not trusted, in words (sym_warning) */
 };
 
 static char *debuginfo_path;
@@ -114,6 +115,8 @@ struct symbolizer *sym_open(const struct model *m)
     return s;
 }
 
+const char *sym_warning(const struct symbolizer *s) { return s->warning; }
+
 void sym_close(struct symbolizer *s)
 {
     if (!s)
@@ -134,6 +137,7 @@ void sym_close(struct symbolizer *s)
     free(s->vt);
     free(s->cache);
     free(s->frames);
+    free(s->warning);
     free(s);
 }
 
@@ -172,10 +176,12 @@ static struct mod_state *open_module(struct symbolizer *s, uint64_t addr)
     GElf_Addr vaddr;
     int len = dwfl_module_build_id(ms->dm, &bits, &vaddr);
     if (mod->build_id_len && (len != (int)mod->build_id_len || memcmp(bits, mod->build_id, (size_t)len) != 0)) {
-        static int warned;
-        if (!warned++)
-            fprintf(stderr, "heapscope: %s changed since the trace was made (build id differs); "
-                            "its frames are not symbolized\n", mod->path);
+        if (!s->warning) {
+            char w[4200];
+            snprintf(w, sizeof w, "%s changed since the trace was made (build id differs); "
+                                  "its frames are not symbolized", mod->path);
+            s->warning = xstrdup(w);
+        }
         return ms;
     }
     ms->usable = 1;

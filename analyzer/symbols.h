@@ -29,6 +29,9 @@ struct symbolizer *sym_open(const struct model *m);
  * has no memory; *module is NULL if the file cannot be read. */
 struct Dwfl *sym_dwfl_open(const char *path, uint64_t bias, struct Dwfl_Module **module);
 void sym_close(struct symbolizer *s);
+/* What the reader should be told about the symbols (a module that changed
+ * since the trace was made: its frames are not symbolized), or NULL. */
+const char *sym_warning(const struct symbolizer *s);
 /* The frames of one address (at least one): inlined calls first, innermost
  * first. *out stays valid until the next sym_resolve call. */
 size_t sym_resolve(struct symbolizer *s, uint64_t addr, const struct sym_frame **out);

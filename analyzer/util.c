@@ -1,6 +1,7 @@
 /* Helpers behind util.h. */
 #include "util.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,30 @@ static void *oom(void)
 {
     fputs("heapscope: out of memory\n", stderr);
     exit(2);
+}
+
+void lines_add(char ***lines, size_t *n, const char *line)
+{
+    *lines = xrealloc(*lines, (*n + 1) * sizeof **lines);
+    (*lines)[(*n)++] = xstrdup(line);
+}
+
+void lines_free(char **lines, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(lines[i]);
+    free(lines);
+}
+
+int parse_u64(const char *s, int base, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, base);
+    if (!*s || *end || errno || *s == '-')
+        return -1;
+    *out = v;
+    return 0;
 }
 
 void *xmalloc(size_t n)

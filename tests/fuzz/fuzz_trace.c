@@ -27,8 +27,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char path[64], err[512];
     snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
     struct model m;
-    model_keep_rc_events = 1;
-    if (model_load(&m, path, NULL, err, sizeof err) == 0) {
+    struct model_load_options lo = { .keep_rc_events = 1 };
+    if (model_load(&m, path, &lo, err, sizeof err) == 0) {
         if (m.snapshot && m.snapshot->scanned) {
             struct graph g;
             graph_build(&g, &m, HEURISTICS_ALL);

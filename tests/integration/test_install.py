@@ -1,6 +1,6 @@
-"""cmake --install puts the command, the library, the header and heapscope.pc
-in place, and the installed command runs programs with the installed
-library."""
+"""cmake --install puts the command, the library, the header, heapscope.pc,
+the man page and the bash completion in place, and the installed command
+runs programs with the installed library."""
 import os
 import tempfile
 from hs import *
@@ -18,6 +18,29 @@ pc = [f for f in files if f.endswith("pkgconfig/heapscope.pc")]
 check(len(pc) == 1, "heapscope.pc installed")
 p = run(["pkg-config", "--cflags", "heapscope"], env={"PKG_CONFIG_PATH": os.path.dirname(os.path.join(prefix, pc[0]))})
 check(p.returncode == 0 and "-I" in p.stdout, "pkg-config --cflags heapscope: " + p.stdout.strip())
+
+# the man page and the bash completion, written from the option tables
+man = [f for f in files if f.endswith("man1/heapscope.1")]
+check(len(man) == 1, "the man page installed: %s" % man)
+page = open(os.path.join(prefix, man[0])).read() if man else ""
+check(all(".SS \"heapscope %s " % c in page for c in ("run", "leaks", "gate", "export", "diff")) and
+      "\\-\\-max\\-leaked\\-bytes" in page, "it has a section per command, with their options")
+comp = [f for f in files if f.endswith("bash-completion/completions/heapscope")]
+check(len(comp) == 1, "the bash completion installed: %s" % comp)
+
+
+def complete(*words):
+    """What the installed completion offers for the last of words."""
+    script = 'source "$0"; COMP_WORDS=(heapscope %s); COMP_CWORD=%d; _heapscope; echo "${COMPREPLY[*]}"' % (
+        " ".join("'%s'" % w for w in words), len(words))
+    return run(["bash", "-c", script, os.path.join(prefix, comp[0])]).stdout.split()
+
+
+check(complete("ex") == ["export"], "it completes a command: %s" % complete("ex"))
+check(complete("leaks", "--format", "") == ["text", "json"], "an option's values: %s" % complete("leaks", "--format", ""))
+check(complete("gate", "--kinds", "definitely_lost,p") == ["definitely_lost,possibly_lost"],
+      "the last item of a list: %s" % complete("gate", "--kinds", "definitely_lost,p"))
+check("--max-leaked-bytes" in complete("run", "--"), "run's options: %s" % complete("run", "--"))
 
 d = tempfile.mkdtemp(prefix="hs-inst-")
 env = {"HEAPSCOPE_PRELOAD": ""}

@@ -116,7 +116,8 @@ exes = set()
 for l in chrome:
     m = re.fullmatch(r"heapscope: (\S+) \(pid \d+\): malloc is an allocator of its own, in (/usr/lib/chromium/\1), "
                      r"not heapscope's: its allocations cannot be traced"
-                     r"(?:; died before its trace was complete \(killed by SIG\w+\))?; trace \S+", l)
+                     r"(?:; died before its trace was complete \((?:killed by SIG\w+|exited with status \d+)\))?"
+                     r"; trace \S+", l)
     check(m is not None, "a Chromium process, said: %s" % l)
     exes.add(m.group(2))
 check(len(chrome) >= 3 and exes == {"/usr/lib/chromium/chromium", "/usr/lib/chromium/chrome_crashpad_handler"},

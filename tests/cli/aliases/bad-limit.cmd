@@ -1,0 +1,1 @@
+aliases --limit 1e3 t.hst

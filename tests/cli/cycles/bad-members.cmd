@@ -1,0 +1,1 @@
+cycles --members -1 t.hst

@@ -1,0 +1,1 @@
+cycles --lost=yes t.hst

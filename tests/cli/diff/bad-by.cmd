@@ -1,0 +1,1 @@
+diff --by size t.hst

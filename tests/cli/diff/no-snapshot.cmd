@@ -1,0 +1,1 @@
+diff --snapshot exit t.hst

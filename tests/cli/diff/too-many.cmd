@@ -1,0 +1,1 @@
+diff a.hst A B C

@@ -1,0 +1,1 @@
+export --to collapsed --value frees t.hst

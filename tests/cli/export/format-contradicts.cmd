@@ -1,0 +1,1 @@
+export --format json --to pprof t.hst

@@ -1,0 +1,1 @@
+export --to json --value live t.hst

@@ -1,0 +1,1 @@
+gate --heuristics some t.hst

@@ -1,0 +1,1 @@
+gate --kinds definitely_lost,lost t.hst

@@ -1,0 +1,1 @@
+gate --max-leaked-bytes 1k t.hst

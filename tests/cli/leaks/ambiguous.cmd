@@ -1,0 +1,1 @@
+leaks --h t.hst

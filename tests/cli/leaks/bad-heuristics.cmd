@@ -1,0 +1,1 @@
+leaks --heuristics stdstrin t.hst

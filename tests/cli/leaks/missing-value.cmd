@@ -1,0 +1,1 @@
+leaks t.hst --snapshot

@@ -1,0 +1,1 @@
+referrers --addr 0xzz t.hst

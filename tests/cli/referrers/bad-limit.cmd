@@ -1,0 +1,1 @@
+referrers --type T --limit ten t.hst

@@ -1,0 +1,1 @@
+referrers t.hst

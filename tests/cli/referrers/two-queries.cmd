@@ -1,0 +1,1 @@
+referrers --type T --site f t.hst

@@ -1,0 +1,1 @@
+refs --addr nowhere t.hst

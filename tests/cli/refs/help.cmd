@@ -1,0 +1,1 @@
+refs --help

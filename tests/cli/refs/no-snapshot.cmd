@@ -1,0 +1,1 @@
+refs --snapshot exit t.hst

@@ -1,0 +1,1 @@
+report -o r.html --heuristics nope t.hst
