@@ -10,6 +10,7 @@
 #ifndef HEAPSCOPE_PRELOAD_INTERNAL_H
 #define HEAPSCOPE_PRELOAD_INTERNAL_H
 
+#include <signal.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -31,7 +32,9 @@
         sp_;                                                  \
     })
 
-/* ---- platform.c: everything Linux-specific ---- */
+/* ---- platform.c: every system call, and what is Linux's or glibc's ----
+ * Each function's contract (what it needs, its errors as -errno) is written
+ * above it in platform.c. */
 
 /* A small lock: spins briefly, then yields. Zero-initialised is unlocked. */
 struct plat_lock {
@@ -43,38 +46,74 @@ static inline void plat_unlock(struct plat_lock *l)
     atomic_store_explicit(&l->held, 0, memory_order_release);
 }
 
-/* Anonymous memory straight from the kernel; NULL on failure. Each mapping
- * is listed until unmapped (with the same size), as the tracer's own. */
+/* memory: the tracer's own, listed so that a heap scan leaves it out */
 void *plat_map(size_t size);
-/* A file's bytes [off, off + size), shared with the file: what is written
- * there is the file's, even if the process dies. Listed like plat_map's. */
 void *plat_map_file(int fd, off_t off, size_t size);
 void plat_unmap(void *p, size_t size);
 struct plat_range {
     uintptr_t start, end;
 };
-/* Copies up to max of the tracer's own mappings into out; returns how many
- * there are (more than max: call again with more room). */
 size_t plat_own_mappings(struct plat_range *out, size_t max);
-/* Held across fork, so that the child's list is whole. */
 void plat_own_lock(void);
 void plat_own_unlock(void);
-pid_t plat_gettid(void);
+
+/* clocks */
 uint64_t plat_now_ns(void);       /* CLOCK_MONOTONIC */
 uint64_t plat_coarse_ns(void);    /* CLOCK_MONOTONIC_COARSE: a few ns to read, ms resolution */
 uint64_t plat_unix_now_ns(void);  /* CLOCK_REALTIME */
-/* write(2) until done; retries EINTR. 0 or -errno. */
+
+/* files */
+int plat_open(const char *path, int oflags, int lowest);
+int plat_fd_floor(void);
+void plat_close(int fd);
+void plat_unlink(const char *path);
 int plat_write_all(int fd, const void *p, size_t n);
-/* The program's short name (argv[0]'s basename). */
-const char *plat_program_name(void);
-/* Reads a small /proc file (or any file) into buf, NUL-terminated; length or -errno. */
+int plat_append_file(const char *path, const void *p, size_t n);
 ssize_t plat_read_file(const char *path, char *buf, size_t size);
-/* One line on stderr, "heapscope: " first; at most one per process. */
+struct plat_file_id {
+    uint64_t dev, ino;
+    int regular;
+};
+int plat_file_id(int fd, struct plat_file_id *id);
+int64_t plat_file_size(const char *path);
+int plat_file_reserve(int fd, uint64_t off, size_t n);
+/* One line of /proc/self/maps. */
+enum { PLAT_PROT_READ = 1, PLAT_PROT_WRITE = 2, PLAT_PROT_EXEC = 4 };
+struct plat_mapping {
+    uintptr_t start, end;
+    uint64_t offset;   /* into the file */
+    unsigned prot;     /* PLAT_PROT_* */
+    const char *path;  /* "" if none; valid during the callback only */
+};
+int plat_maps_foreach(void (*fn)(const struct plat_mapping *m, void *arg), void *arg);
+
+/* the process */
+const char *plat_program_name(void);
+ssize_t plat_exe_path(char *out, size_t room);
+ssize_t plat_cmdline(char *out, size_t room);
+ssize_t plat_fd_path(int fd, char *out, size_t room);
 void plat_warn_once(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Forget that this process spoke (a forked child speaks for itself). */
 void plat_warn_reset(void);
 
-/* A loaded module, as dl_iterate_phdr sees it. */
+/* threads */
+pid_t plat_gettid(void);
+uintptr_t plat_thread_pointer(void);
+int plat_threads_foreach(int (*fn)(pid_t tid, void *arg), void *arg);
+ssize_t plat_thread_name(pid_t tid, char *out, size_t room);
+int plat_thread_blocked_sp(pid_t tid, uintptr_t *sp);
+int plat_tgkill(pid_t tid, int sig);
+int plat_futex_wait(atomic_uint *word, unsigned expected, uint64_t timeout_ns);
+int plat_futex_wake(atomic_uint *word, int waiters);
+int plat_thread_spawn(void *(*fn)(void *), void *stack, size_t stack_size, const char *name);
+
+/* signals */
+typedef void (*plat_signal_fn)(int sig, siginfo_t *info, void *context);
+int plat_signal_claim(int sig, plat_signal_fn fn, int block_all);
+int plat_signal_claim_unused(plat_signal_fn fn, int block_all);
+#define PLAT_REGS 23 /* general registers in a signal context (x86-64's NGREG) */
+void plat_signal_context(const void *context, uintptr_t *sp, uint64_t regs[PLAT_REGS]);
+
+/* modules, as the loader sees them */
 struct plat_module {
     uintptr_t bias, start, end; /* load bias, lowest and highest mapped address */
     const char *path;           /* valid during the callback only */
@@ -82,18 +121,27 @@ struct plat_module {
     size_t build_id_len;
 };
 void plat_modules_foreach(void (*fn)(const struct plat_module *m, void *arg), void *arg);
-/* A function of the program by name: exported, or from the executable's
- * symbol table; NULL if none. */
+void plat_modules_counts(uint64_t *loaded, uint64_t *unloaded);
+struct plat_segment {
+    uintptr_t start, end;
+    int writable;
+    int ours; /* a segment of libheapscope */
+};
+void plat_segments_foreach(void (*fn)(const struct plat_segment *seg, void *arg), void *arg);
 void *plat_program_function(const char *name);
-/* The text range of the module containing addr; 0 or -ENOENT. */
+int plat_symbol_definer(const char *name, void **addr, const void **base);
+struct plat_symbol {
+    const char *module;
+    uintptr_t module_base;
+    const char *name; /* NULL if no exported symbol covers the address */
+    uintptr_t address;
+};
+int plat_symbolize(uintptr_t addr, struct plat_symbol *out);
 int plat_module_range(const void *addr, uintptr_t *start, uintptr_t *end);
-/* The module that holds addr: its base (to tell modules apart) and its path
- * into out (the program's real path for the program); 0 or -ENOENT. */
 int plat_module_path(const void *addr, const void **base, char *out, size_t room);
-/* The .eh_frame_hdr (PT_GNU_EH_FRAME) of the module whose code contains addr,
- * and its size; 0 if no module's code does, or it has none. Takes the
- * loader's lock. */
 uintptr_t plat_eh_frame_hdr(uintptr_t addr, size_t *size);
+size_t plat_static_tls_size(void);
+int plat_malloc_is_glibc(void);
 
 /* ---- options.c: the HEAPSCOPE_* environment, read once ---- */
 

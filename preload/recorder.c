@@ -10,10 +10,8 @@
 #include "internal.h"
 
 #include <errno.h>
-#include <link.h>
 #include <stddef.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -87,7 +85,7 @@ struct module {
 static struct plat_lock modules_lock;   /* a leaf: nothing else is taken under it */
 static struct module *modules;          /* plat_map'd, MODULES_MAX */
 static unsigned n_modules, next_module_id = 1;
-static unsigned long long dl_adds = ~0ull, dl_subs = ~0ull;
+static uint64_t dl_adds = ~0ull, dl_subs = ~0ull;
 
 static void module_record(struct fmt_buf *b, const struct module *m)
 {
@@ -126,15 +124,6 @@ static void rescan_cb(const struct plat_module *pm, void *arg)
     module_record(&c->b, m);
 }
 
-static int counters_cb(struct dl_phdr_info *info, size_t size, void *arg)
-{
-    (void)size;
-    unsigned long long *c = arg;
-    c[0] = info->dlpi_adds;
-    c[1] = info->dlpi_subs;
-    return 1;
-}
-
 /* Brings the module map up to date; cheap when nothing was loaded or
  * unloaded since the last call (glibc counts both). */
 void rec_modules_changed(void)
@@ -142,8 +131,8 @@ void rec_modules_changed(void)
     if (!modules) /* not started (dlclose may come first), or out of memory */
         return;
     struct guard g = guard_enter();
-    unsigned long long c[2];
-    dl_iterate_phdr(counters_cb, c);
+    uint64_t c[2];
+    plat_modules_counts(&c[0], &c[1]);
     if (c[0] == dl_adds && c[1] == dl_subs) {
         guard_leave(g);
         return;
@@ -211,12 +200,8 @@ static void preamble_type(uint32_t id, const char *name, void *arg)
 static void write_preamble(void)
 {
     static char cmdline[4096], exe[4096];
-    ssize_t n = plat_read_file("/proc/self/cmdline", cmdline, sizeof cmdline);
-    for (ssize_t i = 0; i + 1 < n; i++)
-        if (!cmdline[i])
-            cmdline[i] = ' ';
-    ssize_t e = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    exe[e > 0 ? e : 0] = 0;
+    plat_cmdline(cmdline, sizeof cmdline);
+    plat_exe_path(exe, sizeof exe);
 
     const char *program = plat_program_name();
     struct out_buf *ob = out_preamble_acquire(FMT_PROCESS_ROOM(strlen(program), strlen(exe), strlen(cmdline)));
@@ -663,9 +648,11 @@ void rec_tick(uint64_t now_abs)
  * snapshot is taken here and now: a program with one thread, idle in a
  * system call, may never allocate again to take it later. Otherwise the
  * writer's next tick, or the next allocation's, takes it. */
-static void on_snapshot_signal(int sig)
+static void on_snapshot_signal(int sig, siginfo_t *info, void *context)
 {
     (void)sig;
+    (void)info;
+    (void)context;
     if (rec_self.guard || out_writer_tid() || !atomic_load(&rec_on)) {
         atomic_fetch_add(&snapshot_requests, 1);
         return;
@@ -854,14 +841,8 @@ void rec_start_late(void)
     if (!hs_opt.follow)
         options_unpreload();
     pthread_atfork(fork_prepare, fork_parent, fork_child);
-    if (hs_opt.snapshot_signal) {
-        struct sigaction old;
-        if (sigaction(hs_opt.snapshot_signal, NULL, &old) == 0 && old.sa_handler == SIG_DFL) {
-            struct sigaction sa = { .sa_handler = on_snapshot_signal, .sa_flags = SA_RESTART };
-            sigemptyset(&sa.sa_mask);
-            sigaction(hs_opt.snapshot_signal, &sa, NULL);
-        }
-    }
+    if (hs_opt.snapshot_signal) /* only if the program left it alone */
+        plat_signal_claim(hs_opt.snapshot_signal, on_snapshot_signal, 0);
     if (!notes_malloc_foreign()) /* else nothing will reach us: no thread of ours in the program */
         out_start_writer();
     guard_leave(g);
