@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "graph.h"
+#include "options_names.h"
 #include "util.h"
 
 int cli_common_option(int c, const char *arg, struct common_opts *o)
@@ -170,7 +171,7 @@ int cli_load_graph(struct model *m, struct graph *g, const char *path, const str
         return -1;
     if (!m->snapshot || !m->snapshot->scanned) {
         if (m->snapshot)
-            cli_error("%s: snapshot %s has no heap graph (traced with HEAPSCOPE_SCAN=0?)", path, m->snapshot->name);
+            cli_error("%s: snapshot %s has no heap graph (traced with " HS_ENV_SCAN "=0?)", path, m->snapshot->name);
         else
             cli_error("%s: the trace has no complete snapshot", path);
         model_free(m);

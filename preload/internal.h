@@ -143,10 +143,11 @@ uintptr_t plat_eh_frame_hdr(uintptr_t addr, size_t *size);
 size_t plat_static_tls_size(void);
 int plat_malloc_is_glibc(void);
 
-/* ---- options.c: the HEAPSCOPE_* environment, read once ---- */
+/* ---- options.c: the HEAPSCOPE_* environment, one table, read once ---- */
 
+/* The values, read by options_init, for the hot path to load directly. */
 struct hs_options {
-    const char *output;      /* HEAPSCOPE_OUTPUT pattern */
+    const char *output;      /* HEAPSCOPE_OUTPUT pattern, made absolute */
     int snapshot_signal;     /* HEAPSCOPE_SNAPSHOT_SIGNAL, 0 for none */
     unsigned interval_ms;    /* HEAPSCOPE_SNAPSHOT_INTERVAL_MS, 0 for off */
     unsigned max_frames;     /* HEAPSCOPE_MAX_FRAMES */
@@ -158,6 +159,15 @@ struct hs_options {
 extern struct hs_options hs_opt HS_HIDDEN;
 /* Reads the options; takes no lock (getenv only). */
 void options_init(void) HS_HIDDEN;
+/* The i-th option of the table, as documented; 0, or -ENOENT past the last.
+ * For the test that holds docs/SPEC.md to the table. */
+struct option_info {
+    const char *name;       /* the variable */
+    char default_text[64];  /* the default as docs/SPEC.md shows it ("off", "USR2") */
+    const char *doc;        /* one line */
+    int internal;           /* set for traced processes, not by the user: not in SPEC's table */
+};
+int options_info(size_t i, struct option_info *out) HS_HIDDEN;
 /* Marks this process as the first traced one in the environment its
  * children inherit (setenv: takes the environment's lock). */
 void options_mark_root(void) HS_HIDDEN;
