@@ -9,7 +9,7 @@
  *
  * dlopen is deliberately not wrapped: glibc resolves the library search path
  * from dlopen's caller, which a wrapper would change. New modules are noticed
- * from glibc's load counters instead (recorder.c).
+ * from glibc's load counters instead (modules.c).
  */
 #include "internal.h"
 

@@ -10,6 +10,7 @@
 #ifndef HEAPSCOPE_PRELOAD_INTERNAL_H
 #define HEAPSCOPE_PRELOAD_INTERNAL_H
 
+#include <errno.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -371,6 +372,8 @@ void scan_pause(struct scan_result *out) HS_HIDDEN;
 int scan_heap(const struct live_block *blocks, size_t n, uintptr_t caller_sp, struct scan_result *out) HS_HIDDEN;
 void scan_resume(void) HS_HIDDEN;
 void scan_result_free(struct scan_result *r, size_t n_blocks) HS_HIDDEN;
+/* A thread leaving the tracer pauses here if a scan asked it to (rec_unguard). */
+void scan_pause_deferred(void) HS_HIDDEN;
 
 /* ---- rc.c: refcount events ---- */
 
@@ -401,7 +404,7 @@ void notes_exec(const char *file, int fd, int search) HS_HIDDEN;
  * ended with a wait status; async-signal-safe (a SIGCHLD handler may reap). */
 void notes_child(pid_t child, int status) HS_HIDDEN;
 
-/* ---- recorder.c: the recording core ---- */
+/* ---- recorder.c: each allocation and free (the hot path) ---- */
 
 /* Per-thread state; the hooks read guard on every call. */
 struct rec_thread {
@@ -410,8 +413,57 @@ struct rec_thread {
     int64_t pending_bytes, pending_blocks; /* live-heap change not yet published */
 };
 extern __thread struct rec_thread rec_self HS_HIDDEN;
-extern atomic_int rec_on HS_HIDDEN; /* recording is live */
+/* Leaves the tracer: drops the guard, and pauses here if a scan asked. */
+static inline void rec_unguard(void)
+{
+    if (--rec_self.guard == 0 && HS_UNLIKELY(rec_self.pause_pending))
+        scan_pause_deferred();
+}
+/* Every rec_* entry point holds the guard while it runs, so that what the
+ * tracer allocates passes through untraced, and gives errno back. */
+struct rec_guard {
+    int saved_errno;
+};
+static inline struct rec_guard rec_guard_enter(void)
+{
+    rec_self.guard++;
+    return (struct rec_guard){ errno };
+}
+static inline void rec_guard_leave(struct rec_guard g)
+{
+    errno = g.saved_errno;
+    rec_unguard();
+}
+/* The live heap, published by each thread in batches (exact to within 16
+ * KiB per thread). */
+struct rec_heap {
+    atomic_long live_bytes, live_blocks, peak_bytes;
+    _Atomic uint64_t peak_time_ns;
+};
+extern struct rec_heap rec_heap HS_HIDDEN;
+void rec_alloc(unsigned fn, void *ptr, size_t size, const struct stack_origin *from) HS_HIDDEN;
+void rec_free(void *ptr) HS_HIDDEN;
+/* realloc: take the old block out before the real call, then settle. */
+int rec_realloc_take(void *old, struct live_block *saved) HS_HIDDEN;
+void rec_realloc_done(void *old, int had, const struct live_block *saved, void *ptr, size_t size,
+                      unsigned fn, const struct stack_origin *from) HS_HIDDEN;
+/* Publishes this thread's pending change to the live heap (at the end). */
+void rec_publish_live(uint64_t when) HS_HIDDEN;
 
+/* ---- process.c: start, the preamble, fork, exec, exit ---- */
+
+extern atomic_int rec_on HS_HIDDEN;        /* recording is live */
+extern uint64_t rec_epoch_ns HS_HIDDEN;    /* CLOCK_MONOTONIC at the start: trace times count from it */
+/* Counts forks down from the first traced process (modulo 64): a block made
+ * by another generation was inherited, and is its maker's to judge. */
+extern unsigned rec_generation HS_HIDDEN;
+static inline uint64_t rec_now(void) { return plat_now_ns() - rec_epoch_ns; }
+/* For every allocation's time: the coarse clock costs a few ns, not 20. */
+static inline uint64_t rec_now_coarse(void)
+{
+    uint64_t t = plat_coarse_ns();
+    return t > rec_epoch_ns ? t - rec_epoch_ns : 0;
+}
 /* Starts recording if it was not started (from the first allocation, which
  * may come before our constructor); 1 if this call started it and recording
  * is on. Cheap once started. */
@@ -420,35 +472,59 @@ int rec_start(void) HS_HIDDEN;
  * held: the environment for children, fork handlers, the snapshot signal,
  * the writer thread. */
 void rec_start_late(void) HS_HIDDEN;
-/* Leaves the tracer: drops the guard, and pauses here if a scan asked. */
-void scan_pause_deferred(void) HS_HIDDEN;
-static inline void rec_unguard(void)
-{
-    if (--rec_self.guard == 0 && HS_UNLIKELY(rec_self.pause_pending))
-        scan_pause_deferred();
-}
-void rec_alloc(unsigned fn, void *ptr, size_t size, const struct stack_origin *from) HS_HIDDEN;
-void rec_free(void *ptr) HS_HIDDEN;
-/* realloc: take the old block out before the real call, then settle. */
-int rec_realloc_take(void *old, struct live_block *saved) HS_HIDDEN;
-void rec_realloc_done(void *old, int had, const struct live_block *saved, void *ptr, size_t size,
-                      unsigned fn, const struct stack_origin *from) HS_HIDDEN;
-void rec_modules_changed(void) HS_HIDDEN;
-/* A snapshot; caller_sp is the stack pointer of the program thread that
- * asked (its stack is a root), or 0 from the tracer's own thread. */
-void rec_snapshot(const char *name, uintptr_t caller_sp) HS_HIDDEN;
-void rec_tag(const void *block, const char *type) HS_HIDDEN;
-/* A refcount event from the shim (called from the client API). */
-void rec_rc(unsigned op, const void *obj, uint64_t id, long count, const char *type, uintptr_t ret,
-            int misuse) HS_HIDDEN;
-void rec_ignore(const void *block) HS_HIDDEN;
 void rec_exit(uintptr_t caller_sp) HS_HIDDEN;
 /* Before exec: everything written, as if the process ended. */
 void rec_exec(uintptr_t caller_sp) HS_HIDDEN;
 void rec_exec_failed(void) HS_HIDDEN;
 pid_t rec_pid(void) HS_HIDDEN;
-void rec_totals(uint64_t *allocs, uint64_t *frees, uint64_t *bytes) HS_HIDDEN;
-/* The writer thread's clock (every 100 ms): statistics, timed snapshots. */
+
+/* ---- snapshot.c: snapshots (blocks and heap graph) ---- */
+
+/* A snapshot; caller_sp is the stack pointer of the program thread that
+ * asked (its stack is a root), or 0 from the tracer's own thread. */
+void rec_snapshot(const char *name, uintptr_t caller_sp) HS_HIDDEN;
+/* The same, named KIND-N, N the number of snapshots taken so far. */
+void rec_snapshot_numbered(const char *kind, uintptr_t caller_sp) HS_HIDDEN;
+/* Snapshots are serialised: rec_snapshot_write with the lock held. */
+void rec_snapshot_lock(void) HS_HIDDEN;
+void rec_snapshot_unlock(void) HS_HIDDEN;
+void rec_snapshot_write(const char *name, int scan, uintptr_t caller_sp) HS_HIDDEN;
+/* Live bytes at which the next "peak" snapshot is due; the hot path reads it. */
+extern _Atomic uint64_t rec_next_peak HS_HIDDEN;
+void rec_snapshot_peak(uint64_t live) HS_HIDDEN;
+/* The snapshot signal's handler, if the program left the signal alone; and
+ * whether it asked for a snapshot since the last call (for the tick). */
+void rec_snapshot_signal_claim(void) HS_HIDDEN;
+int rec_snapshot_requested(void) HS_HIDDEN;
+/* In a forked child: a fresh lock, counting from 0, the next peak above the
+ * inherited heap. */
+void rec_snapshot_fork_child(void) HS_HIDDEN;
+
+/* ---- tick.c: the periodic work ---- */
+
+/* Every 100 ms, from the writer thread or out_tick: heap statistics, the
+ * module map, timed and requested snapshots. */
 void rec_tick(uint64_t now_ns) HS_HIDDEN;
+void rec_totals(uint64_t *allocs, uint64_t *frees, uint64_t *bytes) HS_HIDDEN;
+
+/* ---- client.c: the client API's requests ---- */
+
+void rec_tag(const void *block, const char *type) HS_HIDDEN;
+void rec_ignore(const void *block) HS_HIDDEN;
+/* A refcount event from the shim (called from the client API). */
+void rec_rc(unsigned op, const void *obj, uint64_t id, long count, const char *type, uintptr_t ret,
+            int misuse) HS_HIDDEN;
+
+/* ---- modules.c: the module map ---- */
+
+/* Its memory; 0 or -ENOMEM. */
+int rec_modules_init(void) HS_HIDDEN;
+/* Brings the map up to date, recording what was loaded and unloaded; cheap
+ * while the loader's counts stay the same. */
+void rec_modules_changed(void) HS_HIDDEN;
+/* Every module's record, into a new trace's preamble. */
+void rec_modules_preamble(void) HS_HIDDEN;
+void rec_modules_lock(void) HS_HIDDEN;   /* across fork */
+void rec_modules_unlock(void) HS_HIDDEN;
 
 #endif
