@@ -15,13 +15,14 @@
 
 #include <string.h>
 
-enum { REG_RBP = 6, REG_RSP = 7, REG_RA = 16 };
+/* x86-64 DWARF register numbers */
+enum { DWARF_RBP = 6, DWARF_RSP = 7, DWARF_RA = 16 };
 
 /* A register's rule: unchanged, saved at CFA + off, undefined, or beyond us. */
 enum { SAVE_SAME, SAVE_AT, SAVE_UNDEF, SAVE_OTHER };
 
 struct cfi_row {
-    int cfa_reg; /* REG_RSP, REG_RBP, or -1: beyond us */
+    int cfa_reg; /* DWARF_RSP, DWARF_RBP, or -1: beyond us */
     int64_t cfa_off;
     uint8_t rbp, ra;
     int64_t rbp_off, ra_off;
@@ -210,10 +211,10 @@ static int parse_cie(const uint8_t *e, struct cie *cie)
 
 static void set_reg(struct cfi_row *r, uint64_t reg, uint8_t how, int64_t off)
 {
-    if (reg == REG_RBP) {
+    if (reg == DWARF_RBP) {
         r->rbp = how;
         r->rbp_off = off;
-    } else if (reg == REG_RA) {
+    } else if (reg == DWARF_RA) {
         r->ra = how;
         r->ra_off = off;
     }
@@ -302,10 +303,10 @@ static int run_insns(struct cursor c, const struct cie *cie, uintptr_t loc, uint
             return 0;
         continue;
     restore:
-        if (reg == REG_RBP) {
+        if (reg == DWARF_RBP) {
             row->rbp = init->rbp;
             row->rbp_off = init->rbp_off;
-        } else if (reg == REG_RA) {
+        } else if (reg == DWARF_RA) {
             row->ra = init->ra;
             row->ra_off = init->ra_off;
         }
@@ -348,11 +349,11 @@ struct cfi_rule cfi_rule_at(uintptr_t pc)
         return fail();
     if (row.ra == SAVE_UNDEF)
         return (struct cfi_rule){ .kind = CFI_STOP };
-    if (row.ra != SAVE_AT || row.ra_off != -8 || (row.cfa_reg != REG_RSP && row.cfa_reg != REG_RBP) ||
+    if (row.ra != SAVE_AT || row.ra_off != -8 || (row.cfa_reg != DWARF_RSP && row.cfa_reg != DWARF_RBP) ||
         row.cfa_off < INT32_MIN || row.cfa_off > INT32_MAX || (row.rbp != SAVE_SAME && row.rbp != SAVE_AT) ||
         row.rbp_off < INT16_MIN || row.rbp_off > INT16_MAX)
         return fail();
     return (struct cfi_rule){ .cfa_off = (int32_t)row.cfa_off, .rbp_off = (int16_t)row.rbp_off,
-                              .kind = row.cfa_reg == REG_RSP ? CFI_RSP : CFI_RBP,
+                              .kind = row.cfa_reg == DWARF_RSP ? CFI_RSP : CFI_RBP,
                               .rbp_saved = row.rbp == SAVE_AT };
 }

@@ -9,7 +9,7 @@
  *
  * dlopen is deliberately not wrapped: glibc resolves the library search path
  * from dlopen's caller, which a wrapper would change. New modules are noticed
- * from glibc's load counters instead (recorder.c).
+ * from glibc's load counters instead (modules.c).
  */
 #include "internal.h"
 
@@ -22,6 +22,8 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "options_names.h"
 
 #define EXPORT __attribute__((visibility("default")))
 
@@ -264,7 +266,8 @@ extern char **environ;
  * does not take (and truncate) the first process's trace file. */
 static char *const *exec_env(char *const *envp, char **copy, size_t room)
 {
-    static char not_first[] = "HEAPSCOPE_ROOT_PID=0";
+    static const char root_is[] = HS_ENV_ROOT_PID "=";
+    static char not_first[] = HS_ENV_ROOT_PID "=0";
     if (!hs_opt.first_process || !envp)
         return envp;
     size_t n = 0;
@@ -273,7 +276,7 @@ static char *const *exec_env(char *const *envp, char **copy, size_t room)
     if (n + 1 > room)
         return envp;
     for (size_t i = 0; i <= n; i++)
-        copy[i] = envp[i] && strncmp(envp[i], "HEAPSCOPE_ROOT_PID=", 19) == 0 ? not_first : envp[i];
+        copy[i] = envp[i] && strncmp(envp[i], root_is, sizeof root_is - 1) == 0 ? not_first : envp[i];
     return copy;
 }
 

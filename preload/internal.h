@@ -10,6 +10,8 @@
 #ifndef HEAPSCOPE_PRELOAD_INTERNAL_H
 #define HEAPSCOPE_PRELOAD_INTERNAL_H
 
+#include <errno.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -31,7 +33,9 @@
         sp_;                                                  \
     })
 
-/* ---- platform.c: everything Linux-specific ---- */
+/* ---- platform.c: every system call, and what is Linux's or glibc's ----
+ * Each function's contract (what it needs, its errors as -errno) is written
+ * above it in platform.c. */
 
 /* A small lock: spins briefly, then yields. Zero-initialised is unlocked. */
 struct plat_lock {
@@ -43,38 +47,74 @@ static inline void plat_unlock(struct plat_lock *l)
     atomic_store_explicit(&l->held, 0, memory_order_release);
 }
 
-/* Anonymous memory straight from the kernel; NULL on failure. Each mapping
- * is listed until unmapped (with the same size), as the tracer's own. */
+/* memory: the tracer's own, listed so that a heap scan leaves it out */
 void *plat_map(size_t size);
-/* A file's bytes [off, off + size), shared with the file: what is written
- * there is the file's, even if the process dies. Listed like plat_map's. */
 void *plat_map_file(int fd, off_t off, size_t size);
 void plat_unmap(void *p, size_t size);
 struct plat_range {
     uintptr_t start, end;
 };
-/* Copies up to max of the tracer's own mappings into out; returns how many
- * there are (more than max: call again with more room). */
 size_t plat_own_mappings(struct plat_range *out, size_t max);
-/* Held across fork, so that the child's list is whole. */
 void plat_own_lock(void);
 void plat_own_unlock(void);
-pid_t plat_gettid(void);
+
+/* clocks */
 uint64_t plat_now_ns(void);       /* CLOCK_MONOTONIC */
 uint64_t plat_coarse_ns(void);    /* CLOCK_MONOTONIC_COARSE: a few ns to read, ms resolution */
 uint64_t plat_unix_now_ns(void);  /* CLOCK_REALTIME */
-/* write(2) until done; retries EINTR. 0 or -errno. */
+
+/* files */
+int plat_open(const char *path, int oflags, int lowest);
+int plat_fd_floor(void);
+void plat_close(int fd);
+void plat_unlink(const char *path);
 int plat_write_all(int fd, const void *p, size_t n);
-/* The program's short name (argv[0]'s basename). */
-const char *plat_program_name(void);
-/* Reads a small /proc file (or any file) into buf, NUL-terminated; length or -errno. */
+int plat_append_file(const char *path, const void *p, size_t n);
 ssize_t plat_read_file(const char *path, char *buf, size_t size);
-/* One line on stderr, "heapscope: " first; at most one per process. */
+struct plat_file_id {
+    uint64_t dev, ino;
+    int regular;
+};
+int plat_file_id(int fd, struct plat_file_id *id);
+int64_t plat_file_size(const char *path);
+int plat_file_reserve(int fd, uint64_t off, size_t n);
+/* One line of /proc/self/maps. */
+enum { PLAT_PROT_READ = 1, PLAT_PROT_WRITE = 2, PLAT_PROT_EXEC = 4 };
+struct plat_mapping {
+    uintptr_t start, end;
+    uint64_t offset;   /* into the file */
+    unsigned prot;     /* PLAT_PROT_* */
+    const char *path;  /* "" if none; valid during the callback only */
+};
+int plat_maps_foreach(void (*fn)(const struct plat_mapping *m, void *arg), void *arg);
+
+/* the process */
+const char *plat_program_name(void);
+ssize_t plat_exe_path(char *out, size_t room);
+ssize_t plat_cmdline(char *out, size_t room);
+ssize_t plat_fd_path(int fd, char *out, size_t room);
 void plat_warn_once(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Forget that this process spoke (a forked child speaks for itself). */
 void plat_warn_reset(void);
 
-/* A loaded module, as dl_iterate_phdr sees it. */
+/* threads */
+pid_t plat_gettid(void);
+uintptr_t plat_thread_pointer(void);
+int plat_threads_foreach(int (*fn)(pid_t tid, void *arg), void *arg);
+ssize_t plat_thread_name(pid_t tid, char *out, size_t room);
+int plat_thread_blocked_sp(pid_t tid, uintptr_t *sp);
+int plat_tgkill(pid_t tid, int sig);
+int plat_futex_wait(atomic_uint *word, unsigned expected, uint64_t timeout_ns);
+int plat_futex_wake(atomic_uint *word, int waiters);
+int plat_thread_spawn(void *(*fn)(void *), void *stack, size_t stack_size, const char *name);
+
+/* signals */
+typedef void (*plat_signal_fn)(int sig, siginfo_t *info, void *context);
+int plat_signal_claim(int sig, plat_signal_fn fn, int block_all);
+int plat_signal_claim_unused(plat_signal_fn fn, int block_all);
+#define PLAT_REGS 23 /* general registers in a signal context (x86-64's NGREG) */
+void plat_signal_context(const void *context, uintptr_t *sp, uint64_t regs[PLAT_REGS]);
+
+/* modules, as the loader sees them */
 struct plat_module {
     uintptr_t bias, start, end; /* load bias, lowest and highest mapped address */
     const char *path;           /* valid during the callback only */
@@ -82,23 +122,33 @@ struct plat_module {
     size_t build_id_len;
 };
 void plat_modules_foreach(void (*fn)(const struct plat_module *m, void *arg), void *arg);
-/* A function of the program by name: exported, or from the executable's
- * symbol table; NULL if none. */
+void plat_modules_counts(uint64_t *loaded, uint64_t *unloaded);
+struct plat_segment {
+    uintptr_t start, end;
+    int writable;
+    int ours; /* a segment of libheapscope */
+};
+void plat_segments_foreach(void (*fn)(const struct plat_segment *seg, void *arg), void *arg);
 void *plat_program_function(const char *name);
-/* The text range of the module containing addr; 0 or -ENOENT. */
+int plat_symbol_definer(const char *name, void **addr, const void **base);
+struct plat_symbol {
+    const char *module;
+    uintptr_t module_base;
+    const char *name; /* NULL if no exported symbol covers the address */
+    uintptr_t address;
+};
+int plat_symbolize(uintptr_t addr, struct plat_symbol *out);
 int plat_module_range(const void *addr, uintptr_t *start, uintptr_t *end);
-/* The module that holds addr: its base (to tell modules apart) and its path
- * into out (the program's real path for the program); 0 or -ENOENT. */
 int plat_module_path(const void *addr, const void **base, char *out, size_t room);
-/* The .eh_frame_hdr (PT_GNU_EH_FRAME) of the module whose code contains addr,
- * and its size; 0 if no module's code does, or it has none. Takes the
- * loader's lock. */
 uintptr_t plat_eh_frame_hdr(uintptr_t addr, size_t *size);
+size_t plat_static_tls_size(void);
+int plat_malloc_is_glibc(void);
 
-/* ---- options.c: the HEAPSCOPE_* environment, read once ---- */
+/* ---- options.c: the HEAPSCOPE_* environment, one table, read once ---- */
 
+/* The values, read by options_init, for the hot path to load directly. */
 struct hs_options {
-    const char *output;      /* HEAPSCOPE_OUTPUT pattern */
+    const char *output;      /* HEAPSCOPE_OUTPUT pattern, made absolute */
     int snapshot_signal;     /* HEAPSCOPE_SNAPSHOT_SIGNAL, 0 for none */
     unsigned interval_ms;    /* HEAPSCOPE_SNAPSHOT_INTERVAL_MS, 0 for off */
     unsigned max_frames;     /* HEAPSCOPE_MAX_FRAMES */
@@ -110,6 +160,15 @@ struct hs_options {
 extern struct hs_options hs_opt HS_HIDDEN;
 /* Reads the options; takes no lock (getenv only). */
 void options_init(void) HS_HIDDEN;
+/* The i-th option of the table, as documented; 0, or -ENOENT past the last.
+ * For the test that holds docs/SPEC.md to the table. */
+struct option_info {
+    const char *name;       /* the variable */
+    char default_text[64];  /* the default as docs/SPEC.md shows it ("off", "USR2") */
+    const char *doc;        /* one line */
+    int internal;           /* set for traced processes, not by the user: not in SPEC's table */
+};
+int options_info(size_t i, struct option_info *out) HS_HIDDEN;
 /* Marks this process as the first traced one in the environment its
  * children inherit (setenv: takes the environment's lock). */
 void options_mark_root(void) HS_HIDDEN;
@@ -313,6 +372,8 @@ void scan_pause(struct scan_result *out) HS_HIDDEN;
 int scan_heap(const struct live_block *blocks, size_t n, uintptr_t caller_sp, struct scan_result *out) HS_HIDDEN;
 void scan_resume(void) HS_HIDDEN;
 void scan_result_free(struct scan_result *r, size_t n_blocks) HS_HIDDEN;
+/* A thread leaving the tracer pauses here if a scan asked it to (rec_unguard). */
+void scan_pause_deferred(void) HS_HIDDEN;
 
 /* ---- rc.c: refcount events ---- */
 
@@ -343,7 +404,7 @@ void notes_exec(const char *file, int fd, int search) HS_HIDDEN;
  * ended with a wait status; async-signal-safe (a SIGCHLD handler may reap). */
 void notes_child(pid_t child, int status) HS_HIDDEN;
 
-/* ---- recorder.c: the recording core ---- */
+/* ---- recorder.c: each allocation and free (the hot path) ---- */
 
 /* Per-thread state; the hooks read guard on every call. */
 struct rec_thread {
@@ -352,8 +413,57 @@ struct rec_thread {
     int64_t pending_bytes, pending_blocks; /* live-heap change not yet published */
 };
 extern __thread struct rec_thread rec_self HS_HIDDEN;
-extern atomic_int rec_on HS_HIDDEN; /* recording is live */
+/* Leaves the tracer: drops the guard, and pauses here if a scan asked. */
+static inline void rec_unguard(void)
+{
+    if (--rec_self.guard == 0 && HS_UNLIKELY(rec_self.pause_pending))
+        scan_pause_deferred();
+}
+/* Every rec_* entry point holds the guard while it runs, so that what the
+ * tracer allocates passes through untraced, and gives errno back. */
+struct rec_guard {
+    int saved_errno;
+};
+static inline struct rec_guard rec_guard_enter(void)
+{
+    rec_self.guard++;
+    return (struct rec_guard){ errno };
+}
+static inline void rec_guard_leave(struct rec_guard g)
+{
+    errno = g.saved_errno;
+    rec_unguard();
+}
+/* The live heap, published by each thread in batches (exact to within 16
+ * KiB per thread). */
+struct rec_heap {
+    atomic_long live_bytes, live_blocks, peak_bytes;
+    _Atomic uint64_t peak_time_ns;
+};
+extern struct rec_heap rec_heap HS_HIDDEN;
+void rec_alloc(unsigned fn, void *ptr, size_t size, const struct stack_origin *from) HS_HIDDEN;
+void rec_free(void *ptr) HS_HIDDEN;
+/* realloc: take the old block out before the real call, then settle. */
+int rec_realloc_take(void *old, struct live_block *saved) HS_HIDDEN;
+void rec_realloc_done(void *old, int had, const struct live_block *saved, void *ptr, size_t size,
+                      unsigned fn, const struct stack_origin *from) HS_HIDDEN;
+/* Publishes this thread's pending change to the live heap (at the end). */
+void rec_publish_live(uint64_t when) HS_HIDDEN;
 
+/* ---- process.c: start, the preamble, fork, exec, exit ---- */
+
+extern atomic_int rec_on HS_HIDDEN;        /* recording is live */
+extern uint64_t rec_epoch_ns HS_HIDDEN;    /* CLOCK_MONOTONIC at the start: trace times count from it */
+/* Counts forks down from the first traced process (modulo 64): a block made
+ * by another generation was inherited, and is its maker's to judge. */
+extern unsigned rec_generation HS_HIDDEN;
+static inline uint64_t rec_now(void) { return plat_now_ns() - rec_epoch_ns; }
+/* For every allocation's time: the coarse clock costs a few ns, not 20. */
+static inline uint64_t rec_now_coarse(void)
+{
+    uint64_t t = plat_coarse_ns();
+    return t > rec_epoch_ns ? t - rec_epoch_ns : 0;
+}
 /* Starts recording if it was not started (from the first allocation, which
  * may come before our constructor); 1 if this call started it and recording
  * is on. Cheap once started. */
@@ -362,35 +472,59 @@ int rec_start(void) HS_HIDDEN;
  * held: the environment for children, fork handlers, the snapshot signal,
  * the writer thread. */
 void rec_start_late(void) HS_HIDDEN;
-/* Leaves the tracer: drops the guard, and pauses here if a scan asked. */
-void scan_pause_deferred(void) HS_HIDDEN;
-static inline void rec_unguard(void)
-{
-    if (--rec_self.guard == 0 && HS_UNLIKELY(rec_self.pause_pending))
-        scan_pause_deferred();
-}
-void rec_alloc(unsigned fn, void *ptr, size_t size, const struct stack_origin *from) HS_HIDDEN;
-void rec_free(void *ptr) HS_HIDDEN;
-/* realloc: take the old block out before the real call, then settle. */
-int rec_realloc_take(void *old, struct live_block *saved) HS_HIDDEN;
-void rec_realloc_done(void *old, int had, const struct live_block *saved, void *ptr, size_t size,
-                      unsigned fn, const struct stack_origin *from) HS_HIDDEN;
-void rec_modules_changed(void) HS_HIDDEN;
-/* A snapshot; caller_sp is the stack pointer of the program thread that
- * asked (its stack is a root), or 0 from the tracer's own thread. */
-void rec_snapshot(const char *name, uintptr_t caller_sp) HS_HIDDEN;
-void rec_tag(const void *block, const char *type) HS_HIDDEN;
-/* A refcount event from the shim (called from the client API). */
-void rec_rc(unsigned op, const void *obj, uint64_t id, long count, const char *type, uintptr_t ret,
-            int misuse) HS_HIDDEN;
-void rec_ignore(const void *block) HS_HIDDEN;
 void rec_exit(uintptr_t caller_sp) HS_HIDDEN;
 /* Before exec: everything written, as if the process ended. */
 void rec_exec(uintptr_t caller_sp) HS_HIDDEN;
 void rec_exec_failed(void) HS_HIDDEN;
 pid_t rec_pid(void) HS_HIDDEN;
-void rec_totals(uint64_t *allocs, uint64_t *frees, uint64_t *bytes) HS_HIDDEN;
-/* The writer thread's clock (every 100 ms): statistics, timed snapshots. */
+
+/* ---- snapshot.c: snapshots (blocks and heap graph) ---- */
+
+/* A snapshot; caller_sp is the stack pointer of the program thread that
+ * asked (its stack is a root), or 0 from the tracer's own thread. */
+void rec_snapshot(const char *name, uintptr_t caller_sp) HS_HIDDEN;
+/* The same, named KIND-N, N the number of snapshots taken so far. */
+void rec_snapshot_numbered(const char *kind, uintptr_t caller_sp) HS_HIDDEN;
+/* Snapshots are serialised: rec_snapshot_write with the lock held. */
+void rec_snapshot_lock(void) HS_HIDDEN;
+void rec_snapshot_unlock(void) HS_HIDDEN;
+void rec_snapshot_write(const char *name, int scan, uintptr_t caller_sp) HS_HIDDEN;
+/* Live bytes at which the next "peak" snapshot is due; the hot path reads it. */
+extern _Atomic uint64_t rec_next_peak HS_HIDDEN;
+void rec_snapshot_peak(uint64_t live) HS_HIDDEN;
+/* The snapshot signal's handler, if the program left the signal alone; and
+ * whether it asked for a snapshot since the last call (for the tick). */
+void rec_snapshot_signal_claim(void) HS_HIDDEN;
+int rec_snapshot_requested(void) HS_HIDDEN;
+/* In a forked child: a fresh lock, counting from 0, the next peak above the
+ * inherited heap. */
+void rec_snapshot_fork_child(void) HS_HIDDEN;
+
+/* ---- tick.c: the periodic work ---- */
+
+/* Every 100 ms, from the writer thread or out_tick: heap statistics, the
+ * module map, timed and requested snapshots. */
 void rec_tick(uint64_t now_ns) HS_HIDDEN;
+void rec_totals(uint64_t *allocs, uint64_t *frees, uint64_t *bytes) HS_HIDDEN;
+
+/* ---- client.c: the client API's requests ---- */
+
+void rec_tag(const void *block, const char *type) HS_HIDDEN;
+void rec_ignore(const void *block) HS_HIDDEN;
+/* A refcount event from the shim (called from the client API). */
+void rec_rc(unsigned op, const void *obj, uint64_t id, long count, const char *type, uintptr_t ret,
+            int misuse) HS_HIDDEN;
+
+/* ---- modules.c: the module map ---- */
+
+/* Its memory; 0 or -ENOMEM. */
+int rec_modules_init(void) HS_HIDDEN;
+/* Brings the map up to date, recording what was loaded and unloaded; cheap
+ * while the loader's counts stay the same. */
+void rec_modules_changed(void) HS_HIDDEN;
+/* Every module's record, into a new trace's preamble. */
+void rec_modules_preamble(void) HS_HIDDEN;
+void rec_modules_lock(void) HS_HIDDEN;   /* across fork */
+void rec_modules_unlock(void) HS_HIDDEN;
 
 #endif

@@ -20,11 +20,8 @@
  */
 #include "internal.h"
 
-#include <dlfcn.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <link.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,17 +95,6 @@ static const char *allocator_of(const void *base)
     return NULL;
 }
 
-/* Whether f is defined by a module not ours (in theirs). A program built
- * without -fPIE that takes a function's address (python3) has a PLT stub
- * that dlsym finds in its place, named by an undefined symbol: that is not
- * a definition. */
-static int foreign(const void *f, const Dl_info *mine, Dl_info *theirs)
-{
-    const ElfW(Sym) *sym = NULL;
-    return f && dladdr1(f, theirs, (void **)&sym, RTLD_DL_SYMENT) && sym && sym->st_shndx != SHN_UNDEF &&
-           theirs->dli_fbase != mine->dli_fbase;
-}
-
 void notes_allocator(void)
 {
     if (!atomic_load(&rec_on))
@@ -116,12 +102,13 @@ void notes_allocator(void)
     rec_self.guard++;
     int saved_errno = errno;
     static const char *const entries[] = { "malloc", "free", "calloc", "realloc" };
-    Dl_info mine, theirs;
-    if (!dladdr((void *)notes_allocator, &mine))
+    const void *mine, *theirs;
+    void *f;
+    if (plat_module_path((const void *)notes_allocator, &mine, NULL, 0) != 0)
         goto out;
+    /* a function is foreign when a module not ours defines what calls bind to */
     for (size_t i = 0; i < sizeof entries / sizeof entries[0]; i++) {
-        void *f = dlsym(RTLD_DEFAULT, entries[i]);
-        if (foreign(f, &mine, &theirs)) {
+        if (plat_symbol_definer(entries[i], &f, &theirs) == 0 && theirs != mine) {
             struct allocator *a = note_module(f, 0, NULL);
             const char *name = a ? allocator_of(a->base) : NULL;
             if (name)
@@ -130,11 +117,10 @@ void notes_allocator(void)
         }
     }
     /* another allocator's API beside ours (named already if malloc is its) */
-    for (size_t i = 0; i < sizeof known_apis / sizeof known_apis[0]; i++) {
-        void *f = dlsym(RTLD_DEFAULT, known_apis[i].symbol);
-        if (foreign(f, &mine, &theirs) && !(notes_malloc_foreign() && theirs.dli_fbase == found[0].base))
+    for (size_t i = 0; i < sizeof known_apis / sizeof known_apis[0]; i++)
+        if (plat_symbol_definer(known_apis[i].symbol, &f, &theirs) == 0 && theirs != mine &&
+            !(notes_malloc_foreign() && theirs == found[0].base))
             note_module(f, 1, known_apis[i].allocator);
-    }
     for (unsigned i = 0; i < n_found; i++)
         put_allocator(&found[i]);
 out:
@@ -183,16 +169,6 @@ static size_t put_bytes(char *out, size_t at, size_t room, const char *s, size_t
     return at + n;
 }
 
-/* Appends a line to the run log; async-signal-safe. */
-static void run_log_append(const char *line, size_t n)
-{
-    int fd = open(hs_opt.run_log, O_WRONLY | O_APPEND | O_CLOEXEC);
-    if (fd >= 0) {
-        plat_write_all(fd, line, n);
-        close(fd);
-    }
-}
-
 void notes_child(pid_t child, int status)
 {
     if (!hs_opt.run_log || !(WIFEXITED(status) || WIFSIGNALED(status)))
@@ -206,7 +182,7 @@ void notes_child(pid_t child, int status)
     line[n++] = ' ';
     n = put_decimal(line, n, getpid());
     line[n++] = '\n';
-    run_log_append(line, n);
+    plat_append_file(hs_opt.run_log, line, n);
     errno = saved_errno;
 }
 
@@ -217,7 +193,7 @@ void notes_exec(const char *file, int fd, int search)
     int saved_errno = errno;
     /* "@exec<TAB>PID<TAB>SEARCH<TAB>FILE": SEARCH is the PATH execvp looks
      * along (this process's, not the new environment's), or empty */
-    char line[3 * PATH_MAX], fd_path[64] = "/proc/self/fd/";
+    char line[3 * PATH_MAX];
     size_t room = sizeof line - 1, n = put_bytes(line, 0, room, "@exec\t", 6);
     n = put_decimal(line, n, getpid());
     n = put_bytes(line, n, room, "\t", 1);
@@ -227,9 +203,8 @@ void notes_exec(const char *file, int fd, int search)
         n = put_bytes(line, n, room, path, strlen(path));
     }
     n = put_bytes(line, n, room, "\t", 1);
-    if (fd >= 0) {
-        fd_path[put_decimal(fd_path, 14, fd)] = 0;
-        ssize_t got = n <= room ? readlink(fd_path, line + n, room - n) : -1;
+    if (fd >= 0) { /* (line has room for a NUL past room) */
+        ssize_t got = n <= room ? plat_fd_path(fd, line + n, room - n + 1) : -1;
         n = got > 0 ? n + (size_t)got : room + 1;
     } else if (file && file[0] != '/' && (!search || strchr(file, '/'))) {
         if (n < room && getcwd(line + n, room - n))
@@ -241,7 +216,7 @@ void notes_exec(const char *file, int fd, int search)
         n = put_bytes(line, n, room, file, strlen(file));
     if (n <= room) {
         line[n++] = '\n';
-        run_log_append(line, n);
+        plat_append_file(hs_opt.run_log, line, n);
     }
     errno = saved_errno;
 }

@@ -33,13 +33,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/resource.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #define ZSTD_STATIC_LINKING_ONLY /* ZSTD_customMem */
 #include <zstd.h>
 
@@ -79,8 +74,8 @@ static struct out_buf global_buf, preamble_buf;
 static out_preamble_fn preamble;
 
 static int fd = -1;
-static dev_t fd_dev;  /* what fd was opened on: a program that closes all its */
-static ino_t fd_ino;  /* descriptors may be given our number for a file of its own */
+static struct plat_file_id fd_id; /* what fd was opened on: a program that closes all its
+                                     descriptors may be given our number for a file of its own */
 static int jfd = -1;  /* the journal */
 static uint64_t journal_size, next_seq = 1;
 static atomic_int failed;       /* the trace is dead: stop recording */
@@ -89,7 +84,6 @@ static uint8_t *chunk_out;      /* compressed chunk scratch */
 static size_t chunk_room;
 static char path[4200];
 
-static pthread_t writer;
 static atomic_int writer_running, writer_stop;
 static atomic_int writer_wanted; /* the constructor ran: a thread may start */
 static _Atomic uint64_t next_tick_ns;
@@ -103,24 +97,6 @@ static int open_files(void);
 /* ------------------------------------------------------------ regions */
 
 static void fail(const char *what, int err);
-
-/* Gives the file its bytes [off, off + n) on disk now: a write through a
- * shared mapping to a page the disk has no room for would kill the program
- * (SIGBUS) where a write(2) fails. 0 or an errno. */
-static int reserve(int f, uint64_t off, size_t n)
-{
-    if (fallocate(f, 0, (off_t)off, (off_t)n) == 0)
-        return 0;
-    if (errno != EOPNOTSUPP)
-        return errno;
-    static const uint8_t zeros[65536]; /* a file system without fallocate: write them */
-    for (size_t done = 0; done < n; done += sizeof zeros) {
-        ssize_t w = pwrite(f, zeros, sizeof zeros, (off_t)(off + done));
-        if (w != (ssize_t)sizeof zeros)
-            return w < 0 ? errno : ENOSPC;
-    }
-    return 0;
-}
 
 /* Where no journal can be (a trace written to a pipe or a device path, a
  * file system without shared mappings), buffers are the process's own
@@ -146,10 +122,10 @@ static struct fmt_region_header *new_region(void)
     if (jfd < 0)
         return private_region();
     uint64_t off = journal_size;
-    int err = reserve(jfd, off, REGION_SIZE);
+    int err = plat_file_reserve(jfd, off, REGION_SIZE); /* on disk now: else SIGBUS, not an error */
     if (err) {
         pthread_mutex_unlock(&queue_lock); /* fail takes no lock, but says it once */
-        fail("cannot write journal for", err);
+        fail("cannot write journal for", -err);
         pthread_mutex_lock(&queue_lock);
         return NULL;
     }
@@ -381,13 +357,9 @@ static void log_to_run(void)
 {
     if (!hs_opt.run_log)
         return;
-    int lfd = open(hs_opt.run_log, O_WRONLY | O_APPEND | O_CLOEXEC);
-    if (lfd < 0)
-        return;
     char line[sizeof path + 2];
     int n = snprintf(line, sizeof line, "%s\n", path);
-    plat_write_all(lfd, line, (size_t)n);
-    close(lfd);
+    plat_append_file(hs_opt.run_log, line, (size_t)n);
 }
 
 static int write_chunk_locked(const uint8_t *raw, size_t len);
@@ -406,25 +378,20 @@ static int open_journal(void)
 {
     char jpath[sizeof path + sizeof FMT_JOURNAL_SUFFIX];
     snprintf(jpath, sizeof jpath, "%s%s", path, FMT_JOURNAL_SUFFIX);
-    struct stat st;
-    int j = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? open(jpath, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)
-                                                       : -1;
+    struct plat_file_id id;
+    int j = plat_file_id(fd, &id) == 0 && id.regular ? plat_open(jpath, O_RDWR | O_CREAT | O_TRUNC, fd + 1)
+                                                     : -1; /* beside the trace's, high */
     if (j < 0) {
         journal_impossible = 1;
         return 0;
-    }
-    int high = fcntl(j, F_DUPFD_CLOEXEC, fd + 1); /* beside the trace's, high */
-    if (high >= 0) {
-        close(j);
-        j = high;
     }
     uint8_t header[FMT_JOURNAL_HEADER_SIZE] = { 0 };
     memcpy(header, FMT_JOURNAL_MAGIC, 8);
     uint32_t words[3] = { FMT_JOURNAL_VERSION, REGION_SIZE, (uint32_t)getpid() };
     memcpy(header + 8, words, sizeof words); /* little-endian, as x86-64 */
     if (plat_write_all(j, header, sizeof header) != 0) {
-        close(j);
-        unlink(jpath);
+        plat_close(j);
+        plat_unlink(jpath);
         journal_impossible = 1;
         return 0;
     }
@@ -440,8 +407,8 @@ static void close_journal(void)
         return;
     char jpath[sizeof path + sizeof FMT_JOURNAL_SUFFIX];
     snprintf(jpath, sizeof jpath, "%s%s", path, FMT_JOURNAL_SUFFIX);
-    unlink(jpath);
-    close(jfd);
+    plat_unlink(jpath);
+    plat_close(jfd);
     jfd = -1;
 }
 
@@ -450,32 +417,23 @@ static int open_trace(void)
 {
     char base[sizeof path - 8];
     expand_pattern(base, sizeof base);
-    int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (hs_opt.first_process ? O_TRUNC : O_EXCL);
-    snprintf(path, sizeof path, "%s", base);
-    fd = open(path, flags, 0644);
-    for (int i = 1; fd < 0 && errno == EEXIST && i < 1000; i++) {
-        snprintf(path, sizeof path, "%s.%d", base, i);
-        fd = open(path, flags, 0644);
-    }
-    if (fd < 0) {
-        fail("cannot create trace", errno);
-        return -1;
-    }
+    int flags = O_WRONLY | O_CREAT | (hs_opt.first_process ? O_TRUNC : O_EXCL);
     /* Keep the trace on a high descriptor number: a program that closes
      * every descriptor and opens files again gets the lowest free numbers,
      * so ours is not handed out between our identity check and our write. */
-    struct rlimit rl;
-    int lowest = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 1024 ? (int)rl.rlim_cur * 3 / 4 : 768;
-    int high = fcntl(fd, F_DUPFD_CLOEXEC, lowest);
-    if (high >= 0) {
-        close(fd);
-        fd = high;
+    int lowest = plat_fd_floor();
+    snprintf(path, sizeof path, "%s", base);
+    int opened = plat_open(path, flags, lowest);
+    for (int i = 1; opened == -EEXIST && i < 1000; i++) {
+        snprintf(path, sizeof path, "%s.%d", base, i);
+        opened = plat_open(path, flags, lowest);
     }
-    struct stat st;
-    if (fstat(fd, &st) == 0) {
-        fd_dev = st.st_dev;
-        fd_ino = st.st_ino;
+    if (opened < 0) {
+        fail("cannot create trace", -opened);
+        return -1;
     }
+    fd = opened;
+    plat_file_id(fd, &fd_id);
     uint8_t header[FMT_FILE_HEADER_SIZE];
     fmt_file_header(header);
     int err = plat_write_all(fd, header, sizeof header);
@@ -528,6 +486,13 @@ static void zstd_free(void *opaque, void *address)
 
 static const ZSTD_customMem zstd_mem = { zstd_alloc, zstd_free, NULL };
 
+/* Whether fd is still the trace we opened. */
+static int still_ours(void)
+{
+    struct plat_file_id id;
+    return plat_file_id(fd, &id) == 0 && id.dev == fd_id.dev && id.ino == fd_id.ino;
+}
+
 /* Compresses one buffer into a chunk and writes it. file_lock held. */
 static int write_chunk_locked(const uint8_t *raw, size_t len)
 {
@@ -556,8 +521,7 @@ static int write_chunk_locked(const uint8_t *raw, size_t len)
         fail("cannot compress", EIO);
         return -1;
     }
-    struct stat st; /* still our file? (the program may have closed it) */
-    if (fstat(fd, &st) != 0 || st.st_dev != fd_dev || st.st_ino != fd_ino) {
+    if (!still_ours()) { /* the program may have closed it */
         fd = -1; /* not ours to write to, nor to close */
         fail("lost the trace file (the program closed its descriptor)", EBADF);
         return -1;
@@ -645,17 +609,11 @@ static void *writer_main(void *arg)
     atomic_store(&writer_tid, plat_gettid());
     rec_self.guard = 1; /* whatever this thread allocates is the tracer's own */
     uint64_t last_tick = 0;
-    const long tick_ms = TICK_NS / 1000000;
     while (!atomic_load(&writer_stop)) {
         pthread_mutex_lock(&queue_lock);
         if (!queue_len && !atomic_load(&writer_stop)) {
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_nsec += tick_ms * 1000000L;
-            if (ts.tv_nsec >= 1000000000L) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000L;
-            }
+            uint64_t until = plat_unix_now_ns() + TICK_NS;
+            struct timespec ts = { (time_t)(until / 1000000000u), (long)(until % 1000000000u) };
             pthread_cond_timedwait(&queue_cond, &queue_lock, &ts);
         }
         pthread_mutex_unlock(&queue_lock);
@@ -684,27 +642,15 @@ static int start_writer(void)
 {
     if (atomic_exchange(&writer_running, 1))
         return 0;
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     /* Its stack is the tracer's own memory (plat_map lists it), so a heap
      * scan does not take it for the program's. Never unmapped: a detached
-     * thread may still be on it. */
+     * thread may still be on it. Named before it runs: a scan skips it by
+     * name even then. It takes none of the program's signals. */
     void *stack = plat_map(WRITER_STACK_SIZE);
-    if (stack)
-        pthread_attr_setstack(&attr, stack, WRITER_STACK_SIZE);
-    /* The writer must not take the program's signals. */
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    int err = pthread_create(&writer, &attr, writer_main, NULL);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (!err) /* named before it runs: a scan skips it by name even then */
-        pthread_setname_np(writer, OUT_WRITER_NAME);
-    pthread_attr_destroy(&attr);
+    int err = plat_thread_spawn(writer_main, stack, WRITER_STACK_SIZE, OUT_WRITER_NAME);
     if (err) {
         atomic_store(&writer_running, 0);
-        return -err; /* buffers are then written at exit, or when the queue fills */
+        return err; /* buffers are then written at exit, or when the queue fills */
     }
     return 0;
 }
@@ -798,13 +744,12 @@ void out_fork_child(void)
         my_buf->tid = (uint32_t)plat_gettid();
     plat_unlock(&global_buf.lock);
     if (jfd >= 0)
-        close(jfd);
+        plat_close(jfd);
     jfd = -1;
     journal_impossible = 0;
     next_seq = 1;
-    struct stat st; /* the parent's trace: close it if it is still ours */
-    if (fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == fd_dev && st.st_ino == fd_ino)
-        close(fd);
+    if (fd >= 0 && still_ours()) /* the parent's trace */
+        plat_close(fd);
     fd = -1;
     path[0] = 0;
     atomic_store(&writer_running, 0);

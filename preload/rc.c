@@ -11,7 +11,6 @@
  */
 #include "internal.h"
 
-#include <dlfcn.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -76,15 +75,15 @@ static void print_frames(const char *title, const uintptr_t *frames, unsigned n)
 {
     fprintf(stderr, "  %s\n", title);
     for (unsigned i = 0; i < n && i < 16; i++) {
-        Dl_info info;
-        if (dladdr((void *)(frames[i] - 1), &info) && info.dli_fname) {
-            const char *mod = strrchr(info.dli_fname, '/');
-            if (info.dli_sname)
-                fprintf(stderr, "    #%u 0x%lx %s+0x%lx (%s)\n", i, (unsigned long)frames[i], info.dli_sname,
-                        (unsigned long)(frames[i] - (uintptr_t)info.dli_saddr), mod ? mod + 1 : info.dli_fname);
+        struct plat_symbol sym;
+        if (plat_symbolize(frames[i] - 1, &sym) == 0) {
+            const char *mod = strrchr(sym.module, '/');
+            if (sym.name)
+                fprintf(stderr, "    #%u 0x%lx %s+0x%lx (%s)\n", i, (unsigned long)frames[i], sym.name,
+                        (unsigned long)(frames[i] - sym.address), mod ? mod + 1 : sym.module);
             else
-                fprintf(stderr, "    #%u 0x%lx (%s+0x%lx)\n", i, (unsigned long)frames[i], mod ? mod + 1 : info.dli_fname,
-                        (unsigned long)(frames[i] - (uintptr_t)info.dli_fbase));
+                fprintf(stderr, "    #%u 0x%lx (%s+0x%lx)\n", i, (unsigned long)frames[i], mod ? mod + 1 : sym.module,
+                        (unsigned long)(frames[i] - sym.module_base));
         } else {
             fprintf(stderr, "    #%u 0x%lx\n", i, (unsigned long)frames[i]);
         }

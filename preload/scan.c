@@ -22,21 +22,10 @@
  */
 #include "internal.h"
 
-#include <dirent.h>
-#include <dlfcn.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <link.h>
 #include <malloc.h>
-#include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <linux/futex.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
-#include <ucontext.h>
-#include <unistd.h>
 
 #define THREADS_MAX SCAN_THREADS_MAX
 #define PAUSE_TIMEOUT_NS 500000000ull
@@ -86,8 +75,7 @@ static uintptr_t file_scan_end(uintptr_t start, uintptr_t end, unsigned long off
     if (strncmp(path, "/dev/", 5) == 0)
         return start; /* device memory: reading it may hang or have effects */
     if (strncmp(path, last_path, sizeof last_path) != 0) {
-        struct stat st;
-        last_size = strstr(path, " (deleted)") || stat(path, &st) != 0 || !S_ISREG(st.st_mode) ? -1 : st.st_size;
+        last_size = strstr(path, " (deleted)") ? -1 : plat_file_size(path);
         snprintf(last_path, sizeof last_path, "%s", path);
     }
     if (last_size < 0 || (uint64_t)last_size <= off)
@@ -96,15 +84,11 @@ static uintptr_t file_scan_end(uintptr_t start, uintptr_t end, unsigned long off
     return have < end - start ? start + have : end;
 }
 
-static void maps_add(struct maps *m, const char *line)
+static void maps_add(const struct plat_mapping *pm, void *arg)
 {
-    unsigned long s, e, off;
-    char perms[8];
-    int path_at = 0;
-    if (sscanf(line, "%lx-%lx %7s %lx %*x:%*x %*u %n", &s, &e, perms, &off, &path_at) < 4 || perms[0] != 'r')
-        return;
-    const char *path = path_at ? line + path_at : "";
-    if (strncmp(path, "[vvar", 5) == 0 || strcmp(path, "[vsyscall]") == 0)
+    struct maps *m = arg;
+    const char *path = pm->path;
+    if (!(pm->prot & PLAT_PROT_READ) || strncmp(path, "[vvar", 5) == 0 || strcmp(path, "[vsyscall]") == 0)
         return;
     if (m->n == m->cap) { /* grow */
         struct map_entry *r = plat_map(2 * m->cap * sizeof *r);
@@ -116,13 +100,13 @@ static void maps_add(struct maps *m, const char *line)
         m->cap *= 2;
     }
     struct map_entry *me = &m->r[m->n++];
-    *me = (struct map_entry){ .start = s, .end = e, .scan_end = e };
-    me->flags |= perms[1] == 'w' ? MAP_W : 0;
-    me->flags |= perms[2] == 'x' ? MAP_X : 0;
+    *me = (struct map_entry){ .start = pm->start, .end = pm->end, .scan_end = pm->end };
+    me->flags |= pm->prot & PLAT_PROT_WRITE ? MAP_W : 0;
+    me->flags |= pm->prot & PLAT_PROT_EXEC ? MAP_X : 0;
     if (path[0] == '/') {
         me->flags |= MAP_FILE;
-        me->scan_end = file_scan_end(s, e, off, path);
-        if (me->scan_end == s)
+        me->scan_end = file_scan_end(pm->start, pm->end, pm->offset, path);
+        if (me->scan_end == pm->start)
             me->flags |= MAP_NOSCAN;
     } else if (strcmp(path, "[heap]") == 0) {
         me->flags |= MAP_BRK;
@@ -131,36 +115,15 @@ static void maps_add(struct maps *m, const char *line)
 
 static int maps_read(struct maps *m)
 {
-    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
     m->cap = 4096;
     m->n = 0;
     last_path[0] = 0;
-    if (!(m->r = plat_map(m->cap * sizeof *m->r))) {
-        close(fd);
+    if (!(m->r = plat_map(m->cap * sizeof *m->r)))
         return -ENOMEM;
-    }
-    char buf[8192];
-    size_t have = 0;
-    for (;;) {
-        ssize_t got = read(fd, buf + have, sizeof buf - 1 - have);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got <= 0)
-            break;
-        have += (size_t)got;
-        char *line = buf, *nl;
-        while ((nl = memchr(line, '\n', (size_t)(buf + have - line)))) {
-            *nl = 0;
-            maps_add(m, line);
-            line = nl + 1;
-        }
-        have = (size_t)(buf + have - line);
-        memmove(buf, line, have);
-    }
-    close(fd);
-    return 0;
+    int err = plat_maps_foreach(maps_add, m);
+    if (err)
+        maps_free(m);
+    return err;
 }
 
 /* The index of the first readable mapping that starts above addr. */
@@ -271,7 +234,7 @@ struct paused {
     pid_t tid;
     int has_regs;
     uintptr_t sp, tp;
-    uint64_t regs[NGREG];
+    uint64_t regs[PLAT_REGS];
 };
 
 static int pause_sig;
@@ -281,19 +244,7 @@ static atomic_uint release_gen;
 static atomic_int pausing; /* a scan wants threads paused */
 static size_t tls_static_size;
 
-static long futex(atomic_uint *addr, int op, unsigned val)
-{
-    return syscall(SYS_futex, addr, op, val, NULL, NULL, 0);
-}
-
-static uintptr_t thread_pointer(void)
-{
-    uintptr_t tp;
-    __asm__("mov %%fs:0, %0" : "=r"(tp));
-    return tp;
-}
-
-static void pause_here(const ucontext_t *uc)
+static void pause_here(const void *context)
 {
     /* the generation first: if the scan ends after this, we see it below */
     unsigned gen = atomic_load(&release_gen);
@@ -303,11 +254,10 @@ static void pause_here(const ucontext_t *uc)
     if (i < THREADS_MAX) {
         struct paused *p = &slots[i];
         p->tid = plat_gettid();
-        p->tp = thread_pointer();
-        if (uc) {
+        p->tp = plat_thread_pointer();
+        if (context) {
             p->has_regs = 1;
-            p->sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
-            memcpy(p->regs, uc->uc_mcontext.gregs, sizeof p->regs);
+            plat_signal_context(context, &p->sp, p->regs);
         } else {
             /* leaving the tracer: our callee-saved registers are spilled
              * into this frame, which the stack scan covers */
@@ -317,12 +267,12 @@ static void pause_here(const ucontext_t *uc)
         }
     }
     atomic_fetch_add(&arrived, 1);
-    futex(&arrived, FUTEX_WAKE_PRIVATE, 1);
+    plat_futex_wake(&arrived, 1);
     while (atomic_load(&release_gen) == gen)
-        futex(&release_gen, FUTEX_WAIT_PRIVATE, gen);
+        plat_futex_wait(&release_gen, gen, 0);
 }
 
-static void on_pause_signal(int sig, siginfo_t *si, void *uc)
+static void on_pause_signal(int sig, siginfo_t *si, void *context)
 {
     (void)sig;
     (void)si;
@@ -332,7 +282,7 @@ static void on_pause_signal(int sig, siginfo_t *si, void *uc)
     if (rec_self.guard)
         rec_self.pause_pending = 1; /* pause on the way out of the tracer */
     else
-        pause_here(uc);
+        pause_here(context);
     errno = saved;
 }
 
@@ -347,46 +297,30 @@ void scan_pause_deferred(void)
  * be known yet if it has not run). */
 static int is_tracer_thread(pid_t tid)
 {
-    char path[64], comm[32];
-    snprintf(path, sizeof path, "/proc/self/task/%d/comm", (int)tid);
-    if (plat_read_file(path, comm, sizeof comm) <= 0)
-        return 0;
-    comm[strcspn(comm, "\n")] = 0;
-    return strcmp(comm, OUT_WRITER_NAME) == 0;
+    char comm[32];
+    return plat_thread_name(tid, comm, sizeof comm) > 0 && strcmp(comm, OUT_WRITER_NAME) == 0;
 }
 
-/* A real-time signal nobody uses, from the top down; 0 if none. */
-static int pick_signal(void)
+/* The stack pointer of a thread blocked in a system call, or 0. */
+static uintptr_t blocked_sp(pid_t tid)
 {
-    for (int sig = SIGRTMAX - 2; sig > SIGRTMIN + 4; sig--) {
-        struct sigaction old;
-        if (sigaction(sig, NULL, &old) == 0 && old.sa_handler == SIG_DFL &&
-            !(old.sa_flags & SA_SIGINFO)) {
-            struct sigaction sa = { .sa_sigaction = on_pause_signal, .sa_flags = SA_SIGINFO | SA_RESTART };
-            sigfillset(&sa.sa_mask);
-            if (sigaction(sig, &sa, NULL) == 0)
-                return sig;
-        }
-    }
-    return 0;
+    uintptr_t sp;
+    return plat_thread_blocked_sp(tid, &sp) == 0 ? sp : 0;
 }
 
-/* The stack pointer of a thread blocked in a system call, from /proc. */
-static uintptr_t proc_sp(pid_t tid)
+/* The threads a scan sends the pause signal to. */
+struct signalled {
+    pid_t self, writer;
+    unsigned n;
+    pid_t tid[THREADS_MAX];
+};
+
+static int signal_one(pid_t tid, void *arg)
 {
-    char path[64], buf[256];
-    snprintf(path, sizeof path, "/proc/self/task/%d/syscall", (int)tid);
-    if (plat_read_file(path, buf, sizeof buf) <= 0)
-        return 0;
-    /* "nr a1 a2 a3 a4 a5 a6 sp pc", or "running" */
-    char *p = buf;
-    for (int field = 0; field < 7; field++) {
-        p = strchr(p, ' ');
-        if (!p)
-            return 0;
-        p++;
-    }
-    return (uintptr_t)strtoull(p, NULL, 16);
+    struct signalled *s = arg;
+    if (tid != s->self && tid != s->writer && !is_tracer_thread(tid) && plat_tgkill(tid, pause_sig) == 0)
+        s->tid[s->n++] = tid;
+    return s->n == THREADS_MAX;
 }
 
 /* Pauses every thread but ours and the tracer's own. Threads that do not
@@ -396,38 +330,24 @@ static void pause_others(__typeof__(((struct scan_result *)0)->late) *late)
     late->n = 0;
     atomic_store(&n_slots, 0);
     atomic_store(&arrived, 0);
-    if (!pause_sig && !(pause_sig = pick_signal()))
+    if (!pause_sig && (pause_sig = plat_signal_claim_unused(on_pause_signal, 1)) < 0) {
+        pause_sig = 0;
         return;
-    atomic_store(&pausing, 1);
-    pid_t self = plat_gettid(), writer = out_writer_tid();
-    pid_t pid = getpid();
-    unsigned sent = 0;
-    pid_t sent_to[THREADS_MAX];
-    DIR *d = opendir("/proc/self/task");
-    if (!d)
-        return;
-    struct dirent *e;
-    while ((e = readdir(d)) && sent < THREADS_MAX) {
-        pid_t tid = (pid_t)atoi(e->d_name);
-        if (tid <= 0 || tid == self || tid == writer || is_tracer_thread(tid))
-            continue;
-        if (syscall(SYS_tgkill, pid, tid, pause_sig) == 0)
-            sent_to[sent++] = tid;
     }
-    closedir(d);
+    atomic_store(&pausing, 1);
+    struct signalled sent = { .self = plat_gettid(), .writer = out_writer_tid() };
+    plat_threads_foreach(signal_one, &sent); /* (none if it cannot be read) */
     uint64_t deadline = plat_now_ns() + PAUSE_TIMEOUT_NS;
     unsigned got;
-    while ((got = atomic_load(&arrived)) < sent && plat_now_ns() < deadline) {
-        struct timespec ts = { 0, 1000000 };
-        syscall(SYS_futex, &arrived, FUTEX_WAIT_PRIVATE, got, &ts, NULL, 0);
-    }
+    while ((got = atomic_load(&arrived)) < sent.n && plat_now_ns() < deadline)
+        plat_futex_wait(&arrived, got, 1000000);
     unsigned n = atomic_load(&n_slots);
-    for (unsigned i = 0; i < sent; i++) {
+    for (unsigned i = 0; i < sent.n; i++) {
         int found = 0;
         for (unsigned k = 0; k < n && k < THREADS_MAX && !found; k++)
-            found = slots[k].tid == sent_to[i];
+            found = slots[k].tid == sent.tid[i];
         if (!found)
-            late->tid[late->n++] = sent_to[i];
+            late->tid[late->n++] = sent.tid[i];
     }
 }
 
@@ -435,7 +355,7 @@ static void resume_others(void)
 {
     atomic_store(&pausing, 0);
     atomic_fetch_add(&release_gen, 1);
-    futex(&release_gen, FUTEX_WAKE_PRIVATE, INT32_MAX);
+    plat_futex_wake(&release_gen, INT32_MAX);
 }
 
 /* ----------------------------------------------------------- scanning */
@@ -648,32 +568,17 @@ static void scan_root_region(struct scan *s, unsigned kind, uintptr_t start, uin
 /* Writable segments of every module but ours are roots; every module's
  * loaded range is remembered, to keep only block first words that point
  * into a module (a C++ vtable pointer, possibly). */
-static int segments_cb(struct dl_phdr_info *info, size_t size, void *arg)
+static void segment_roots(const struct plat_segment *seg, void *arg)
 {
-    (void)size;
     struct scan *s = arg;
-    int ours = 0;
-    for (int i = 0; i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        uintptr_t start = info->dlpi_addr + ph->p_vaddr, end = start + ph->p_memsz;
-        if (ph->p_type == PT_LOAD && (uintptr_t)&pause_sig >= start && (uintptr_t)&pause_sig < end)
-            ours = 1;
-    }
-    for (int i = 0; i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        if (ph->p_type != PT_LOAD)
-            continue;
-        uintptr_t start = info->dlpi_addr + ph->p_vaddr, end = start + ph->p_memsz;
-        if (s->n_mods < MODULE_RANGES_MAX)
-            s->mods[s->n_mods++] = (struct range){ start, end };
-        if (!(ph->p_flags & PF_W))
-            continue;
-        if (ours) /* the tracer's own data: never a root */
-            ranges_add(&s->skip, start & ~(uintptr_t)4095, (end + 4095) & ~(uintptr_t)4095);
-        else
-            scan_root_region(s, FMT_ROOT_GLOBAL, start, end, 0);
-    }
-    return 0;
+    if (s->n_mods < MODULE_RANGES_MAX)
+        s->mods[s->n_mods++] = (struct range){ seg->start, seg->end };
+    if (!seg->writable)
+        return;
+    if (seg->ours) /* the tracer's own data: never a root */
+        ranges_add(&s->skip, seg->start & ~(uintptr_t)4095, (seg->end + 4095) & ~(uintptr_t)4095);
+    else
+        scan_root_region(s, FMT_ROOT_GLOBAL, seg->start, seg->end, 0);
 }
 
 static int in_module(const struct scan *s, uintptr_t w)
@@ -701,8 +606,8 @@ static void thread_roots(struct scan *s, pid_t tid, uintptr_t sp, uintptr_t tp, 
         scan_root_region(s, FMT_ROOT_TLS, tp - below, tp + TCB_SIZE, tid);
     }
     if (regs) {
-        uint32_t id = add_root(s->out, FMT_ROOT_REGISTERS, 0, NGREG * 8, tid);
-        for (int i = 0; id != UINT32_MAX && i < NGREG; i++) {
+        uint32_t id = add_root(s->out, FMT_ROOT_REGISTERS, 0, PLAT_REGS * 8, tid);
+        for (int i = 0; id != UINT32_MAX && i < PLAT_REGS; i++) {
             ssize_t b = block_at(s, (uintptr_t)regs[i]);
             if (b < 0)
                 continue;
@@ -916,9 +821,9 @@ int scan_heap(const struct live_block *blocks, size_t n, uintptr_t caller_sp, st
     }
     blocks_readable(&s);
     /* roots: module data, threads, then every other writable mapping */
-    dl_iterate_phdr(segments_cb, &s);
+    plat_segments_foreach(segment_roots, &s);
     if (caller_sp)
-        thread_roots(&s, plat_gettid(), caller_sp, thread_pointer(), NULL);
+        thread_roots(&s, plat_gettid(), caller_sp, plat_thread_pointer(), NULL);
     unsigned np = atomic_load(&n_slots);
     for (unsigned i = 0; i < np && i < THREADS_MAX; i++)
         thread_roots(&s, slots[i].tid, slots[i].sp, slots[i].tp, slots[i].has_regs ? slots[i].regs : NULL);
@@ -928,14 +833,14 @@ int scan_heap(const struct live_block *blocks, size_t n, uintptr_t caller_sp, st
     int all_known = live != NULL;
     if (live && caller_sp) {
         live[n_live++] = caller_sp;
-        live[n_live++] = thread_pointer();
+        live[n_live++] = plat_thread_pointer();
     }
     for (unsigned i = 0; live && i < np && i < THREADS_MAX; i++) {
         live[n_live++] = slots[i].sp;
         live[n_live++] = slots[i].tp;
     }
     for (unsigned i = 0; i < out->late.n; i++) {
-        uintptr_t sp = proc_sp(out->late.tid[i]);
+        uintptr_t sp = blocked_sp(out->late.tid[i]);
         all_known &= sp != 0;
         if (live)
             live[n_live++] = sp;
@@ -972,14 +877,8 @@ void scan_pause(struct scan_result *out) { pause_others(&out->late); }
 
 void scan_init(void)
 {
-    void (*info)(size_t *, size_t *) = (void (*)(size_t *, size_t *))dlsym(RTLD_DEFAULT, "_dl_get_tls_static_info");
-    size_t size = 0, align = 0;
-    if (info)
-        info(&size, &align);
-    tls_static_size = size;
-    void *real_malloc = dlsym(RTLD_NEXT, "malloc");
-    Dl_info di;
-    glibc_malloc = real_malloc && dladdr(real_malloc, &di) && di.dli_fname && strstr(di.dli_fname, "/libc.so");
+    tls_static_size = plat_static_tls_size();
+    glibc_malloc = plat_malloc_is_glibc();
 }
 
 void scan_resume(void) { resume_others(); }

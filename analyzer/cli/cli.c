@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "graph.h"
+#include "options_names.h"
 #include "util.h"
 
 const char *const out_format_names[] = { "text", "json", NULL };
@@ -95,7 +96,8 @@ int cli_load_graph(struct model *m, struct graph *g, const char *path, const str
         return -1;
     if (!m->snapshot || !m->snapshot->scanned) {
         if (m->snapshot)
-            cli_error("%s: snapshot %s has no heap graph (traced with HEAPSCOPE_SCAN=0?)", path, m->snapshot->name);
+            cli_error("%s: snapshot %s has no heap graph (traced with " HS_ENV_SCAN "=0?)", path,
+                      m->snapshot->name);
         else
             cli_error("%s: the trace has no complete snapshot", path);
         model_free(m);

@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "leak_report.h"
+#include "options_names.h"
 #include "util.h"
 
 static const unsigned summary_kinds[] = { KIND_DEFINITELY_LOST, KIND_INDIRECTLY_LOST, KIND_POSSIBLY_LOST,
@@ -72,7 +73,7 @@ static void print_text(const struct leak_report *l)
                 printf("%s      %-20s %s bytes in %s blocks\n", any++ ? "" : "    of which reachable via heuristic:\n",
                        heuristic_name(h), fmt_count(a, l->via_bytes[h]), fmt_count(b, l->via_blocks[h]));
     } else {
-        printf("  not freed %s bytes in %s blocks (no heap graph: HEAPSCOPE_SCAN=0)\n",
+        printf("  not freed %s bytes in %s blocks (no heap graph: " HS_ENV_SCAN "=0)\n",
                fmt_count(a, l->bytes[KIND_NOT_FREED]), fmt_count(b, l->blocks[KIND_NOT_FREED]));
     }
     if (l->inherited_blocks)

@@ -29,6 +29,7 @@
 
 #include "cli.h"
 #include "graph.h"
+#include "options_names.h"
 #include "run_account.h"
 #include "untraceable.h"
 #include "util.h"
@@ -38,7 +39,7 @@ static int readable(const char *p) { return access(p, R_OK) == 0; }
 /* HEAPSCOPE_FOLLOW=0: exec'd images are left untraced on purpose. */
 static int follow_off(void)
 {
-    const char *f = getenv("HEAPSCOPE_FOLLOW");
+    const char *f = getenv(HS_ENV_FOLLOW);
     return f && strcmp(f, "0") == 0;
 }
 
@@ -46,7 +47,7 @@ static int follow_off(void)
  * HEAPSCOPE_PRELOAD says. */
 static int find_preload(char *out, size_t room)
 {
-    const char *env = getenv("HEAPSCOPE_PRELOAD");
+    const char *env = getenv(HS_ENV_PRELOAD);
     if (env && *env) {
         if (!realpath(env, out))
             return -1;
@@ -77,17 +78,17 @@ static void preload_env(const char *lib, const char *log_path, const char *outpu
     char *preload = xmalloc(strlen(lib) + (pre ? strlen(pre) : 0) + 2);
     sprintf(preload, "%s%s%s", lib, pre && *pre ? ":" : "", pre && *pre ? pre : "");
     setenv("LD_PRELOAD", preload, 1);
-    setenv("HEAPSCOPE_RUN_LOG", log_path, 1);
+    setenv(HS_ENV_RUN_LOG, log_path, 1);
     char pid_s[24];
     snprintf(pid_s, sizeof pid_s, "%d", (int)getpid());
-    setenv("HEAPSCOPE_ROOT_PID", pid_s, 1);
+    setenv(HS_ENV_ROOT_PID, pid_s, 1);
     if (output) {
         char abs[PATH_MAX * 2], cwd[PATH_MAX];
         if (output[0] != '/' && getcwd(cwd, sizeof cwd))
             snprintf(abs, sizeof abs, "%s/%s", cwd, output);
         else
             snprintf(abs, sizeof abs, "%s", output);
-        setenv("HEAPSCOPE_OUTPUT", abs, 1);
+        setenv(HS_ENV_OUTPUT, abs, 1);
     }
 }
 
@@ -269,7 +270,7 @@ static int run_main(int argc, char **argv)
     char **program = argv; /* NULL-terminated */
     struct launch l = { .log_path = "/tmp/heapscope-run-XXXXXX" };
     if (find_preload(l.lib, sizeof l.lib) != 0)
-        return cli_error("cannot find libheapscope.so (set HEAPSCOPE_PRELOAD to its path)");
+        return cli_error("cannot find libheapscope.so (set " HS_ENV_PRELOAD " to its path)");
     l.untraceable = program_untraceable(program[0], l.why, sizeof l.why);
     if (l.untraceable) {
         strcat(l.why, ": it cannot be traced by preloading");
