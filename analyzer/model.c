@@ -365,7 +365,9 @@ static int keep_snapshot(struct loader *l, char *err, size_t errlen)
 {
     struct model *m = l->m;
     const char *want = l->o->snapshot;
-    if (l->chosen_snap < 0 && (want || m->n_snapshots)) {
+    /* (a trace whose only snapshot was cut short by a kill still loads: the
+     * commands that need one say so) */
+    if (l->chosen_snap < 0 && want) {
         char names[512] = "";
         for (size_t i = 0; i < m->n_snapshots && strlen(names) < sizeof names - 80; i++)
             if (m->snapshots[i].complete)

@@ -207,16 +207,18 @@ void rec_snapshot_peak(uint64_t live)
 }
 
 /* The snapshot signal. Outside the tracer and the allocator (the hooks call
- * the real allocator with the guard held), with no writer thread to ask, the
- * snapshot is taken here and now: a program with one thread, idle in a
- * system call, may never allocate again to take it later. Otherwise the
- * writer's next tick, or the next allocation's, takes it. */
+ * the real allocator with the guard held), the snapshot is taken here and
+ * now, of the heap as it is when the signal comes (the other threads are
+ * paused as for any snapshot): a program with one thread, idle in a system
+ * call, may never allocate again to take it later, and a writer's tick
+ * would take it later, of a heap the program went on changing. Inside the
+ * tracer, the writer's next tick or the next allocation's takes it. */
 static void on_snapshot_signal(int sig, siginfo_t *info, void *context)
 {
     (void)sig;
     (void)info;
     (void)context;
-    if (rec_self.guard || out_writer_tid() || !atomic_load(&rec_on)) {
+    if (rec_self.guard || !atomic_load(&rec_on)) {
         atomic_fetch_add(&snapshot_requests, 1);
         return;
     }
