@@ -3,7 +3,8 @@
  * analyzer does offline but symbolization (a fuzzed module path could name
  * any file): the reader, the model, the heap graph (leak kinds, cycles,
  * chains), and refcount histories. It must never crash, hang or leak.
- * Built and run by tests/integration/test_fuzz.py.
+ * Built by the CMake target fuzz_trace (tests/CMakeLists.txt), run by
+ * tests/integration/test_fuzz.py.
  */
 #include <stdint.h>
 #include <stdio.h>

@@ -1,13 +1,13 @@
 """A fuzzer over the trace reader and the analyzer's model and graph
-(libFuzzer, clang, with AddressSanitizer and UndefinedBehaviorSanitizer),
-seeded with real traces, run for HEAPSCOPE_FUZZ_SECONDS (60 by default):
-no crash, no hang, no leak, no undefined behaviour."""
+(libFuzzer, clang, with AddressSanitizer and UndefinedBehaviorSanitizer), the
+CMake target fuzz_trace, seeded with real traces, run for
+HEAPSCOPE_FUZZ_SECONDS (60 by default): no crash, no hang, no leak, no
+undefined behaviour."""
 import os
 import shutil
 import subprocess
 from hs import *
 
-src = os.path.dirname(os.environ["SAMPLE_SOURCES"])
 build = os.environ["BUILD_DIR"]
 seconds = int(os.environ.get("HEAPSCOPE_FUZZ_SECONDS", "60"))
 work = os.path.join(build, "fuzz")
@@ -15,12 +15,10 @@ corpus = os.path.join(work, "corpus")
 shutil.rmtree(work, ignore_errors=True)
 os.makedirs(corpus)
 
-exe = os.path.join(work, "fuzz_trace")
-srcs = [os.path.join(src, p) for p in ("tests/fuzz/fuzz_trace.c", "format/format.c", "analyzer/model.c",
-                                        "analyzer/graph.c", "analyzer/util.c", "analyzer/rc_objects.c")]
-p = run(["clang", "-g", "-O1", "-D_GNU_SOURCE", "-fsanitize=fuzzer,address,undefined", "-fno-sanitize-recover=undefined",
-         "-I" + os.path.join(src, "format"), "-I" + os.path.join(src, "analyzer")] + srcs + ["-lzstd", "-o", exe])
-check(p.returncode == 0, "the fuzzer builds with clang: " + p.stderr[-400:])
+# the CMake target fuzz_trace (tests/CMakeLists.txt), built with clang
+exe = os.environ.get("FUZZ_TRACE", "")
+check(exe != "", "the build has the fuzzer: clang was not found when it was configured")
+check(os.path.isfile(exe), "the fuzzer %s is built (cmake --build build --target fuzz_trace)" % exe)
 
 # seeds: small real traces of different shapes
 seeds = [[program("leak_known")], [program("graph_demo"), "chain"], [program("api_use")],
