@@ -35,13 +35,11 @@ static const struct leak_report *sort_ctx;
 static int by_kind_stack(const void *a, const void *b)
 {
     size_t x = *(const size_t *)a, y = *(const size_t *)b;
-    unsigned kx = block_kind(sort_ctx, x), ky = block_kind(sort_ctx, y);
-    if (kx != ky)
-        return kx < ky ? -1 : 1;
-    unsigned vx = block_via(sort_ctx, x) + 64 * (unsigned)block_inherited(sort_ctx, x);
-    unsigned vy = block_via(sort_ctx, y) + 64 * (unsigned)block_inherited(sort_ctx, y);
-    if (vx != vy)
-        return vx < vy ? -1 : 1;
+    const unsigned kx[] = { block_kind(sort_ctx, x), block_via(sort_ctx, x), (unsigned)block_inherited(sort_ctx, x) };
+    const unsigned ky[] = { block_kind(sort_ctx, y), block_via(sort_ctx, y), (unsigned)block_inherited(sort_ctx, y) };
+    for (size_t i = 0; i < sizeof kx / sizeof *kx; i++) /* what same_record compares, in that order */
+        if (kx[i] != ky[i])
+            return kx[i] < ky[i] ? -1 : 1;
     uint32_t sx = sort_ctx->m->blocks[x].stack_id, sy = sort_ctx->m->blocks[y].stack_id;
     return sx < sy ? -1 : sx > sy ? 1 : (x > y) - (x < y);
 }
