@@ -212,11 +212,17 @@ struct stack_origin {
     ((struct stack_origin){ (uintptr_t)__builtin_return_address(0),                     \
                             (uintptr_t)__builtin_frame_address(0) + 16,                 \
                             *(const uintptr_t *)__builtin_frame_address(0) })
+/* A thread's previous walk, which the next one reuses where the stack is
+ * unchanged (unwind.c says how that stays exact). Made for walks of up to
+ * cap frames; it may pass to another thread. NULL when out of memory. */
+struct stack_memo;
+struct stack_memo *stack_memo_new(unsigned cap) HS_HIDDEN;
 /* Fills frames with return addresses, the caller of the interposed function
  * first, walking from `from` (NULL: from here); returns how many (at most
- * max), and their stack_hash in *hash (the walk computes it while it waits
- * on memory). */
-unsigned stack_capture(const struct stack_origin *from, uintptr_t *frames, unsigned max, uint64_t *hash) HS_HIDDEN;
+ * max), and their stack_hash in *hash. With a memo (or NULL), reuses the
+ * previous walk and leaves this one there. */
+unsigned stack_capture(const struct stack_origin *from, struct stack_memo *memo, uintptr_t *frames,
+                       unsigned max, uint64_t *hash) HS_HIDDEN;
 /* Forgets the cached unwind rules (code was unloaded). */
 void stack_capture_forget(void) HS_HIDDEN;
 /* The stack pointer of the caller of the innermost frame running one of the
@@ -230,7 +236,9 @@ uintptr_t stack_caller_sp(const char *const *names) HS_HIDDEN;
  * out of memory. */
 uint32_t stack_table_intern(const uintptr_t *frames, unsigned n, int *is_new) HS_HIDDEN;
 /* The same, for a caller that hashed (stack_hash) and wants the table's
- * own copy of the frames (stable for the life of the process). */
+ * own copy of the frames (stable for the life of the process). A stack's
+ * hash takes its frames outermost first, so a walk that reuses the outer
+ * part of the previous one reuses its hash as well. */
 uint64_t stack_hash(const uintptr_t *frames, unsigned n) HS_HIDDEN;
 #define STACK_HASH_SEED 0x9e3779b97f4a7c15ull
 static inline uint64_t stack_hash_step(uint64_t h, uintptr_t frame)
@@ -300,6 +308,9 @@ struct out_counters {
 };
 struct out_counters *out_counters(struct out_buf *b) HS_HIDDEN;
 void **out_stack_cache(struct out_buf *b) HS_HIDDEN;
+/* The calling thread's stack memo, made on first use; NULL if it cannot be
+ * (no buffer, no memory). Needs no lock: only the owner uses it. */
+struct stack_memo *out_stack_memo(void) HS_HIDDEN;
 /* Sums every buffer's counters (exact once threads are quiet). */
 void out_sum_counters(struct out_counters *sum) HS_HIDDEN;
 void out_release(struct out_buf *b) HS_HIDDEN;

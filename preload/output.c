@@ -50,6 +50,7 @@ struct out_buf {
     struct fmt_region_header *reg; /* its journal region, NULL if none yet */
     struct out_counters counters;
     void *stack_cache;
+    struct stack_memo *memo;  /* the owner's previous stack walk */
     uint32_t tid;
     int owned;                /* a live thread uses it */
     struct out_buf *next_all; /* every buffer ever made */
@@ -272,6 +273,16 @@ struct out_buf *out_acquire(size_t need)
 struct fmt_buf *out_fmt(struct out_buf *b) { return &b->fb; }
 struct out_counters *out_counters(struct out_buf *b) { return &b->counters; }
 void **out_stack_cache(struct out_buf *b) { return &b->stack_cache; }
+
+struct stack_memo *out_stack_memo(void)
+{
+    struct out_buf *b = my_buf;
+    if (HS_UNLIKELY(!b) && !(b = my_buf = new_thread_buf()))
+        return NULL;
+    if (HS_UNLIKELY(!b->memo))
+        b->memo = stack_memo_new(hs_opt.max_frames);
+    return b->memo;
+}
 
 void out_sum_counters(struct out_counters *sum)
 {

@@ -34,7 +34,7 @@ static unsigned capture(uintptr_t ret, uintptr_t *frames, uint32_t *sid, int *is
 {
     uintptr_t raw[FMT_MAX_FRAMES];
     uint64_t hash;
-    unsigned n = stack_capture(NULL, raw, hs_opt.max_frames, &hash), skip = 0;
+    unsigned n = stack_capture(NULL, NULL, raw, hs_opt.max_frames, &hash), skip = 0;
     while (skip < n && raw[skip] != ret)
         skip++;
     skip = skip < n ? skip + 1 : 0;

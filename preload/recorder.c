@@ -80,7 +80,7 @@ static void alloc_locked(unsigned fn, void *ptr, size_t size, const struct stack
     live_prefetch((uintptr_t)ptr);
     uintptr_t frames[FMT_MAX_FRAMES];
     uint64_t hash;
-    unsigned n = stack_capture(from, frames, hs_opt.max_frames, &hash);
+    unsigned n = stack_capture(from, out_stack_memo(), frames, hs_opt.max_frames, &hash);
     struct out_buf *ob = out_acquire(FMT_STACK_ROOM(n) + FMT_ALLOC_ROOM);
     if (!ob)
         return;

@@ -35,7 +35,7 @@ static atomic_uint next_id = 1;
 uint64_t stack_hash(const uintptr_t *f, unsigned n)
 {
     uint64_t h = STACK_HASH_SEED;
-    for (unsigned i = 0; i < n; i++)
+    for (unsigned i = n; i-- > 0;)
         h = stack_hash_step(h, f[i]);
     return stack_hash_finish(h, n);
 }

@@ -17,6 +17,7 @@
 #include <string.h>
 
 static uintptr_t self_start, self_end;
+static atomic_uint memo_gen = 1; /* memos made before it changed are not reused */
 
 void stack_capture_init(void)
 {
@@ -81,11 +82,103 @@ static uint32_t rule_for(uintptr_t pc)
 
 void stack_capture_forget(void)
 {
+    atomic_fetch_add_explicit(&memo_gen, 1, memory_order_relaxed);
     for (unsigned i = 0; i < (1u << RULE_SLOT_BITS); i++)
         atomic_store_explicit(&rule_cache[i], 0, memory_order_relaxed);
 }
 
-unsigned stack_capture(const struct stack_origin *from, uintptr_t *frames, unsigned max, uint64_t *hash)
+/*
+ * The previous walk, to reuse (a thread's memo). A walk is a function of its
+ * state at each frame (pc, sp, bp) and of the stack words it reads there:
+ * the return address at CFA-8, and rbp's saved copy when the rule restores
+ * it. So when a new walk reaches a frame whose state equals one of the
+ * previous walk's, and every word the previous walk read from there on
+ * still holds what it read, the rest of the new walk would read the same
+ * words and find the same frames: they are copied, checked one independent
+ * load each instead of a chain of dependent ones. Only bp's that a later
+ * rule uses (need_bp) are compared. The checks read, in order, only what
+ * the walk itself would read, so they cannot fault where it would not; and
+ * they hold whichever thread made the memo (buffers, and memos, pass to new
+ * threads). Frames are kept outermost first, so a new walk rewrites only its
+ * fresh inner frames; hcum[i] is the hash of frames 0..i (stack_hash hashes
+ * outermost first for this).
+ */
+enum { END_STOP, END_ZERO, END_MAX };
+
+struct memo_frame {
+    uintptr_t pc, sp, bp; /* the frame's state */
+    uintptr_t rbp_chk;    /* where the move outward read a bp that is used, or 0 */
+    uint64_t hcum;
+    uintptr_t need_bp;    /* the walk outward from here uses bp */
+};
+
+struct fresh_frame {
+    uintptr_t pc, sp, bp;
+    uintptr_t rbp_at;     /* where the move outward read rbp, or 0 */
+    uintptr_t kind;
+};
+
+struct stack_memo {
+    unsigned n, cap, gen, end; /* end: how the walk ended, past frame 0 */
+    uintptr_t end_slot;        /* END_ZERO: the slot that held 0 */
+    struct memo_frame *f;      /* outermost (0) first */
+    struct fresh_frame *fresh; /* the walk in progress, innermost first */
+};
+
+/* A walk stops reusing after this many matches whose outer frames changed. */
+#define MEMO_TRIES 4
+
+struct stack_memo *stack_memo_new(unsigned cap)
+{
+    size_t bytes = sizeof(struct stack_memo) + (size_t)cap * (sizeof(struct memo_frame) + sizeof(struct fresh_frame));
+    struct stack_memo *m = plat_map(bytes);
+    if (!m)
+        return NULL;
+    m->cap = cap;
+    m->f = (struct memo_frame *)(m + 1);
+    m->fresh = (struct fresh_frame *)(m->f + cap);
+    return m;
+}
+
+/* Checks that the memo's frames 0..o-1 still follow from frame o, writing
+ * them into frames[at...]; 1 if all do. */
+static int memo_suffix_holds(const struct stack_memo *m, unsigned o, uintptr_t *frames, unsigned at)
+{
+    const struct memo_frame *f = m->f;
+    for (unsigned q = o; q > 0; q--) {
+        if (*(const uintptr_t *)(f[q - 1].sp - 8) != f[q - 1].pc ||
+            (f[q].rbp_chk && *(const uintptr_t *)f[q].rbp_chk != f[q - 1].bp))
+            return 0;
+        frames[at++] = f[q - 1].pc;
+    }
+    return m->end != END_ZERO || *(const uintptr_t *)m->end_slot == 0;
+}
+
+/* The memo of the walk just made: the old one's frames 0..keep-1 (none if
+ * keep is 0), then the n fresh frames inward of them. */
+static void memo_write(struct stack_memo *m, unsigned keep, unsigned n, unsigned end, uintptr_t end_slot)
+{
+    struct memo_frame *f = m->f;
+    unsigned i = keep;
+    uintptr_t need = keep ? f[keep - 1].need_bp : 0; /* past the end: nothing reused reads it */
+    uint64_t h = keep ? f[keep - 1].hcum : STACK_HASH_SEED;
+    if (!keep) {
+        m->end = end;
+        m->end_slot = end_slot;
+    }
+    for (unsigned g = n; g-- > 0; i++) {
+        const struct fresh_frame *x = &m->fresh[g];
+        h = stack_hash_step(h, x->pc);
+        f[i] = (struct memo_frame){ x->pc, x->sp, x->bp, need ? x->rbp_at : 0, h, 0 };
+        need = x->kind == CFI_RBP || (x->kind == CFI_RSP && !x->rbp_at && need);
+        f[i].need_bp = need;
+    }
+    m->n = i;
+    m->gen = atomic_load_explicit(&memo_gen, memory_order_relaxed);
+}
+
+unsigned stack_capture(const struct stack_origin *from, struct stack_memo *m, uintptr_t *frames, unsigned max,
+                       uint64_t *hash)
 {
     uintptr_t pc, sp, bp;
     if (from) {
@@ -95,34 +188,66 @@ unsigned stack_capture(const struct stack_origin *from, uintptr_t *frames, unsig
     } else {
         __asm__ volatile("lea 0(%%rip), %0\n\tmov %%rsp, %1\n\tmov %%rbp, %2" : "=r"(pc), "=r"(sp), "=r"(bp));
     }
-    unsigned kept = 0, own = 0;
-    uintptr_t lookup = from ? pc - 1 : pc; /* our own first pc is exact; the rest are return addresses */
-    uint64_t h = STACK_HASH_SEED;
+    if (m && (max > m->cap || m->gen != atomic_load_explicit(&memo_gen, memory_order_relaxed)))
+        m->n = 0, m = m->cap >= max ? m : NULL;
+    unsigned kept = 0, own = 0, end = END_MAX, tries = MEMO_TRIES;
+    int o = m ? (int)m->n - 1 : -1; /* the old frame the search is at */
+    uintptr_t lookup = from ? pc - 1 : pc, end_slot = 0;
     while (kept < max) {
         if (kept || pc < self_start || pc >= self_end) {
-            frames[kept++] = pc;
-            h = stack_hash_step(h, pc);
+            while (o >= 0 && m->f[o].sp < sp)
+                o--;
+            if (o >= 0 && m->f[o].sp == sp && m->f[o].pc == pc && (!m->f[o].need_bp || m->f[o].bp == bp)) {
+                unsigned n = kept + 1 + (unsigned)o;
+                frames[kept] = pc;
+                if ((m->end == END_MAX ? n == max : n <= max) && memo_suffix_holds(m, (unsigned)o, frames, kept + 1)) {
+                    memo_write(m, (unsigned)o + 1, kept, END_MAX, 0);
+                    *hash = stack_hash_finish(m->f[n - 1].hcum, n);
+                    return n;
+                }
+                o = --tries ? o - 1 : -1; /* its outer frames changed: look further out */
+            }
+            frames[kept] = pc;
+            if (m)
+                m->fresh[kept] = (struct fresh_frame){ pc, sp, bp, 0, CFI_FAIL };
+            kept++;
         }
         else if (++own > OWN_FRAMES_MAX)
             break;
         uint32_t rule = rule_for(lookup);
         unsigned kind = rule >> RULE_KIND_SHIFT;
-        if (kind == CFI_STOP)
+        if (m && kept)
+            m->fresh[kept - 1].kind = kind;
+        if (kind == CFI_STOP) {
+            end = END_STOP;
             break;
+        }
         if (HS_UNLIKELY(kind != CFI_RSP && kind != CFI_RBP))
             return capture_slow(frames, max, hash);
         uintptr_t cfa = (kind == CFI_RSP ? sp : bp) + (rule & ((1u << RULE_OFF_BITS) - 1));
         if (HS_UNLIKELY(cfa <= sp || cfa - sp > FRAME_BYTES_MAX))
             return capture_slow(frames, max, hash);
         pc = *(const uintptr_t *)(cfa - 8);
-        if (rule & RULE_RBP_SAVED)
-            bp = *(const uintptr_t *)(cfa + 8 * (intptr_t)((int32_t)(rule << 5) >> 25)); /* bits 20-26, signed */
+        if (rule & RULE_RBP_SAVED) {
+            uintptr_t at = cfa + 8 * (intptr_t)((int32_t)(rule << 5) >> 25); /* bits 20-26, signed */
+            bp = *(const uintptr_t *)at;
+            if (m && kept)
+                m->fresh[kept - 1].rbp_at = at;
+        }
         sp = cfa;
-        if (!pc)
+        if (!pc) {
+            end = END_ZERO;
+            end_slot = cfa - 8;
             break;
+        }
         lookup = pc - 1;
     }
-    *hash = stack_hash_finish(h, kept);
+    if (m && kept) {
+        memo_write(m, 0, kept, end, end_slot);
+        *hash = stack_hash_finish(m->f[kept - 1].hcum, kept);
+    } else {
+        *hash = stack_hash(frames, kept);
+    }
     return kept;
 }
 
