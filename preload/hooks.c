@@ -99,6 +99,7 @@ static void resolve(void)
     FIND(wait3);
     FIND(wait4);
     FIND(waitid);
+    live_init(real.malloc_usable_size);
     FIND(malloc); /* last: its being set says all are */
 #undef FIND
 }
@@ -136,7 +137,7 @@ EXPORT void *malloc(size_t n)
     if (!traced())
         return real.malloc(n);
     struct stack_origin from = HS_CALLER_ORIGIN();
-    void *p = REAL_CALL(real.malloc(n));
+    void *p = REAL_CALL(real.malloc(live_request(n)));
     rec_alloc(FMT_FN_MALLOC, p, n, &from);
     return p;
 }
@@ -150,11 +151,12 @@ EXPORT void *calloc(size_t n, size_t size)
         }
         resolve();
     }
-    if (!traced())
+    size_t total;
+    if (__builtin_mul_overflow(n, size, &total) || !traced())
         return real.calloc(n, size);
     struct stack_origin from = HS_CALLER_ORIGIN();
-    void *p = REAL_CALL(real.calloc(n, size));
-    rec_alloc(FMT_FN_CALLOC, p, n * size, &from);
+    void *p = REAL_CALL(real.calloc(1, live_request(total)));
+    rec_alloc(FMT_FN_CALLOC, p, total, &from);
     return p;
 }
 
@@ -165,6 +167,8 @@ EXPORT void free(void *p)
     ENSURE_REAL();
     if (traced())
         rec_free(p);
+    else
+        live_remove((uintptr_t)p, NULL); /* not recorded, but its tag is gone */
     real.free(p);
 }
 
@@ -183,11 +187,17 @@ static void *do_realloc(void *p, size_t n, size_t count, size_t size, unsigned f
     if (HS_UNLIKELY(p && boot_owns(p)))
         return boot_realloc(p, n);
     ENSURE_REAL();
-    if (!traced())
-        return fn == FMT_FN_REALLOC ? real.realloc(p, n) : real.reallocarray(p, count, size);
     struct live_block saved;
+    if (!traced()) { /* not recorded; but a tagged block loses its tag */
+        int had = p && live_remove((uintptr_t)p, &saved);
+        void *q = fn == FMT_FN_REALLOC ? real.realloc(p, n) : real.reallocarray(p, count, size);
+        if (had && !q && n) /* failed: the block is as it was */
+            live_insert(&saved);
+        return q;
+    }
     int had = rec_realloc_take(p, &saved);
-    void *q = REAL_CALL(fn == FMT_FN_REALLOC ? real.realloc(p, n) : real.reallocarray(p, count, size));
+    /* realloc(p, 0) frees p: it must still */
+    void *q = REAL_CALL(real.realloc(p, p && !n ? 0 : live_request(n)));
     rec_realloc_done(p, had, &saved, q, n, fn, from);
     return q;
 }
@@ -215,35 +225,48 @@ EXPORT int posix_memalign(void **out, size_t align, size_t n)
     if (!traced())
         return real.posix_memalign(out, align, n);
     struct stack_origin from = HS_CALLER_ORIGIN();
-    int err = REAL_CALL(real.posix_memalign(out, align, n));
+    int err = REAL_CALL(real.posix_memalign(out, align, live_request(n)));
     if (!err)
         rec_alloc(FMT_FN_POSIX_MEMALIGN, *out, n, &from);
     return err;
 }
 
-#define ALIGNED_HOOK(name, fn_id, params, args, size)  \
-    EXPORT void *name params                          \
-    {                                                 \
-        ENSURE_REAL();                                \
-        if (!traced())                                \
-            return real.name args;                    \
-        struct stack_origin from = HS_CALLER_ORIGIN(); \
-        void *p = REAL_CALL(real.name args);          \
-        rec_alloc(fn_id, p, size, &from);             \
-        return p;                                     \
+/* traced_call: the real call for a traced block, with its tag's room */
+#define ALIGNED_HOOK(name, fn_id, params, args, traced_call, size) \
+    EXPORT void *name params                                       \
+    {                                                              \
+        ENSURE_REAL();                                             \
+        if (!traced())                                             \
+            return real.name args;                                 \
+        struct stack_origin from = HS_CALLER_ORIGIN();             \
+        void *p = REAL_CALL(traced_call);                          \
+        rec_alloc(fn_id, p, size, &from);                          \
+        return p;                                                  \
     }
 
-ALIGNED_HOOK(aligned_alloc, FMT_FN_ALIGNED_ALLOC, (size_t align, size_t n), (align, n), n)
-ALIGNED_HOOK(memalign, FMT_FN_MEMALIGN, (size_t align, size_t n), (align, n), n)
-ALIGNED_HOOK(valloc, FMT_FN_VALLOC, (size_t n), (n), n)
-ALIGNED_HOOK(pvalloc, FMT_FN_PVALLOC, (size_t n), (n), n)
+/* pvalloc(n) is memalign(page, n rounded up to pages, at least one); the
+ * tag goes past that, not into the rounding */
+static size_t page_round(size_t n)
+{
+    size_t page = (size_t)getpagesize();
+    return n > SIZE_MAX - page ? n : n ? (n + page - 1) & ~(page - 1) : page;
+}
+
+ALIGNED_HOOK(aligned_alloc, FMT_FN_ALIGNED_ALLOC, (size_t align, size_t n), (align, n),
+             real.aligned_alloc(align, live_request(n)), n)
+ALIGNED_HOOK(memalign, FMT_FN_MEMALIGN, (size_t align, size_t n), (align, n),
+             real.memalign(align, live_request(n)), n)
+ALIGNED_HOOK(valloc, FMT_FN_VALLOC, (size_t n), (n), real.memalign((size_t)getpagesize(), live_request(n)), n)
+ALIGNED_HOOK(pvalloc, FMT_FN_PVALLOC, (size_t n), (n),
+             real.memalign((size_t)getpagesize(), live_request(page_round(n))), n)
 
 EXPORT size_t malloc_usable_size(void *p)
 {
     if (p && boot_owns(p))
         return *(size_t *)((char *)p - 16);
     ENSURE_REAL();
-    return real.malloc_usable_size(p);
+    size_t n = real.malloc_usable_size(p);
+    return p ? live_usable(p, n) : n;
 }
 
 /* -------------------------------------------------------------- modules */
@@ -470,6 +493,7 @@ static void heapscope_exit_handler(void *arg)
 __attribute__((constructor)) static void heapscope_start(void)
 {
     ENSURE_REAL();
+    live_learn_free_mark(real.malloc, real.free);
     rec_start();
     notes_allocator(); /* before the writer: a process whose malloc is not ours gets none */
     rec_start_late();

@@ -270,7 +270,7 @@ void type_table_foreach(void (*fn)(uint32_t id, const char *name, void *arg), vo
 void type_table_lock(void) HS_HIDDEN;
 void type_table_unlock(void) HS_HIDDEN;
 
-/* ---- live.c: the table of live blocks ---- */
+/* ---- live.c: the live blocks ---- */
 
 struct live_block {
     uintptr_t addr;
@@ -281,15 +281,29 @@ struct live_block {
     uint32_t gen : 6;      /* the process that made it: forks since the first traced one */
     uint64_t birth_ns;
 };
+/* A block smaller than LIVE_TAG_MAX keeps its record in a tag, the last
+ * LIVE_TAG bytes of its usable size (live.c says why). */
+#define LIVE_TAG 16
+#define LIVE_TAG_MAX (64 * 1024)
+/* The real allocator's malloc_usable_size, which tagging needs (NULL: no
+ * block is tagged). Before any block is. */
+void live_init(size_t (*usable)(void *)) HS_HIDDEN;
+/* Learns how glibc marks a block it holds freed (its tcache key), so that
+ * a snapshot can tell one freed where the hooks did not see it. */
+void live_learn_free_mark(void *(*real_malloc)(size_t), void (*real_free)(void *)) HS_HIDDEN;
+/* How many bytes to ask the real allocator for, for a traced block of n. */
+size_t live_request(size_t n) HS_HIDDEN;
+/* The usable size of block p to tell the program, from the real one: a
+ * tagged block's is LIVE_TAG less. */
+size_t live_usable(const void *p, size_t usable) HS_HIDDEN;
+/* Records a block just allocated (with live_request's size, if tagged). */
 int live_insert(const struct live_block *b) HS_HIDDEN;
-/* Starts loading addr's slot into the cache, so that the insert after a
- * stack walk finds it there (the table is larger than any cache). */
-void live_prefetch(uintptr_t addr) HS_HIDDEN;
-/* Removes addr; 1 and *out filled if it was live, 0 if not. */
+/* Removes addr; 1 and *out filled (if out) if it was live, 0 if not. */
 int live_remove(uintptr_t addr, struct live_block *out) HS_HIDDEN;
 /* Sets a live block's type (type_id != 0) and ORs flags in; 1 if addr is live. */
 int live_update(uintptr_t addr, uint32_t type_id, uint32_t flags) HS_HIDDEN;
-/* Calls fn for every live block, one shard locked at a time. */
+/* Calls fn for every live block. The program's threads must be paused
+ * (scan_pause): a tag is read from the block. */
 void live_foreach(void (*fn)(const struct live_block *b, void *arg), void *arg) HS_HIDDEN;
 void live_lock_all(void) HS_HIDDEN;
 void live_unlock_all(void) HS_HIDDEN;

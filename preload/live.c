@@ -1,17 +1,40 @@
 /*
- * The table of live blocks: address -> size, stack id, type, birth time.
+ * The live blocks: for each, its size, stack id, type, flags and birth.
  *
- * 256 shards chosen by the address's hash, each an open-addressing table with
- * linear probing under its own small lock: two threads contend only when they
- * touch the same shard at the same moment. A removal shifts the entries after
- * it back (no tombstones), so a table is rebuilt only to grow: rebuilding a
- * table full of tombstones every few thousand frees, with its mmap and
- * munmap, cost TLB-shootdown interrupts and lock waits with two threads.
+ * A block smaller than LIVE_TAG_MAX carries its record in a tag, the last
+ * LIVE_TAG bytes of its usable size: the hooks ask the real allocator for
+ * that much more (live_request), and take it off malloc_usable_size. Its
+ * free reads the tag from memory the allocator itself touches on free, so
+ * the hot path keeps no table and misses no cache line of its own (as
+ * bytehound does). Which addresses hold tagged blocks is a bitmap, one bit
+ * per 16-byte granule, in leaves of 4 GiB of address space made on first
+ * use, with a bit per page of bitmap touched so that a snapshot reads only
+ * those: one atomic operation an event, on a line neighbouring blocks share.
+ * A snapshot reads the tags with the program's threads paused (a block
+ * freed meanwhile could be unmapped under it).
+ *
+ * A block can be freed where the hooks do not see it: a library loaded
+ * with RTLD_DEEPBIND (PHP's extensions) calls libc's free directly. Its bit
+ * stays, over memory that is free or another block's. So a tag carries a
+ * 39-bit check of its address and contents, and a snapshot reads a tag only
+ * where the chunk it would belong to lies within one mapping; a tag that
+ * fails is the memory's, not ours, and its bit is cleared. With glibc, a
+ * block whose second word is glibc's tcache key is in its tcache: free. (A
+ * block freed so into a fastbin still looks live.)
+ *
+ * Larger blocks, which the allocator may map on their own (where 16 more
+ * bytes could cross a page and change what malloc_usable_size says), are
+ * kept in a table instead; so are the types of tagged blocks, which the
+ * client API sets and the tag has no room for. The table: 256 shards chosen
+ * by the address, each an open-addressing table with linear probing under
+ * its own small lock; removal shifts later entries back (no tombstones).
  * Memory comes from plat_map.
  */
 #include "internal.h"
 
 #include <string.h>
+
+/* ------------------------------------------------------------ the table */
 
 #define SHARDS 256
 #define EMPTY ((uintptr_t)0)
@@ -22,28 +45,25 @@ struct shard {
     size_t cap, live;
 } __attribute__((aligned(64)));
 
-static struct shard shards[SHARDS];
+struct table {
+    struct shard shards[SHARDS];
+    atomic_size_t count; /* entries, for a free to skip an empty table */
+};
 
-/* Locality without clustering: the sixteen 16-byte granules of a 256-byte
- * region (two to eight blocks as malloc hands them out one after another)
- * share a group of eight slots, and groups are scattered by a multiplicative
- * hash, so neighbouring blocks cost one cache miss between them rather than
- * one each (python3: 8% less CPU than groups of 64 bytes). Keeping whole
- * regions in order made runs of occupied slots merge and probes walk
- * thousands of slots (a quarter of a python3 run); a full scatter costs a
- * cache miss per call. The shard is chosen by 1 MiB region: threads, which
- * allocate from different arenas, rarely share one, nor its cache lines
- * (by 64 KiB region, two threads of the microbenchmark shared several, and
- * the lines bounced between their cores). */
+static struct table big;   /* blocks of LIVE_TAG_MAX bytes and more, untagged */
+static struct table types; /* the types of tagged blocks (type_id only) */
+
+/* Neighbouring blocks share a group of eight slots, groups scattered by a
+ * multiplicative hash; the shard is chosen by 1 MiB region. */
 static inline uint64_t hash_addr(uintptr_t a)
 {
     uint64_t group = (uint64_t)(a >> 8) * 0x9e3779b97f4a7c15ull;
     return (group >> 20 << 3) | ((a >> 4) & 7);
 }
 
-static inline struct shard *shard_of_addr(uintptr_t a)
+static inline struct shard *shard_of(struct table *t, uintptr_t a)
 {
-    return &shards[((uint64_t)(a >> 20) * 0x9e3779b97f4a7c15ull) >> 56];
+    return &t->shards[((uint64_t)(a >> 20) * 0x9e3779b97f4a7c15ull) >> 56];
 }
 
 /* Rebuilds the shard at twice its size (or its first). */
@@ -63,37 +83,23 @@ static int rebuild(struct shard *s)
         slots[j] = s->slots[i];
     }
     plat_unmap(s->slots, s->cap * sizeof *s->slots);
-    __atomic_store_n(&s->slots, slots, __ATOMIC_RELAXED); /* live_prefetch reads these unlocked */
-    __atomic_store_n(&s->cap, cap, __ATOMIC_RELAXED);
+    s->slots = slots;
+    s->cap = cap;
     return 0;
 }
 
-void live_prefetch(uintptr_t addr)
+static int table_insert(struct table *t, const struct live_block *b)
 {
-    /* unlocked reads: a stale answer only prefetches the wrong line */
-    struct shard *s = shard_of_addr(addr);
-    struct live_block *slots = __atomic_load_n(&s->slots, __ATOMIC_RELAXED);
-    size_t cap = __atomic_load_n(&s->cap, __ATOMIC_RELAXED);
-    if (cap)
-        __builtin_prefetch(&slots[hash_addr(addr) & (cap - 1)], 1);
-}
-
-/* Address 0 marks an empty slot: no block lives there. */
-static inline int storable(uintptr_t addr) { return addr != EMPTY; }
-
-int live_insert(const struct live_block *b)
-{
-    if (!storable(b->addr))
+    if (b->addr == EMPTY)
         return -1;
-    uint64_t h = hash_addr(b->addr);
-    struct shard *s = shard_of_addr(b->addr);
+    struct shard *s = shard_of(t, b->addr);
     plat_lock(&s->lock);
     if ((s->live + 1) * 4 >= s->cap * 3 && rebuild(s) != 0) { /* at most 3/4 full */
         plat_unlock(&s->lock);
         return -1;
     }
     size_t mask = s->cap - 1;
-    for (size_t j = h & mask;; j = (j + 1) & mask) {
+    for (size_t j = hash_addr(b->addr) & mask;; j = (j + 1) & mask) {
         uintptr_t a = s->slots[j].addr;
         if (a == b->addr) { /* an address we missed the free of: replace */
             s->slots[j] = *b;
@@ -102,6 +108,7 @@ int live_insert(const struct live_block *b)
         if (a == EMPTY) {
             s->slots[j] = *b;
             s->live++;
+            atomic_fetch_add_explicit(&t->count, 1, memory_order_relaxed);
             break;
         }
     }
@@ -109,13 +116,15 @@ int live_insert(const struct live_block *b)
     return 0;
 }
 
-/* The slot holding addr, or NULL. The shard's lock is held. */
-static struct live_block *find(struct shard *s, uintptr_t addr, uint64_t h)
+/* addr's slot with its shard locked (*sp, to unlock), or NULL. */
+static struct live_block *lock_and_find(struct table *t, uintptr_t addr, struct shard **sp)
 {
-    if (!s->cap)
+    struct shard *s = *sp = shard_of(t, addr);
+    plat_lock(&s->lock);
+    if (!s->cap || addr == EMPTY)
         return NULL;
     size_t mask = s->cap - 1;
-    for (size_t j = h & mask;; j = (j + 1) & mask) {
+    for (size_t j = hash_addr(addr) & mask;; j = (j + 1) & mask) {
         uintptr_t a = s->slots[j].addr;
         if (a == EMPTY)
             return NULL;
@@ -124,21 +133,9 @@ static struct live_block *find(struct shard *s, uintptr_t addr, uint64_t h)
     }
 }
 
-/* addr's slot with its shard locked (*sp, to unlock), or NULL and nothing
- * locked when addr cannot be stored. */
-static struct live_block *lock_and_find(uintptr_t addr, struct shard **sp)
-{
-    *sp = NULL;
-    if (!storable(addr))
-        return NULL;
-    struct shard *s = *sp = shard_of_addr(addr);
-    plat_lock(&s->lock);
-    return find(s, addr, hash_addr(addr));
-}
-
 /* Empties slot j, moving back each later entry of its run that may live
  * there: one whose home slot is not between j and itself. */
-static void erase(struct shard *s, size_t j)
+static void erase(struct table *t, struct shard *s, size_t j)
 {
     size_t mask = s->cap - 1;
     for (size_t k = (j + 1) & mask;; k = (k + 1) & mask) {
@@ -152,40 +149,29 @@ static void erase(struct shard *s, size_t j)
         }
     }
     s->slots[j].addr = EMPTY;
+    s->live--;
+    atomic_fetch_sub_explicit(&t->count, 1, memory_order_relaxed);
 }
 
-int live_remove(uintptr_t addr, struct live_block *out)
+static int table_remove(struct table *t, uintptr_t addr, struct live_block *out)
 {
+    if (!atomic_load_explicit(&t->count, memory_order_relaxed))
+        return 0;
     struct shard *s;
-    struct live_block *b = lock_and_find(addr, &s);
+    struct live_block *b = lock_and_find(t, addr, &s);
     if (b) {
-        *out = *b;
-        erase(s, (size_t)(b - s->slots));
-        s->live--;
+        if (out)
+            *out = *b;
+        erase(t, s, (size_t)(b - s->slots));
     }
-    if (s)
-        plat_unlock(&s->lock);
+    plat_unlock(&s->lock);
     return b != NULL;
 }
 
-int live_update(uintptr_t addr, uint32_t type_id, uint32_t flags)
-{
-    struct shard *s;
-    struct live_block *b = lock_and_find(addr, &s);
-    if (b) {
-        if (type_id)
-            b->type_id = type_id;
-        b->flags |= flags;
-    }
-    if (s)
-        plat_unlock(&s->lock);
-    return b != NULL;
-}
-
-void live_foreach(void (*fn)(const struct live_block *b, void *arg), void *arg)
+static void table_foreach(struct table *t, void (*fn)(const struct live_block *b, void *arg), void *arg)
 {
     for (int i = 0; i < SHARDS; i++) {
-        struct shard *s = &shards[i];
+        struct shard *s = &t->shards[i];
         plat_lock(&s->lock);
         for (size_t j = 0; j < s->cap; j++)
             if (s->slots[j].addr != EMPTY)
@@ -194,14 +180,308 @@ void live_foreach(void (*fn)(const struct live_block *b, void *arg), void *arg)
     }
 }
 
-void live_lock_all(void)
+static void table_lock(struct table *t)
 {
     for (int i = 0; i < SHARDS; i++)
-        plat_lock(&shards[i].lock);
+        plat_lock(&t->shards[i].lock);
+}
+
+static void table_unlock(struct table *t)
+{
+    for (int i = 0; i < SHARDS; i++)
+        plat_unlock(&t->shards[i].lock);
+}
+
+/* ----------------------------------------------------------- the bitmap */
+
+#define GRAIN_SHIFT 4                 /* a bit per 16 bytes */
+#define LEAF_SHIFT 32                 /* a leaf per 4 GiB of addresses */
+#define ADDR_BITS 47                  /* user space */
+#define LEAVES (1u << (ADDR_BITS - LEAF_SHIFT))
+#define LEAF_WORDS (1ull << (LEAF_SHIFT - GRAIN_SHIFT - 6))
+#define PAGE_WORDS 512                /* bitmap words in a 4 KiB page */
+#define LEAF_PAGES (LEAF_WORDS / PAGE_WORDS)
+
+struct leaf {
+    _Atomic uint64_t touched[LEAF_PAGES / 64]; /* a bit per page of bits written */
+    _Atomic uint64_t bits[LEAF_WORDS];
+};
+
+static struct leaf *_Atomic leaves[LEAVES];
+static struct plat_lock leaf_lock;
+
+static size_t (*usable_size)(void *);
+static int glibc; /* the real allocator is glibc's: its chunk headers can be checked */
+static uint64_t free_mark; /* what glibc writes into word 1 of a block in its tcache, or 0 */
+
+void live_init(size_t (*usable)(void *))
+{
+    usable_size = usable;
+    glibc = plat_malloc_is_glibc();
+}
+
+void live_learn_free_mark(void *(*real_malloc)(size_t), void (*real_free)(void *))
+{
+    if (!glibc)
+        return;
+    uint64_t *p = real_malloc(24);
+    if (!p)
+        return;
+    p[1] = 0;
+    real_free(p);
+    free_mark = p[1]; /* glibc's tcache key (2.34 and later); 0 if it went elsewhere */
+}
+
+size_t live_request(size_t n)
+{
+    if (n >= LIVE_TAG_MAX || !usable_size)
+        return n;
+    /* glibc's smallest chunk holds 24 bytes: a request below that is one,
+     * so asking for 24 + 16 keeps its usable size as it was */
+    return (n < 24 ? 24 : n) + LIVE_TAG;
+}
+
+static inline struct leaf *leaf_of(uintptr_t a)
+{
+    return a >> ADDR_BITS ? NULL : atomic_load_explicit(&leaves[a >> LEAF_SHIFT], memory_order_acquire);
+}
+
+static struct leaf *leaf_make(uintptr_t a)
+{
+    if (a >> ADDR_BITS)
+        return NULL;
+    plat_lock(&leaf_lock);
+    struct leaf *l = atomic_load(&leaves[a >> LEAF_SHIFT]);
+    if (!l && (l = plat_map(sizeof *l)))
+        atomic_store_explicit(&leaves[a >> LEAF_SHIFT], l, memory_order_release);
+    plat_unlock(&leaf_lock);
+    return l;
+}
+
+static inline size_t grain_of(uintptr_t a) { return (a & ((1ull << LEAF_SHIFT) - 1)) >> GRAIN_SHIFT; }
+
+/* The tag: word 0 the size (16 bits: below LIVE_TAG_MAX), gen (6), flags
+ * (2), typed (1), and the check (39); word 1 the stack id (32) and the
+ * birth in units of 2^20 ns (32: 52 days). */
+#define BIRTH_SHIFT 20
+#define TYPED (1ull << 24)
+#define CHECK_SHIFT 25
+
+static inline uint64_t tag_check(uintptr_t a, uint64_t low, uint64_t w1)
+{
+    uint64_t h = (a ^ low << 40 ^ w1 * 0x9e3779b97f4a7c15ull) * 0xff51afd7ed558ccdull;
+    return (h ^ h >> 29) >> CHECK_SHIFT;
+}
+
+static inline void tag_write(uintptr_t a, uint64_t *t, uint64_t low, uint64_t w1)
+{
+    t[0] = low | tag_check(a, low, w1) << CHECK_SHIFT;
+    t[1] = w1;
+}
+
+/* Whether t holds a tag made for a block at a. */
+static inline int tag_valid(uintptr_t a, const uint64_t *t)
+{
+    uint64_t low = t[0] & ((1ull << CHECK_SHIFT) - 1);
+    return t[0] >> CHECK_SHIFT == tag_check(a, low, t[1]);
+}
+
+static inline uint64_t *tag_at(uintptr_t a, size_t usable) { return (uint64_t *)(a + usable - LIVE_TAG); }
+static inline uint64_t *tag_of(uintptr_t a) { return tag_at(a, usable_size((void *)a)); }
+
+static void tag_read(uintptr_t a, const uint64_t *t, struct live_block *b)
+{
+    uint64_t w0 = t[0], w1 = t[1];
+    *b = (struct live_block){ .addr = a, .size = w0 & 0xffff, .stack_id = (uint32_t)w1,
+                              .gen = (w0 >> 16) & 63, .flags = (w0 >> 22) & 3,
+                              .birth_ns = (w1 >> 32) << BIRTH_SHIFT };
+    if (w0 & TYPED) {
+        struct shard *s;
+        struct live_block *e = lock_and_find(&types, a, &s);
+        if (e)
+            b->type_id = e->type_id;
+        plat_unlock(&s->lock);
+    }
+}
+
+static inline int bit_set(uintptr_t a)
+{
+    struct leaf *l = leaf_of(a);
+    size_t g = grain_of(a);
+    return l && (atomic_load_explicit(&l->bits[g / 64], memory_order_relaxed) >> (g % 64) & 1);
+}
+
+size_t live_usable(const void *p, size_t usable)
+{
+    uintptr_t a = (uintptr_t)p;
+    return usable >= LIVE_TAG && bit_set(a) && tag_valid(a, tag_at(a, usable)) ? usable - LIVE_TAG : usable;
+}
+
+/* Clears a's bit; whether it was set. */
+static int untag(uintptr_t a)
+{
+    struct leaf *l = leaf_of(a);
+    if (!l)
+        return 0;
+    size_t g = grain_of(a);
+    uint64_t m = 1ull << (g % 64);
+    if (!(atomic_load_explicit(&l->bits[g / 64], memory_order_relaxed) & m))
+        return 0;
+    return (atomic_fetch_and_explicit(&l->bits[g / 64], ~m, memory_order_relaxed) & m) != 0;
+}
+
+int live_insert(const struct live_block *b)
+{
+    if (b->size >= LIVE_TAG_MAX || !usable_size)
+        return table_insert(&big, b);
+    uintptr_t a = b->addr;
+    struct leaf *l = leaf_of(a);
+    if (HS_UNLIKELY(!l) && !(l = leaf_make(a)))
+        return -1;
+    tag_write(a, tag_of(a), b->size | (uint64_t)b->gen << 16 | (uint64_t)b->flags << 22 | (b->type_id ? TYPED : 0),
+              b->stack_id | (b->birth_ns >> BIRTH_SHIFT) << 32);
+    if (b->type_id)
+        table_insert(&types, &(struct live_block){ .addr = a, .type_id = b->type_id });
+    size_t g = grain_of(a), w = g / 64, page = w / PAGE_WORDS;
+    if (HS_UNLIKELY(!(atomic_load_explicit(&l->touched[page / 64], memory_order_relaxed) >> (page % 64) & 1)))
+        atomic_fetch_or_explicit(&l->touched[page / 64], 1ull << (page % 64), memory_order_relaxed);
+    atomic_fetch_or_explicit(&l->bits[w], 1ull << (g % 64), memory_order_release);
+    return 0;
+}
+
+int live_remove(uintptr_t addr, struct live_block *out)
+{
+    const uint64_t *t;
+    if (untag(addr) && tag_valid(addr, t = tag_of(addr))) { /* (else a bit left by a free we did not see) */
+        struct live_block b;
+        tag_read(addr, t, &b);
+        if (t[0] & TYPED)
+            table_remove(&types, addr, NULL);
+        if (out)
+            *out = b;
+        return 1;
+    }
+    return table_remove(&big, addr, out);
+}
+
+int live_update(uintptr_t addr, uint32_t type_id, uint32_t flags)
+{
+    uint64_t *t;
+    if (bit_set(addr) && tag_valid(addr, t = tag_of(addr))) {
+        uint64_t low = (t[0] & ((1ull << CHECK_SHIFT) - 1)) | (uint64_t)(flags & 3) << 22 | (type_id ? TYPED : 0);
+        if (type_id)
+            table_insert(&types, &(struct live_block){ .addr = addr, .type_id = type_id });
+        tag_write(addr, t, low, t[1]);
+        return 1;
+    }
+    struct shard *s;
+    struct live_block *b = lock_and_find(&big, addr, &s);
+    if (b) {
+        if (type_id)
+            b->type_id = type_id;
+        b->flags |= flags;
+    }
+    plat_unlock(&s->lock);
+    return b != NULL;
+}
+
+/* The program's read-write mappings, sorted, for a snapshot to read tags
+ * only where they can be. */
+struct spans {
+    struct plat_range *r;
+    size_t n, cap;
+};
+
+static void span_cb(const struct plat_mapping *m, void *arg)
+{
+    struct spans *s = arg;
+    if ((m->prot & (PLAT_PROT_READ | PLAT_PROT_WRITE)) != (PLAT_PROT_READ | PLAT_PROT_WRITE))
+        return;
+    if (s->n < s->cap)
+        s->r[s->n] = (struct plat_range){ m->start, m->end };
+    s->n++;
+}
+
+/* The tag of the block at a, if it is one: [a - 16, its end) lies in the
+ * mapping [start, end), and for glibc its chunk header agrees, so that
+ * malloc_usable_size reads nothing outside it. NULL if not. */
+static const uint64_t *tag_if_any(uintptr_t a, uintptr_t start, uintptr_t end)
+{
+    if (a - 16 < start || a >= end)
+        return NULL;
+    if (glibc) {
+        if (free_mark && ((const uint64_t *)a)[1] == free_mark) /* in the tcache */
+            return NULL;
+        uint64_t head = *(const uint64_t *)(a - 8), size = head & ~(uint64_t)7;
+        int mmapped = (head & 2) != 0;
+        if (size < 32 || size % 16 || size > end - (a - 16) || (!mmapped && size + 8 > end - (a - 16)))
+            return NULL;
+    }
+    size_t u = usable_size((void *)a);
+    if (u < LIVE_TAG || u > end - a)
+        return NULL;
+    const uint64_t *t = tag_at(a, u);
+    return tag_valid(a, t) ? t : NULL;
+}
+
+void live_foreach(void (*fn)(const struct live_block *b, void *arg), void *arg)
+{
+    struct spans sp = { 0 };
+    for (;;) { /* the threads are paused: the count holds from one pass to the next */
+        plat_maps_foreach(span_cb, &sp);
+        if (sp.n <= sp.cap)
+            break;
+        plat_unmap(sp.r, sp.cap * sizeof *sp.r);
+        sp.cap = sp.n + 16;
+        sp.n = 0;
+        if (!(sp.r = plat_map(sp.cap * sizeof *sp.r))) {
+            sp.cap = 0;
+            break;
+        }
+    }
+    size_t at = 0;
+    for (size_t i = 0; i < LEAVES; i++) {
+        struct leaf *l = atomic_load_explicit(&leaves[i], memory_order_acquire);
+        if (!l)
+            continue;
+        uintptr_t base = (uintptr_t)i << LEAF_SHIFT;
+        for (size_t page = 0; page < LEAF_PAGES; page++) {
+            if (!(atomic_load_explicit(&l->touched[page / 64], memory_order_relaxed) >> (page % 64) & 1))
+                continue;
+            for (size_t w = page * PAGE_WORDS; w < (page + 1) * PAGE_WORDS; w++) {
+                uint64_t bits = atomic_load_explicit(&l->bits[w], memory_order_acquire);
+                while (bits) {
+                    unsigned k = (unsigned)__builtin_ctzll(bits);
+                    bits &= bits - 1;
+                    uintptr_t a = base + ((w * 64 + k) << GRAIN_SHIFT);
+                    while (at < sp.n && sp.r[at].end <= a)
+                        at++;
+                    const uint64_t *t = at < sp.n ? tag_if_any(a, sp.r[at].start, sp.r[at].end) : NULL;
+                    if (!t) { /* freed where we did not see it */
+                        atomic_fetch_and_explicit(&l->bits[w], ~(1ull << k), memory_order_relaxed);
+                        continue;
+                    }
+                    struct live_block b;
+                    tag_read(a, t, &b);
+                    fn(&b, arg);
+                }
+            }
+        }
+    }
+    plat_unmap(sp.r, sp.cap * sizeof *sp.r);
+    table_foreach(&big, fn, arg);
+}
+
+void live_lock_all(void)
+{
+    plat_lock(&leaf_lock);
+    table_lock(&big);
+    table_lock(&types);
 }
 
 void live_unlock_all(void)
 {
-    for (int i = 0; i < SHARDS; i++)
-        plat_unlock(&shards[i].lock);
+    table_unlock(&types);
+    table_unlock(&big);
+    plat_unlock(&leaf_lock);
 }

@@ -77,7 +77,6 @@ static uint32_t intern_stack(struct out_buf *ob, const uintptr_t *frames, unsign
 
 static void alloc_locked(unsigned fn, void *ptr, size_t size, const struct stack_origin *from)
 {
-    live_prefetch((uintptr_t)ptr);
     uintptr_t frames[FMT_MAX_FRAMES];
     uint64_t hash;
     unsigned n = stack_capture(from, out_stack_memo(), frames, hs_opt.max_frames, &hash);

@@ -123,10 +123,8 @@ static void put_graph(const struct scan_result *scan)
 void rec_snapshot_write(const char *name, int scan, uintptr_t caller_sp)
 {
     static struct scan_result graph; /* big; snapshots are serialised */
-    if (scan) {
-        memset(&graph, 0, offsetof(struct scan_result, late));
-        scan_pause(&graph); /* paused threads hold no tracer lock: collecting is safe */
-    }
+    memset(&graph, 0, offsetof(struct scan_result, late));
+    scan_pause(&graph); /* blocks' tags are read: paused threads hold no tracer lock and free nothing */
     struct collect c = { 0 };
     size_t cap = (size_t)atomic_load(&rec_heap.live_blocks) + 1024;
     for (;;) { /* the heap may grow while we count: try again with more room */
@@ -148,8 +146,7 @@ void rec_snapshot_write(const char *name, int scan, uintptr_t caller_sp)
         c.blocks = NULL; /* out of memory: no snapshot */
     }
     int scanned = scan && c.blocks && scan_heap(c.blocks, c.n, caller_sp, &graph) == 0;
-    if (scan)
-        scan_resume();
+    scan_resume();
     if (!c.blocks)
         return;
 
