@@ -287,7 +287,18 @@ static inline int tag_valid(uintptr_t a, const uint64_t *t)
 }
 
 static inline uint64_t *tag_at(uintptr_t a, size_t usable) { return (uint64_t *)(a + usable - LIVE_TAG); }
-static inline uint64_t *tag_of(uintptr_t a) { return tag_at(a, usable_size((void *)a)); }
+/* A live block's usable size: glibc's, read from its chunk header as
+ * malloc_usable_size does (a call into libc costs more than the read). */
+static inline size_t usable_of(uintptr_t a)
+{
+    if (glibc) {
+        uint64_t head = *(const uint64_t *)(a - 8), size = head & ~(uint64_t)7;
+        return head & 2 ? size - 16 : size - 8; /* mmapped: no next chunk's prev_size to use */
+    }
+    return usable_size((void *)a);
+}
+
+static inline uint64_t *tag_of(uintptr_t a) { return tag_at(a, usable_of(a)); }
 
 static void tag_read(uintptr_t a, const uint64_t *t, struct live_block *b)
 {
