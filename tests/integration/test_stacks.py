@@ -1,6 +1,12 @@
 """The recorded stack of an allocation equals libunwind's full unw_backtrace
 at the same call, in a program and a shared library built without frame
-pointers and with them: speed must not come from shorter or wrong stacks."""
+pointers and with them: speed must not come from shorter or wrong stacks.
+And so for every block of programs that allocate through the stack shapes a
+walker reusing part of the thread's previous walk could get wrong
+(stackcheck_cases.c, stackcheck_throw.cpp)."""
+import collections
+import time
+
 from hs import *
 
 SITES = ((777, "main thread"), (778, "second thread"), (779, "signal handler"))
@@ -52,3 +58,91 @@ for (size, variant), part in zip(((777, "fp"), (778, "nofp")), parts):
     recorded = [int(f["address"], 16) for f in recs[0]["stack"] if not f["inlined"]]
     check(len(seen) >= 8 and recorded[1:] == seen[1:],
           "reload, %s: frames past the first are identical (%d frames)" % (variant, len(recorded) - 1))
+
+# Every checked block of stackcheck_cases and stackcheck_throw (their cases
+# are listed there) has a size of its own and stays allocated. leaks groups
+# blocks by stack, so each group of blocks libunwind saw one stack for must
+# come back as exactly their blocks and bytes under a stack equal to it past
+# the first frame (probe's call of malloc), cut to the innermost MAX_FRAMES.
+# A block recorded with any other stack leaves its group short, and another
+# group long or a stack no group has.
+MAX_FRAMES = 128  # HEAPSCOPE_MAX_FRAMES's default
+CASES = {"stackcheck_cases": ("sites", "depths", "vla", "tail", "longjmp", "deep", "signal", "timer",
+                              "coroutine", "thread", "dlopen"),
+         "stackcheck_throw": ("throw", "unwind", "catch", "after")}
+
+
+def checked_blocks(stdout):
+    """[(case, size, libunwind's return addresses)] of the program's lines
+    (notes start with '#')."""
+    blocks = []
+    for line in stdout.splitlines():
+        if not line.startswith("#"):
+            case, size, *seen = line.split()
+            blocks.append((case, int(size), [int(a, 16) for a in seen]))
+    return blocks
+
+
+def compare(what, t, cases):
+    """Checks every block's recorded stack; returns the blocks."""
+    check(t.proc.returncode == 0, "%s exits 0: %s" % (what, t.proc.stderr[-2000:]))
+    blocks = checked_blocks(t.proc.stdout)
+    expected = collections.defaultdict(lambda: [0, 0, set()])  # stack: bytes, blocks, cases
+    per_case = collections.Counter()
+    for case, size, seen in blocks:
+        if case != "deep" and len(seen) >= MAX_FRAMES:
+            fail("%s, %s: %d frames: cut, where only deep's should be" % (what, case, len(seen)))
+        group = expected[tuple(seen[1:MAX_FRAMES])]
+        group[0] += size
+        group[1] += 1
+        group[2].add(case)
+        per_case[case] += 1
+    for case in cases:
+        check(per_case[case] >= 12, "%s, %s: %d blocks checked" % (what, case, per_case[case]))
+    sizes = [size for _, size, _ in blocks]
+    check(len(set(sizes)) == len(sizes), "%s: every checked block's size is its own" % what)
+
+    got = collections.defaultdict(lambda: [0, 0])
+    first = set()
+    for r in analyze("leaks", t.only_trace())["records"]:
+        stack = [f for f in r["stack"] if not f["inlined"]]
+        key = tuple(int(f["address"], 16) for f in stack[1:])
+        if key in expected:
+            got[key][0] += r["bytes"]
+            got[key][1] += r["blocks"]
+            first.add((stack[0]["function"], int(stack[0]["address"], 16)))
+    wrong = [key for key, group in expected.items() if got[key] != group[:2]]
+    for key in wrong[:5]:
+        g = expected[key]
+        print("  %s: %d blocks, %d bytes (%s) under libunwind's stack of %d frames past the first;"
+              " recorded under it: %d blocks, %d bytes" % (what, g[1], g[0], ", ".join(sorted(g[2])),
+                                                          len(key), got[key][1], got[key][0]))
+    check(not wrong, "%s: %d of %d stacks wrong%s" % (
+        what, len(wrong), len(expected),
+        " (cases %s)" % ", ".join(sorted(set().union(*(expected[k][2] for k in wrong)))) if wrong else ""))
+    unwind_firsts = {seen[0] for _, _, seen in blocks}
+    check([f for f, a in first] == ["probe"] and not {a for f, a in first} & unwind_firsts,
+          "%s: every first frame is probe's call of malloc, past its call of unw_backtrace" % what)
+    print("%s: %d stacks compared, every frame past the first and their count (%d distinct; %s)"
+          % (what, len(blocks), len(expected), ", ".join("%s %d" % (c, per_case[c]) for c in cases)))
+    return blocks
+
+
+started = time.time()
+for variant in ("nofp", "fp"):
+    what = "stackcheck_cases_" + variant
+    t = Traced([program(what), os.environ["TEST_PROGRAMS"], variant])
+    blocks = compare(what, t, CASES["stackcheck_cases"])
+    notes = [line for line in t.proc.stdout.splitlines() if line.startswith("#")]
+    deep = sorted({len(seen) for case, _, seen in blocks if case == "deep"})
+    check({126, 127, 128, 129, 130, 990, 1000, 1010} <= set(deep),
+          "%s, deep: stacks of %s frames, cut to the innermost %d" % (what, deep, MAX_FRAMES))
+    check("# coroutine stack reused: same address" in notes,
+          "%s, coroutine: the new coroutine's stack is the freed one's block" % what)
+    bases = [line.split()[4] for line in notes if line.startswith("# dlopen")]
+    same = sum(a == b for a, b in zip(bases[0::2], bases[1::2]))
+    check(same >= 1, "%s, dlopen: the second library where the first was in %d of %d rounds"
+          % (what, same, len(bases) // 2))
+    what = "stackcheck_throw_" + variant
+    compare(what, Traced([program(what)]), CASES["stackcheck_throw"])
+print("the cases took %.1f s" % (time.time() - started))
