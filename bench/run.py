@@ -87,45 +87,47 @@ def main():
 
     rows = []
     for name, argv, wenv, stdin, only in workloads:
-        medians = {}
+        chosen = []
         for tool, wrap, tenv, kind in tools("/nonexistent"):
             if args.tools and tool.split()[0] not in args.tools.split(",") and tool != "native":
                 continue
             if only and tool != "native" and tool not in only:
                 continue
             runs = args.valgrind_runs if tool.startswith("valgrind") else args.runs
-            walls, rss, sizes, sums, failed = [], [], [], [], 0
-            for _ in range(runs):
+            chosen.append((tool, kind, runs, {"walls": [], "rss": [], "sizes": [], "sums": [], "failed": 0}))
+        # Paired runs: round by round, each tool once, so that the machine's
+        # drift over minutes falls on every tool alike.
+        for round_ in range(max(c[2] for c in chosen)):
+            for tool, kind, runs, m in chosen:
+                if round_ >= runs:
+                    continue
                 out = tempfile.mkdtemp(prefix="hs-bench-")
                 _, wrap2, tenv2, _ = [t for t in tools(out) if t[0] == tool][0]
                 env = dict(os.environ, **wenv, **tenv2)
                 wall, maxrss, code = run_once(wrap2(argv), env, stdin, out)
                 if code != 0:
-                    failed += 1
-                walls.append(wall)
-                rss.append(maxrss)
-                if kind == "heapscope":
-                    files = trace_files(out, [".hst"])
-                    sizes.append(sum(os.path.getsize(f) for f in files))
+                    m["failed"] += 1
+                m["walls"].append(wall)
+                m["rss"].append(maxrss)
+                if kind in ("heapscope", "heaptrack"):
+                    files = trace_files(out, [".hst"] if kind == "heapscope" else ["ht."])
+                    m["sizes"].append(sum(os.path.getsize(f) for f in files))
                     t0 = time.monotonic()
                     for f in files:
-                        subprocess.run([heapscope, "summary", f], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                    sums.append(time.monotonic() - t0)
-                elif kind == "heaptrack":
-                    files = trace_files(out, ["ht."])
-                    sizes.append(sum(os.path.getsize(f) for f in files))
-                    t0 = time.monotonic()
-                    for f in files:
-                        subprocess.run(["heaptrack_print", "-f", f], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                    sums.append(time.monotonic() - t0)
+                        cmd = [heapscope, "summary", f] if kind == "heapscope" else ["heaptrack_print", "-f", f]
+                        subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                    m["sums"].append(time.monotonic() - t0)
                 shutil.rmtree(out, ignore_errors=True)
-            med = statistics.median(walls)
+        medians = {}
+        for tool, kind, runs, m in chosen:
+            med = statistics.median(m["walls"])
             medians[tool] = med
-            rows.append({"workload": name, "tool": tool, "wall": med, "runs": runs, "failed": failed,
-                         "rss": statistics.median(rss), "size": statistics.median(sizes) if sizes else None,
-                         "summary": statistics.median(sums) if sums else None})
-            print("%-32s %-18s %7.3f s  rss %8.0f KiB  %s" % (name, tool, med, statistics.median(rss),
-                  "FAILED %d/%d" % (failed, runs) if failed else ""), file=sys.stderr, flush=True)
+            rows.append({"workload": name, "tool": tool, "wall": med, "runs": runs, "failed": m["failed"],
+                         "rss": statistics.median(m["rss"]),
+                         "size": statistics.median(m["sizes"]) if m["sizes"] else None,
+                         "summary": statistics.median(m["sums"]) if m["sums"] else None})
+            print("%-32s %-18s %7.3f s  rss %8.0f KiB  %s" % (name, tool, med, statistics.median(m["rss"]),
+                  "FAILED %d/%d" % (m["failed"], runs) if m["failed"] else ""), file=sys.stderr, flush=True)
         for r in rows:
             if r["workload"] == name:
                 r["ratio"] = r["wall"] / medians["native"]
@@ -172,7 +174,7 @@ def write_results(rows, args):
              "Written by `scripts/bench` (bench/run.py) on %s." % datetime.date.today().isoformat(),
              "Machine: %s." % machine(),
              "Tools: %s." % ", ".join("%s %s" % kv for kv in versions().items()),
-             "Wall time is the median of %d runs (valgrind: %d), as a ratio to the native median; RSS is the"
+             "Wall time is the median of %d paired runs (valgrind: %d), as a ratio to the native median; RSS is the"
              " median peak resident set (GNU time's %%M: the largest process of the run, so heaptrack's own"
              " interpreter process counts); the summary time is `heapscope summary` or"
              " `heaptrack_print` on the trace of one run." % (args.runs, args.valgrind_runs), "",
