@@ -171,6 +171,8 @@ static void check_graph(struct model *m)
 /* One pass over a trace: the model being filled, and the snapshots read. */
 struct loader {
     struct model *m;
+    int64_t live_bytes, live_blocks; /* the stream replayed */
+    uint64_t peak_epoch;
     const struct model_load_options *o;
     struct tid_set tids;
     struct snap_vec cur, chosen; /* the snapshot being read (if kept), the one kept */
@@ -194,6 +196,40 @@ static void on_process(struct model *m, const struct fmt_record *rec)
     m->cmdline = xstrdup(rec->u.process.cmdline);
 }
 
+/* A stack's live figures change: first keep what they were at the latest
+ * peak, if they have not changed since (the peak is known only later, so
+ * each stack keeps its value as of the last peak lazily: O(1) an event). */
+static void stack_live(struct loader *l, uint64_t stack_id, int64_t bytes, int64_t blocks)
+{
+    struct model *m = l->m;
+    if (stack_id >= MAX_ID)
+        stack_id = 0;
+    m->stacks = grow_for_id(m->stacks, &m->n_stacks, sizeof *m->stacks, stack_id);
+    struct model_stack *s = &m->stacks[stack_id];
+    if (s->peak_epoch != l->peak_epoch) {
+        s->peak_bytes = s->live_bytes > 0 ? (uint64_t)s->live_bytes : 0;
+        s->peak_blocks = s->live_blocks > 0 ? (uint64_t)s->live_blocks : 0;
+        s->peak_epoch = l->peak_epoch;
+    }
+    s->live_bytes += bytes;
+    s->live_blocks += blocks;
+    l->live_bytes += bytes;
+    l->live_blocks += blocks;
+}
+
+/* After loading: each stack's figures at the peak. */
+static void stacks_at_peak(struct loader *l)
+{
+    struct model *m = l->m;
+    for (size_t i = 0; i < m->n_stacks; i++) {
+        struct model_stack *s = &m->stacks[i];
+        if (s->peak_epoch != l->peak_epoch) { /* unchanged since the peak */
+            s->peak_bytes = s->live_bytes > 0 ? (uint64_t)s->live_bytes : 0;
+            s->peak_blocks = s->live_blocks > 0 ? (uint64_t)s->live_blocks : 0;
+        }
+    }
+}
+
 static void on_alloc(struct loader *l, const struct fmt_record *rec)
 {
     struct model *m = l->m;
@@ -202,6 +238,17 @@ static void on_alloc(struct loader *l, const struct fmt_record *rec)
         m->stacks[rec->u.alloc.stack_id].allocs++;
         m->stacks[rec->u.alloc.stack_id].bytes += rec->u.alloc.size;
     }
+    stack_live(l, rec->u.alloc.stack_id, (int64_t)rec->u.alloc.size, 1);
+    if (l->live_bytes > 0 && (uint64_t)l->live_bytes > m->stream_peak_bytes) {
+        m->stream_peak_bytes = (uint64_t)l->live_bytes;
+        m->stream_peak_blocks = l->live_blocks > 0 ? (uint64_t)l->live_blocks : 0;
+        m->stream_peak_time_ns = rec->u.alloc.time_ns;
+        l->peak_epoch++;
+    }
+    uint64_t size = rec->u.alloc.size;
+    unsigned k = size ? 64 - (unsigned)__builtin_clzll(size) : 0;
+    m->sizes[k].count++;
+    m->sizes[k].bytes += size;
     m->allocs++;
     m->bytes_allocated += rec->u.alloc.size;
     if (rec->u.alloc.fn < FMT_FN_COUNT)
@@ -209,6 +256,30 @@ static void on_alloc(struct loader *l, const struct fmt_record *rec)
     if (rec->u.alloc.time_ns > m->last_time_ns)
         m->last_time_ns = rec->u.alloc.time_ns;
     tid_add(&l->tids, rec->tid);
+}
+
+static void on_free(struct loader *l, const struct fmt_record *rec)
+{
+    struct model *m = l->m;
+    uint64_t size = rec->u.free.size, sid = rec->u.free.stack_id;
+    m->frees++;
+    m->bytes_freed += size;
+    tid_add(&l->tids, rec->tid);
+    stack_live(l, sid, -(int64_t)size, -1);
+    if (rec->u.free.flags & FMT_FREE_TEMPORARY) {
+        m->temporary_allocations++;
+        m->temporary_bytes += size;
+        struct model_stack *s = &m->stacks[sid < MAX_ID ? sid : 0];
+        s->temporary++;
+        s->temporary_bytes += size;
+    }
+    if (m->has_lifetimes) {
+        unsigned age = (unsigned)(rec->u.free.flags >> FMT_FREE_AGE_SHIFT) & 3;
+        if (age < FMT_AGE_COUNT) {
+            m->lifetimes[age].count++;
+            m->lifetimes[age].bytes += size;
+        }
+    }
 }
 
 static void on_snapshot_begin(struct loader *l, const struct fmt_record *rec)
@@ -295,8 +366,12 @@ static void on_heap_stat(struct loader *l, const struct fmt_record *rec)
 {
     struct model *m = l->m;
     struct model_heap_point hp = { rec->u.heap_stat.time_ns, rec->u.heap_stat.live_bytes,
-                                   rec->u.heap_stat.live_blocks };
+                                   rec->u.heap_stat.live_blocks, rec->u.heap_stat.rss_bytes };
     VEC_PUSH(m->heap, m->n_heap, l->heap_cap, hp);
+    if (hp.rss_bytes > m->peak_rss_bytes) {
+        m->peak_rss_bytes = hp.rss_bytes;
+        m->peak_rss_time_ns = hp.time_ns;
+    }
     if (rec->u.heap_stat.time_ns > m->last_time_ns)
         m->last_time_ns = rec->u.heap_stat.time_ns;
 }
@@ -319,11 +394,7 @@ static void on_record(struct loader *l, const struct fmt_record *rec)
     case FMT_REC_STACK: set_stack(m, rec->u.stack.id, rec->u.stack.n, rec->u.stack.frames); break;
     case FMT_REC_TYPE: set_type(m, rec->u.type.id, rec->u.type.name); break;
     case FMT_REC_ALLOC: on_alloc(l, rec); break;
-    case FMT_REC_FREE:
-        m->frees++;
-        m->bytes_freed += rec->u.free.size;
-        tid_add(&l->tids, rec->tid);
-        break;
+    case FMT_REC_FREE: on_free(l, rec); break;
     case FMT_REC_SNAPSHOT_BEGIN: on_snapshot_begin(l, rec); break;
     case FMT_REC_BLOCKS:
     case FMT_REC_ROOT:
@@ -405,7 +476,9 @@ int model_load(struct model *m, const char *path, const struct model_load_option
     if (!r)
         return -1;
     struct loader l = { .m = m, .o = o ? o : &defaults, .cur_snap = -1, .chosen_snap = -1 };
+    m->has_lifetimes = fmt_reader_version(r) >= 4;
     read_records(&l, r, path);
+    stacks_at_peak(&l);
     if (fmt_reader_damage(r))
         m->damage = xstrdup(fmt_reader_damage(r));
     else if (m->has_process && !m->has_end) /* what the journal held is read, but no more came */

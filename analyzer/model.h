@@ -24,11 +24,18 @@ struct model_stack {
     uint32_t n;
     uint64_t *frames; /* return addresses, caller of the allocator first */
     uint64_t allocs, bytes; /* allocations made from this stack over the run */
+    uint64_t temporary, temporary_bytes; /* of them, freed before their thread's next allocation */
+    /* the event stream replayed: live now, and live at the stream's peak
+     * (valid after loading; peak_epoch is the loader's) */
+    int64_t live_bytes, live_blocks;
+    uint64_t peak_bytes, peak_blocks;
+    uint64_t peak_epoch;
 };
 
 /* A point of the live heap over time (from the writer's periodic records). */
 struct model_heap_point {
     uint64_t time_ns, live_bytes, live_blocks;
+    uint64_t rss_bytes; /* the process's resident set, 0 if not recorded (traces before version 4) */
 };
 
 struct model_snapshot {
@@ -91,6 +98,15 @@ struct model {
     uint64_t allocs_by_fn[FMT_FN_COUNT];
     uint64_t last_time_ns;
     uint64_t threads; /* distinct thread ids seen */
+    /* the event stream replayed in the order the trace holds it: exact for
+     * one thread's events; another thread's come a region (up to 1 MiB of
+     * records) at a time */
+    uint64_t stream_peak_bytes, stream_peak_blocks, stream_peak_time_ns;
+    uint64_t temporary_allocations, temporary_bytes;
+    struct model_amount { uint64_t count, bytes; } sizes[65]; /* by size: [0] 0 bytes, [k] 2^(k-1) .. 2^k - 1 */
+    int has_lifetimes;  /* FREE records say how long blocks lived (version 4) */
+    struct model_amount lifetimes[FMT_AGE_COUNT]; /* freed blocks by how long they lived */
+    uint64_t peak_rss_bytes, peak_rss_time_ns;
     /* tables */
     struct model_module *modules;
     size_t n_modules;

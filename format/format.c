@@ -434,6 +434,8 @@ static const char *get_str(struct cursor *c, size_t *lenp)
     return (const char *)start;
 }
 
+unsigned fmt_reader_version(const struct fmt_reader *r) { return r->version; }
+
 int fmt_reader_next(struct fmt_reader *r, struct fmt_record *rec)
 {
     for (;;) {
@@ -539,6 +541,11 @@ int fmt_reader_next(struct fmt_reader *r, struct fmt_record *rec)
                 get_varint(&c);
             rec->u.free.size = get_varint(&c);
             rec->u.free.stack_id = get_varint(&c);
+            rec->u.free.flags = 0;
+            if (r->version >= 4) {
+                rec->u.free.flags = rec->u.free.stack_id & 7;
+                rec->u.free.stack_id >>= 3;
+            }
             break;
         case FMT_REC_TYPE:
             rec->u.type.id = get_varint(&c);
@@ -597,6 +604,7 @@ int fmt_reader_next(struct fmt_reader *r, struct fmt_record *rec)
             rec->u.heap_stat.live_blocks = get_varint(&c);
             rec->u.heap_stat.allocs = get_varint(&c);
             rec->u.heap_stat.bytes_allocated = get_varint(&c);
+            rec->u.heap_stat.rss_bytes = r->version >= 4 ? get_varint(&c) : 0;
             break;
         case FMT_REC_PROCESS_END:
             rec->u.end.time_ns = get_varint(&c);

@@ -22,7 +22,7 @@
 #include <stdint.h>
 
 #define FMT_MAGIC "HEAPSCP1"        /* 8 bytes, no terminator in the file */
-#define FMT_VERSION 3u
+#define FMT_VERSION 4u
 #define FMT_VERSION_OLDEST 1u /* v1: ALLOC and FREE carried an address delta too; v2: edges had no rules */
 #define FMT_FILE_HEADER_SIZE 16u    /* magic, u32le version, u32le flags */
 #define FMT_CHUNK_MAGIC 0x4b435348u /* "HSCK" little-endian */
@@ -279,16 +279,20 @@ static inline void fmt_put_alloc(struct fmt_buf *b, uint64_t fn, uint64_t size, 
     fmt_put_time(b, time_ns);
 }
 
-/* FREE: size, stack_id (of the allocation: no address, see docs/FORMAT.md) */
+/* FREE: size, stack_id << 3 | flags (of the allocation: no address, see
+ * docs/FORMAT.md); before version 4, stack_id alone (flags 0) */
+#define FMT_FREE_TEMPORARY 1u /* freed by the thread that made it, its next allocation or free */
+#define FMT_FREE_AGE_SHIFT 1  /* bits 1-2: how long it lived, FMT_AGE_* */
+enum { FMT_AGE_UNDER_MS, FMT_AGE_UNDER_S, FMT_AGE_LONGER, FMT_AGE_COUNT };
 struct fmt_free {
-    uint64_t size, stack_id;
+    uint64_t size, stack_id, flags;
 };
 #define FMT_FREE_ROOM FMT_ROOM(2)
-static inline void fmt_put_free(struct fmt_buf *b, uint64_t size, uint64_t stack_id)
+static inline void fmt_put_free(struct fmt_buf *b, uint64_t size, uint64_t stack_id, unsigned flags)
 {
     fmt_put_u8(b, FMT_REC_FREE);
     fmt_put_varint(b, size);
-    fmt_put_varint(b, stack_id);
+    fmt_put_varint(b, stack_id << 3 | (flags & 7));
 }
 
 /* TYPE: id, str name */
@@ -377,13 +381,15 @@ static inline void fmt_put_snapshot_end(struct fmt_buf *b, uint64_t index)
     fmt_put_varint(b, index);
 }
 
-/* HEAP_STAT: time_ns, live_bytes, live_blocks, allocs, bytes_allocated */
+/* HEAP_STAT: time_ns, live_bytes, live_blocks, allocs, bytes_allocated,
+ * rss_bytes (the process's resident set; version 4, 0 if unknown) */
 struct fmt_heap_stat {
-    uint64_t time_ns, live_bytes, live_blocks, allocs, bytes_allocated;
+    uint64_t time_ns, live_bytes, live_blocks, allocs, bytes_allocated, rss_bytes;
 };
-#define FMT_HEAP_STAT_ROOM FMT_ROOM(5)
+#define FMT_HEAP_STAT_ROOM FMT_ROOM(6)
 static inline void fmt_put_heap_stat(struct fmt_buf *b, uint64_t time_ns, uint64_t live_bytes,
-                                     uint64_t live_blocks, uint64_t allocs, uint64_t bytes_allocated)
+                                     uint64_t live_blocks, uint64_t allocs, uint64_t bytes_allocated,
+                                     uint64_t rss_bytes)
 {
     fmt_put_u8(b, FMT_REC_HEAP_STAT);
     fmt_put_varint(b, time_ns);
@@ -391,6 +397,7 @@ static inline void fmt_put_heap_stat(struct fmt_buf *b, uint64_t time_ns, uint64
     fmt_put_varint(b, live_blocks);
     fmt_put_varint(b, allocs);
     fmt_put_varint(b, bytes_allocated);
+    fmt_put_varint(b, rss_bytes);
 }
 
 /* PROCESS_END: time_ns, reason (enum fmt_end_reason), allocs, frees,
@@ -568,5 +575,7 @@ uint64_t fmt_reader_offset(const struct fmt_reader *r);
 uint64_t fmt_reader_size(const struct fmt_reader *r);
 /* Starts again from the first record. */
 int fmt_reader_rewind(struct fmt_reader *r);
+/* The trace's format version (FMT_VERSION_OLDEST .. FMT_VERSION). */
+unsigned fmt_reader_version(const struct fmt_reader *r);
 
 #endif

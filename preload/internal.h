@@ -71,6 +71,7 @@ void plat_unlink(const char *path);
 int plat_write_all(int fd, const void *p, size_t n);
 int plat_append_file(const char *path, const void *p, size_t n);
 ssize_t plat_read_file(const char *path, char *buf, size_t size);
+uint64_t plat_rss_bytes(void);
 struct plat_file_id {
     uint64_t dev, ino;
     int regular;
@@ -436,6 +437,7 @@ struct rec_thread {
     int guard;         /* inside the tracer: allocations pass through untraced */
     int pause_pending; /* a scan asked this thread to pause while it was inside the tracer */
     int64_t pending_bytes, pending_blocks; /* live-heap change not yet published */
+    uintptr_t last_alloc; /* ~ the thread's latest block, until its next allocation or free */
 };
 extern __thread struct rec_thread rec_self HS_HIDDEN;
 /* Leaves the tracer: drops the guard, and pauses here if a scan asked. */

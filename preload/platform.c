@@ -237,6 +237,21 @@ ssize_t plat_read_file(const char *path, char *buf, size_t size)
     return (ssize_t)got;
 }
 
+/* The process's resident set in bytes (/proc/self/statm), 0 if unknown. */
+uint64_t plat_rss_bytes(void)
+{
+    char buf[128];
+    if (plat_read_file("/proc/self/statm", buf, sizeof buf) <= 0)
+        return 0;
+    const char *p = buf;
+    while (*p && *p != ' ')
+        p++;
+    uint64_t pages = 0;
+    for (p++; *p >= '0' && *p <= '9'; p++)
+        pages = pages * 10 + (uint64_t)(*p - '0');
+    return pages * (uint64_t)getpagesize();
+}
+
 static atomic_int spoke;
 
 /* One line on stderr, "heapscope: " before it and the newline after, at

@@ -89,6 +89,7 @@ static void alloc_locked(unsigned fn, void *ptr, size_t size, const struct stack
     struct live_block blk = { .addr = (uintptr_t)ptr, .size = size, .stack_id = sid, .birth_ns = now,
                               .gen = rec_generation };
     live_insert(&blk);
+    rec_self.last_alloc = ~(uintptr_t)ptr; /* not a pointer: TLS is a root the scan reads */
     note_live((int64_t)size, 1, now);
     struct out_counters *cnt = out_counters(ob);
     cnt->allocs++;
@@ -106,6 +107,24 @@ static void alloc_locked(unsigned fn, void *ptr, size_t size, const struct stack
     out_tick(now + rec_epoch_ns);
 }
 
+/* What a FREE says of the block besides its size and stack: whether it was
+ * temporary (heaptrack's word: freed by the thread that made it directly
+ * after, no other allocation or free of that thread in between), and how
+ * long it lived. The clock is the coarse one, whose tick (4 ms here) is the
+ * measure's resolution: "under a millisecond" is born and freed within one
+ * tick. */
+static unsigned free_flags(const struct live_block *blk)
+{
+    unsigned flags = 0;
+    if (blk->addr == ~rec_self.last_alloc)
+        flags |= FMT_FREE_TEMPORARY;
+    rec_self.last_alloc = 0;
+    /* in the tag's units of 2^20 ns (1.05 ms): 0 is the same tick of the clock */
+    uint64_t now = rec_now_coarse() >> 20, born = blk->birth_ns >> 20, age = now > born ? now - born : 0;
+    unsigned cls = age == 0 ? FMT_AGE_UNDER_MS : age < 954 ? FMT_AGE_UNDER_S : FMT_AGE_LONGER;
+    return flags | cls << FMT_FREE_AGE_SHIFT;
+}
+
 static void free_locked(const struct live_block *blk)
 {
     note_live(-(int64_t)blk->size, -1, 0);
@@ -113,7 +132,7 @@ static void free_locked(const struct live_block *blk)
     if (!ob)
         return;
     out_counters(ob)->frees++;
-    fmt_put_free(out_fmt(ob), blk->size, blk->stack_id);
+    fmt_put_free(out_fmt(ob), blk->size, blk->stack_id, free_flags(blk));
     out_release(ob);
 }
 

@@ -34,7 +34,7 @@ static void write_heap_stat(uint64_t now)
         return;
     fmt_put_heap_stat(out_fmt(ob), now, (uint64_t)atomic_load(&rec_heap.live_bytes),
                       (uint64_t)atomic_load(&rec_heap.live_blocks),
-                      allocs, bytes);
+                      allocs, bytes, plat_rss_bytes());
     out_release(ob);
 }
 

@@ -154,7 +154,7 @@ static void put_rec(struct fmt_buf *b, const struct fmt_record *r)
         fmt_put_alloc(b, r->u.alloc.fn, r->u.alloc.size, r->u.alloc.stack_id, r->u.alloc.time_ns);
         break;
     case FMT_REC_FREE:
-        fmt_put_free(b, r->u.free.size, r->u.free.stack_id);
+        fmt_put_free(b, r->u.free.size, r->u.free.stack_id, (unsigned)r->u.free.flags);
         break;
     case FMT_REC_TYPE:
         fmt_put_type(b, r->u.type.id, r->u.type.name);
@@ -176,7 +176,7 @@ static void put_rec(struct fmt_buf *b, const struct fmt_record *r)
         fmt_put_root(b, root->id, root->kind, root->start, root->end, root->tid);
         break;
     case FMT_REC_HEAP_STAT:
-        fmt_put_heap_stat(b, hs->time_ns, hs->live_bytes, hs->live_blocks, hs->allocs, hs->bytes_allocated);
+        fmt_put_heap_stat(b, hs->time_ns, hs->live_bytes, hs->live_blocks, hs->allocs, hs->bytes_allocated, hs->rss_bytes);
         break;
     case FMT_REC_PROCESS_END:
         fmt_put_process_end(b, end->time_ns, end->reason, end->allocs, end->frees, end->bytes_allocated,
@@ -266,6 +266,7 @@ static int rec_diff(const struct fmt_record *g, const struct fmt_record *e, char
     case FMT_REC_FREE:
         DIFF(u.free.size);
         DIFF(u.free.stack_id);
+        DIFF(u.free.flags);
         break;
     case FMT_REC_TYPE:
         DIFF(u.type.id);
@@ -328,6 +329,7 @@ static int rec_diff(const struct fmt_record *g, const struct fmt_record *e, char
         DIFF(u.heap_stat.live_blocks);
         DIFF(u.heap_stat.allocs);
         DIFF(u.heap_stat.bytes_allocated);
+        DIFF(u.heap_stat.rss_bytes);
         break;
     case FMT_REC_PROCESS_END:
         DIFF(u.end.time_ns);
@@ -593,7 +595,7 @@ static const struct op trace_ops[] = {
     THREAD(1234),
     REC({ .type = FMT_REC_ALLOC, .u.alloc = { FMT_FN_MALLOC, 24, 1, 1000 } }),
     REC({ .type = FMT_REC_ALLOC, .u.alloc = { FMT_FN_PVALLOC, 128, 127, 1ull << 32 } }),
-    REC({ .type = FMT_REC_FREE, .u.free = { 24, 1 } }),
+    REC({ .type = FMT_REC_FREE, .u.free = { 24, 1, FMT_FREE_TEMPORARY } }),
     REC({ .type = FMT_REC_TAG, .u.tag = { 0x5555deadbeef, 1 } }),
     RC(FMT_RC_NEW, 0x5555deadbeef, 1, 1, 1, 1, 1),
     RC(FMT_RC_RETAIN, 0x5555deadbeef, 2, 1, 2, 0, 1),
@@ -607,7 +609,7 @@ static const struct op trace_ops[] = {
     RC(FMT_RC_WEAK_NEW, 127, 126, 127, 127, 127, 127),
     THREAD(7),
     REC({ .type = FMT_REC_TAG, .u.tag = { 128, 127 } }),
-    REC({ .type = FMT_REC_FREE, .u.free = { UINT64_MAX, 128 } }),
+    REC({ .type = FMT_REC_FREE, .u.free = { UINT64_MAX, 128, FMT_AGE_LONGER << FMT_FREE_AGE_SHIFT } }),
     RC(FMT_RC_WEAK_CLEAR, 128, 127, 128, 128, 128, 128),
     RC(FMT_RC_MISUSE_RETAIN, 1ull << 32, 1ll << 32, 1ull << 32, 1ull << 32, 1ull << 32, 1ull << 32),
     RC(FMT_RC_MISUSE_RELEASE, 0x7f0000001000, INT64_MAX - 1, 2, 127, 128, 0),
@@ -650,7 +652,7 @@ static const struct op trace_ops[] = {
     REC({ .type = FMT_REC_SNAPSHOT_BEGIN, .u.snapshot = { 3, "s", 2, 0, 0, 0, 1ull << 32 } }),
     REC({ .type = FMT_REC_SNAPSHOT_END, .u.id = 3 }),
     REC({ .type = FMT_REC_MODULE_UNLOAD, .u.id = 128 }),
-    REC({ .type = FMT_REC_HEAP_STAT, .u.heap_stat = { 1, 2, 3, 4, 5 } }),
+    REC({ .type = FMT_REC_HEAP_STAT, .u.heap_stat = { 1, 2, 3, 4, 5, 6 } }),
     CHUNK,
     /* chunk 5, numbered as one made from a journal region */
     REC({ .type = FMT_REC_SEQ, .u.id = 128 }),
@@ -715,12 +717,13 @@ START_TEST(test_encoders)
     uint8_t h[FMT_FILE_HEADER_SIZE];
     memset(h, 0xee, sizeof h);
     fmt_file_header(h);
-    ck_assert_mem_eq(h, ((const uint8_t[]){ 'H', 'E', 'A', 'P', 'S', 'C', 'P', '1', 3, 0, 0, 0, 0,
+    ck_assert_mem_eq(h, ((const uint8_t[]){ 'H', 'E', 'A', 'P', 'S', 'C', 'P', '1', 4, 0, 0, 0, 0,
                                             0, 0, 0 }),
                      FMT_FILE_HEADER_SIZE);
-    /* the version written is 3; 2 (edges without rules) and 1 (ALLOC and
-     * FREE with an address) are still read */
-    REQ_EQ(FMT_VERSION, 3);
+    /* the version written is 4; 3 (FREE without flags, HEAP_STAT without
+     * RSS), 2 (edges without rules) and 1 (ALLOC and FREE with an address)
+     * are still read */
+    REQ_EQ(FMT_VERSION, 4);
     REQ_EQ(FMT_VERSION_OLDEST, 1);
 
     ck_assert_str_eq(fmt_alloc_fn_name(FMT_FN_MALLOC), "malloc");
@@ -1134,8 +1137,9 @@ START_TEST(test_record_layout)
     EXPECT_BYTES(&b, &mark, "empty BLOCKS", FMT_REC_BLOCKS, 0);
     fmt_put_edges(&b, 0);
     EXPECT_BYTES(&b, &mark, "empty EDGES", FMT_REC_EDGES, 0);
-    fmt_put_heap_stat(&b, 0, 127, 128, 1ull << 32, UINT64_MAX);
-    EXPECT_BYTES(&b, &mark, "HEAP_STAT", FMT_REC_HEAP_STAT, 0, 0x7f, 0x80, 0x01, V2_32, VMAX);
+    fmt_put_heap_stat(&b, 0, 127, 128, 1ull << 32, UINT64_MAX, 1ull << 40);
+    EXPECT_BYTES(&b, &mark, "HEAP_STAT", FMT_REC_HEAP_STAT, 0, 0x7f, 0x80, 0x01, V2_32, VMAX, 0x80, 0x80, 0x80,
+                 0x80, 0x80, 0x20);
     fmt_put_process_end(&b, 5, FMT_END_EXEC, 1, 2, 3, 4, 6);
     EXPECT_BYTES(&b, &mark, "PROCESS_END", FMT_REC_PROCESS_END, 5, 1, 1, 2, 3, 4, 6);
     fmt_put_suppressions(&b, "leak:x");
@@ -1166,14 +1170,14 @@ START_TEST(test_record_layout)
     ROOM(FMT_STACK_ROOM(FMT_MAX_FRAMES), fmt_put_stack(&r, M, frames, FMT_MAX_FRAMES));
     ROOM(FMT_THREAD_ROOM, fmt_put_thread(&r, M));
     ROOM(FMT_ALLOC_ROOM, fmt_put_alloc(&r, M, M, M, T));
-    ROOM(FMT_FREE_ROOM, fmt_put_free(&r, M, M));
+    ROOM(FMT_FREE_ROOM, fmt_put_free(&r, M, M >> 3, 7));
     ROOM(FMT_TYPE_ROOM(300), fmt_put_type(&r, M, s300));
     ROOM(FMT_TAG_ROOM, fmt_put_tag(&r, M, M));
     ROOM(FMT_SNAPSHOT_BEGIN_ROOM(128), fmt_put_snapshot_begin(&r, M, s128, M, M, M, M, M));
     ROOM(FMT_BLOCKS_ROOM(2), fmt_put_blocks(&r, M); fmt_put_block(&r, M, M, M, M, T, M, M, M);
          fmt_put_block(&r, M - 1, M, M, M, 0, M, M, M));
     ROOM(FMT_SNAPSHOT_END_ROOM, fmt_put_snapshot_end(&r, M));
-    ROOM(FMT_HEAP_STAT_ROOM, fmt_put_heap_stat(&r, M, M, M, M, M));
+    ROOM(FMT_HEAP_STAT_ROOM, fmt_put_heap_stat(&r, M, M, M, M, M, M));
     ROOM(FMT_PROCESS_END_ROOM, fmt_put_process_end(&r, M, M, M, M, M, M, M));
     ROOM(FMT_ROOT_ROOM, fmt_put_root(&r, M, M, M, M, M));
     ROOM(FMT_EDGES_ROOM(2), fmt_put_edges(&r, M); fmt_put_edge(&r, M >> 1, 1, M, M, M, M);
@@ -2015,14 +2019,14 @@ START_TEST(test_delta_encoder)
     /* 2^63 - 500: zigzag 2^64 - 1000 */
     EXPECT_BYTES(&b, &mark, "put_rec",
                  FMT_REC_ALLOC, FMT_FN_REALLOC, 24, 1, 0xd0, 0x0f,
-                 FMT_REC_FREE, 16, 2,
+                 FMT_REC_FREE, 16, 16,
                  FMT_REC_ALLOC, FMT_FN_CALLOC, 8, 3, 0xe7, 0x07,
-                 FMT_REC_FREE, 0x80, 0x01, 0x7f,
+                 FMT_REC_FREE, 0x80, 0x01, 0xf8, 0x07,
                  FMT_REC_TAG, 0x80, 0xa0, 0x01, 1,
                  FMT_REC_ALLOC, FMT_FN_MALLOC, 0, 0, 0x00,
                  FMT_REC_ALLOC, FMT_FN_PVALLOC, V10(0xff), 0x80, 0x01,
                  0x98, 0xf8, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01,
-                 FMT_REC_FREE, V10(0xff), 0x80, 0x80, 0x80, 0x80, 0x10);
+                 FMT_REC_FREE, V10(0xff), 0x80, 0x80, 0x80, 0x80, 0x80, 0x01);
     REQUIRE(b.prev_time == 1ull << 63, "prev_time %#" PRIx64, b.prev_time);
     REQ_EQ(mem[b.len], 0xee); /* and nothing past them */
 #undef V10
@@ -2037,13 +2041,13 @@ END_TEST
 #define V10(first) first, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01 /* 10 bytes */
 static const uint8_t delta_chunk1[] = {
     FMT_REC_ALLOC, FMT_FN_MALLOC, 24, 1, 0xd0, 0x0f,            /* at 1000 */
-    FMT_REC_FREE, 24, 1,
+    FMT_REC_FREE, 24, 8,
     FMT_REC_TAG, 0x80, 0xa0, 0x01, 1,                           /* 0x5000, absolute */
-    FMT_REC_FREE, 16, 2,
+    FMT_REC_FREE, 16, 16,
     FMT_REC_THREAD, 9,
     FMT_REC_ALLOC, FMT_FN_CALLOC, 8, 3, 0xe7, 0x07,             /* at 500: -500 */
     FMT_REC_ALLOC, FMT_FN_REALLOC, 0, 0, 0x00,                  /* at 500 */
-    FMT_REC_FREE, 8, 3,
+    FMT_REC_FREE, 8, 24,
     FMT_REC_ALLOC, FMT_FN_MALLOC, 1, 1, 0xe9, 0x07,             /* at UINT64_MAX: -501 */
     FMT_REC_ALLOC, FMT_FN_MALLOC, 2, 2, 0x02,                   /* at 0: +1 past 2^64 */
     FMT_REC_RC, FMT_RC_NEW, 0x10, 1, 0, 0, 0, 0,                /* 0x10, absolute */
@@ -2054,10 +2058,10 @@ static const uint8_t delta_chunk1[] = {
 };
 static const uint8_t delta_chunk2[] = {
     FMT_REC_ALLOC, FMT_FN_MALLOC, 24, 1, 0xd0, 0x0f,            /* at 1000, again */
-    FMT_REC_FREE, 24, 1,
+    FMT_REC_FREE, 24, 8,
 };
 static const uint8_t delta_chunk3[] = {
-    FMT_REC_FREE, 24, 1,                                        /* a FREE first */
+    FMT_REC_FREE, 24, 8,                                        /* a FREE first */
     FMT_REC_ALLOC, FMT_FN_MALLOC, 24, 1, 0xd0, 0x0f,            /* time from 0: 1000 */
     FMT_REC_THREAD, 4,
     FMT_REC_ALLOC, FMT_FN_MALLOC, 0, 0, 0x7f,                   /* at 1000 - 64 */
@@ -2156,7 +2160,7 @@ static const struct op delta_ops[] = {
     REC({ .type = FMT_REC_ALLOC, .u.alloc = { FMT_FN_VALLOC, 1, 2, UINT64_MAX } }),
     REC({ .type = FMT_REC_FREE, .u.free = { 1, 2 } }),
     REC({ .type = FMT_REC_ALLOC, .u.alloc = { FMT_FN_MEMALIGN, 0, 0, 0 } }),
-    REC({ .type = FMT_REC_FREE, .u.free = { UINT64_MAX, UINT64_MAX } }),
+    REC({ .type = FMT_REC_FREE, .u.free = { UINT64_MAX, UINT64_MAX >> 3, 7 } }), /* stack_id has 61 bits */
     THREAD(2), /* the deltas go on across threads within a chunk (from 0 here) */
     /* deltas of INT64_MIN (both ways), INT64_MAX and -INT64_MAX */
     REC({ .type = FMT_REC_ALLOC, .u.alloc = { FMT_FN_MALLOC, 8, 3, 1ull << 63 } }),
@@ -2215,14 +2219,14 @@ START_TEST(test_delta_round_trip)
         n[c] = chunk_raw(&t, c, raw[c], sizeof raw[c]);
     /* 5000 from 0: zigzag 10000 */
     static const uint8_t alloc0[] = { FMT_REC_ALLOC, FMT_FN_MALLOC, 32, 1, 0x90, 0x4e };
-    static const uint8_t free0[] = { FMT_REC_FREE, 32, 1 };
+    static const uint8_t free0[] = { FMT_REC_FREE, 32, 8 };
     ck_assert_uint_ge(n[0], 2 + sizeof alloc0);
     ck_assert_mem_eq(raw[0], ((const uint8_t[]){ FMT_REC_THREAD, 1 }), 2);
     ck_assert_mem_eq(raw[0] + 2, alloc0, sizeof alloc0);
     /* 4000 after 5000: -1000, zigzag 1999 */
     ck_assert_mem_eq(raw[0] + 2 + sizeof alloc0,
                      ((const uint8_t[]){ FMT_REC_ALLOC, FMT_FN_MALLOC, 16, 1, 0xcf, 0x0f,
-                                         FMT_REC_FREE, 32, 1, FMT_REC_FREE, 16, 1 }), 12);
+                                         FMT_REC_FREE, 32, 8, FMT_REC_FREE, 16, 8 }), 12);
     ck_assert_uint_eq(n[1], sizeof alloc0 + sizeof free0);
     ck_assert_mem_eq(raw[1], alloc0, sizeof alloc0);
     ck_assert_mem_eq(raw[1] + sizeof alloc0, free0, sizeof free0);
@@ -2264,7 +2268,7 @@ END_TEST
 START_TEST(test_versions)
 {
     static const struct { uint32_t v; int ok; } cases[] = {
-        { 0, 0 }, { 1, 1 }, { 2, 1 }, { 3, 1 }, { 4, 0 }, { 5, 0 }, { 0x100, 0 }, { 0x0102, 0 },
+        { 0, 0 }, { 1, 1 }, { 2, 1 }, { 3, 1 }, { 4, 1 }, { 5, 0 }, { 0x100, 0 }, { 0x0102, 0 },
         { 0x01000001u, 0 }, { UINT32_MAX, 0 },
     };
     uint8_t h[FMT_FILE_HEADER_SIZE];
