@@ -173,6 +173,7 @@ struct loader {
     struct model *m;
     int64_t live_bytes, live_blocks; /* the stream replayed */
     uint64_t peak_epoch;
+    size_t series_cap;
     const struct model_load_options *o;
     struct tid_set tids;
     struct snap_vec cur, chosen; /* the snapshot being read (if kept), the one kept */
@@ -244,6 +245,11 @@ static void on_alloc(struct loader *l, const struct fmt_record *rec)
         m->stream_peak_blocks = l->live_blocks > 0 ? (uint64_t)l->live_blocks : 0;
         m->stream_peak_time_ns = rec->u.alloc.time_ns;
         l->peak_epoch++;
+    }
+    if (!m->n_series || rec->u.alloc.time_ns >= m->series[m->n_series - 1].time_ns + MODEL_SERIES_NS) {
+        struct model_heap_point p = { rec->u.alloc.time_ns, l->live_bytes > 0 ? (uint64_t)l->live_bytes : 0,
+                                      l->live_blocks > 0 ? (uint64_t)l->live_blocks : 0, 0 };
+        VEC_PUSH(m->series, m->n_series, l->series_cap, p);
     }
     uint64_t size = rec->u.alloc.size;
     unsigned k = size ? 64 - (unsigned)__builtin_clzll(size) : 0;
@@ -529,6 +535,7 @@ void model_free(struct model *m)
     free(m->edges);
     free(m->rc);
     free(m->heap);
+    free(m->series);
     free(m->suppressions);
     free(m->damage);
     free(m->warning);

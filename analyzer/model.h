@@ -107,6 +107,10 @@ struct model {
     int has_lifetimes;  /* FREE records say how long blocks lived (version 4) */
     struct model_amount lifetimes[FMT_AGE_COUNT]; /* freed blocks by how long they lived */
     uint64_t peak_rss_bytes, peak_rss_time_ns;
+    /* the stream's live heap over time: a point when an allocation's time
+     * passes the last point's by MODEL_SERIES_NS */
+    struct model_heap_point *series;
+    size_t n_series;
     /* tables */
     struct model_module *modules;
     size_t n_modules;
@@ -142,6 +146,8 @@ struct model {
     /* what the loading passed over, for the reader to be told (one line), or NULL */
     char *warning;
 };
+
+#define MODEL_SERIES_NS 10000000ull
 
 /* How model_load reads a trace ({ 0 }: the default snapshot, no refcount
  * events, no progress). */

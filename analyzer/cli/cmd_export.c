@@ -1,8 +1,9 @@
 /*
- * heapscope export FILE --to collapsed|pprof|json: the trace's allocation
- * stacks, symbolized, with their totals, for other tools: folded stacks for
- * flame graphs (flamegraph.pl, speedscope, inferno), a gzipped pprof
- * profile.proto (pprof.c), or one JSON document.
+ * heapscope export FILE --to collapsed|pprof|json|massif: the trace's
+ * allocation stacks, symbolized, with their totals, for other tools: folded
+ * stacks for flame graphs (flamegraph.pl, speedscope, inferno), a gzipped
+ * pprof profile.proto (pprof.c), one JSON document, or massif's output
+ * (massif.c: ms_print, massif-visualizer).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -11,10 +12,11 @@
 
 #include "cli.h"
 #include "frames.h"
+#include "massif.h"
 #include "pprof.h"
 #include "util.h"
 
-enum target { TO_NONE, TO_COLLAPSED, TO_PPROF, TO_JSON };
+enum target { TO_NONE, TO_COLLAPSED, TO_PPROF, TO_JSON, TO_MASSIF };
 enum value { VAL_BYTES, VAL_ALLOCS, VAL_LIVE };
 
 /* --- folded stacks ------------------------------------------------------ */
@@ -153,7 +155,7 @@ static void write_json(FILE *out, const struct model *m, struct model_site *site
 
 /* --- the command -------------------------------------------------------- */
 
-static const char *const target_names[] = { "collapsed", "pprof", "json", NULL }; /* enum target, from 1 */
+static const char *const target_names[] = { "collapsed", "pprof", "json", "massif", NULL }; /* enum target, from 1 */
 static const char *const value_names[] = { "bytes", "allocations", "live", NULL }; /* enum value */
 
 static struct {
@@ -168,11 +170,11 @@ static struct {
 static int check_options(enum target to, const char *output)
 {
     if (to == TO_NONE)
-        return opt_error("to", "missing; give collapsed, pprof or json");
+        return opt_error("to", "missing; give collapsed, pprof, json or massif");
     if (env.format_given && env.common.format == OUT_JSON && to != TO_JSON)
         return opt_error("format", "json contradicts --to %s", target_names[to - 1]);
     if (env.value_given && to != TO_COLLAPSED)
-        return opt_error("value", "is for --to collapsed (pprof and json carry every value)");
+        return opt_error("value", "is for --to collapsed (pprof, json and massif carry every value)");
     if (to == TO_PPROF && !output && isatty(STDOUT_FILENO))
         return opt_error("output", "a pprof profile is binary; not writing it to a terminal (use -o FILE)");
     return 0;
@@ -211,6 +213,11 @@ static int export_main(int argc, char **argv)
         write_collapsed(out, &m, sites, n, value);
     } else if (to == TO_JSON) {
         write_json(out, &m, sites, n);
+    } else if (to == TO_MASSIF) {
+        struct symbolizer *sym = sym_open(&m);
+        if (massif_write(out, &m, sym) != 0)
+            failed = 1, snprintf(err, sizeof err, "write error");
+        cli_sym_close(sym);
     } else {
         struct symbolizer *sym = sym_open(&m);
         failed = pprof_write(out, &m, sym, sites, n, err, sizeof err) != 0;
@@ -228,7 +235,8 @@ static int export_main(int argc, char **argv)
 }
 
 static const struct opt options[] = {
-    OPT_CHOICE(0, "to", &env.to, target_names, "what to write (needed): folded stacks, gzipped pprof, or JSON"),
+    OPT_CHOICE(0, "to", &env.to, target_names,
+               "what to write (needed): folded stacks, gzipped pprof, JSON, or massif's format"),
     OPT_CHOICE(0, "value", &env.value, value_names,
                "collapsed's value: bytes allocated (default), calls, or bytes live", .given = &env.value_given),
     OPT_STR('o', "output", &env.output, "FILE", "write to FILE instead of stdout"),
@@ -240,9 +248,11 @@ static const struct opt options[] = {
 
 const struct command command_export = {
     .name = "export", .args = "FILE", .min_args = 1, .max_args = 1, .options = options, .main = export_main,
-    .summary = "data for other tools: folded stacks, pprof, JSON",
+    .summary = "data for other tools: folded stacks, pprof, JSON, massif",
     .about = "collapsed: one line per stack, root first, frames joined by ';', then the value\n"
              "(flamegraph.pl, speedscope, inferno). pprof: sample types alloc_objects, alloc_space\n"
              "and inuse_space (live at the snapshot). json: the stacks, symbolized, with their totals.\n"
+             "massif: valgrind massif's file (ms_print, massif-visualizer): the live heap over time,\n"
+             "the stacks at the exact peak and at the end.\n"
              "example: heapscope export --to pprof -o heap.pb.gz heapscope.myprog.1234.hst\n",
 };

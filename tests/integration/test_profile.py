@@ -113,3 +113,20 @@ want = s["peak_live_bytes"] + 72704
 check(abs(ht_bytes(ht_total("peak heap memory consumption")) - want) < 10,
       "peak: heaptrack_print %s = heapscope's %d + the pool's 72,704 bytes (to its rounding)"
       % (ht_total("peak heap memory consumption"), s["peak_live_bytes"]))
+
+# massif's format, read by ms_print: the peak snapshot holds each stack's
+# bytes at the exact peak
+if not shutil.which("ms_print"):
+    fail("ms_print (valgrind) is needed for this test (scripts/test installs it)")
+mf = os.path.join(d, "massif.out")
+p = run([HEAPSCOPE, "export", "--to", "massif", "-o", mf, t.only_trace()])
+check(p.returncode == 0, "export --to massif: %s" % p.stderr)
+ms = run(["ms_print", mf])
+check(ms.returncode == 0, "ms_print reads it: %s" % ms.stderr[-300:])
+peak_snap = re.search(r"Detailed snapshots: \[.*?(\d+) \(peak\)", ms.stdout)
+check(peak_snap is not None, "ms_print finds the peak snapshot")
+tree = ms.stdout.split("100.00% (150,000B) (heap allocation functions)")
+check(len(tree) == 2, "the peak snapshot's tree totals 150,000 bytes")
+top = re.findall(r"^->(\S+) \(([\d,]+)B\) 0x[0-9a-f]+: (\w+) \(profile_known\.c:\d+\)$", tree[1].split("\n-----")[0], re.M)
+check(top == [("66.67%", "100,000", "keep"), ("33.33%", "50,000", "burst")],
+      "ms_print shows keep's 100,000 bytes and burst's 50,000 under it, biggest first: %s" % top)
