@@ -536,16 +536,21 @@ int fmt_reader_next(struct fmt_reader *r, struct fmt_record *rec)
             rec->u.alloc.stack_id = get_varint(&c);
             rec->u.alloc.time_ns = r->prev_time += (uint64_t)fmt_unzigzag(get_varint(&c));
             break;
+        case FMT_REC_FREE_FLAGGED:
+        case FMT_REC_FREE_FLAGGED + 1:
+        case FMT_REC_FREE_FLAGGED + 2:
+        case FMT_REC_FREE_FLAGGED + 3:
+        case FMT_REC_FREE_FLAGGED + 4:
+            if (r->version < 4)
+                return damaged(r, "damaged trace (unknown record type)");
+            /* fall through */
         case FMT_REC_FREE:
             if (r->version == 1)
                 get_varint(&c);
             rec->u.free.size = get_varint(&c);
             rec->u.free.stack_id = get_varint(&c);
-            rec->u.free.flags = 0;
-            if (r->version >= 4) {
-                rec->u.free.flags = rec->u.free.stack_id & 7;
-                rec->u.free.stack_id >>= 3;
-            }
+            rec->u.free.flags = type == FMT_REC_FREE ? 0 : type - FMT_REC_FREE_FLAGGED + 1;
+            rec->type = FMT_REC_FREE;
             break;
         case FMT_REC_TYPE:
             rec->u.type.id = get_varint(&c);

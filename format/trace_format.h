@@ -54,6 +54,7 @@ enum fmt_record_type {
     FMT_REC_SUPPRESSIONS = 18, /* the program's __lsan_default_suppressions() */
     FMT_REC_SEQ = 19,          /* the chunk's number: first in a chunk made from a journal region */
     FMT_REC_ALLOCATOR = 20,    /* an allocator heapscope does not see */
+    FMT_REC_FREE_FLAGGED = 21, /* 21 to 25: a FREE whose flags are 1 to 5 (version 4) */
 };
 
 /* Refcount events (FMT_REC_RC.op), from the refcount shim. */
@@ -279,10 +280,13 @@ static inline void fmt_put_alloc(struct fmt_buf *b, uint64_t fn, uint64_t size, 
     fmt_put_time(b, time_ns);
 }
 
-/* FREE: size, stack_id << 3 | flags (of the allocation: no address, see
- * docs/FORMAT.md); before version 4, stack_id alone (flags 0) */
+/* FREE: size, stack_id (of the allocation: no address, see docs/FORMAT.md);
+ * its flags (version 4) in the record's type, so that they cost no byte:
+ * FMT_REC_FREE for none, FMT_REC_FREE_FLAGGED - 1 + flags for the others.
+ * The reader hands out every FREE as FMT_REC_FREE with its flags. */
 #define FMT_FREE_TEMPORARY 1u /* freed by the thread that made it, its next allocation or free */
 #define FMT_FREE_AGE_SHIFT 1  /* bits 1-2: how long it lived, FMT_AGE_* */
+#define FMT_FREE_FLAGS_MAX 5u
 enum { FMT_AGE_UNDER_MS, FMT_AGE_UNDER_S, FMT_AGE_LONGER, FMT_AGE_COUNT };
 struct fmt_free {
     uint64_t size, stack_id, flags;
@@ -290,9 +294,9 @@ struct fmt_free {
 #define FMT_FREE_ROOM FMT_ROOM(2)
 static inline void fmt_put_free(struct fmt_buf *b, uint64_t size, uint64_t stack_id, unsigned flags)
 {
-    fmt_put_u8(b, FMT_REC_FREE);
+    fmt_put_u8(b, flags && flags <= FMT_FREE_FLAGS_MAX ? FMT_REC_FREE_FLAGGED - 1 + flags : FMT_REC_FREE);
     fmt_put_varint(b, size);
-    fmt_put_varint(b, stack_id << 3 | (flags & 7));
+    fmt_put_varint(b, stack_id);
 }
 
 /* TYPE: id, str name */

@@ -1140,6 +1140,11 @@ START_TEST(test_record_layout)
     fmt_put_heap_stat(&b, 0, 127, 128, 1ull << 32, UINT64_MAX, 1ull << 40);
     EXPECT_BYTES(&b, &mark, "HEAP_STAT", FMT_REC_HEAP_STAT, 0, 0x7f, 0x80, 0x01, V2_32, VMAX, 0x80, 0x80, 0x80,
                  0x80, 0x80, 0x20);
+    /* a FREE's flags ride in its type: no byte more than one without */
+    fmt_put_free(&b, 24, 1, FMT_FREE_TEMPORARY | FMT_AGE_UNDER_S << FMT_FREE_AGE_SHIFT);
+    EXPECT_BYTES(&b, &mark, "FREE, flags 3", FMT_REC_FREE_FLAGGED + 2, 24, 1);
+    fmt_put_free(&b, 24, 1, 0);
+    EXPECT_BYTES(&b, &mark, "FREE, no flags", FMT_REC_FREE, 24, 1);
     fmt_put_process_end(&b, 5, FMT_END_EXEC, 1, 2, 3, 4, 6);
     EXPECT_BYTES(&b, &mark, "PROCESS_END", FMT_REC_PROCESS_END, 5, 1, 1, 2, 3, 4, 6);
     fmt_put_suppressions(&b, "leak:x");
@@ -1170,7 +1175,7 @@ START_TEST(test_record_layout)
     ROOM(FMT_STACK_ROOM(FMT_MAX_FRAMES), fmt_put_stack(&r, M, frames, FMT_MAX_FRAMES));
     ROOM(FMT_THREAD_ROOM, fmt_put_thread(&r, M));
     ROOM(FMT_ALLOC_ROOM, fmt_put_alloc(&r, M, M, M, T));
-    ROOM(FMT_FREE_ROOM, fmt_put_free(&r, M, M >> 3, 7));
+    ROOM(FMT_FREE_ROOM, fmt_put_free(&r, M, M, FMT_FREE_FLAGS_MAX));
     ROOM(FMT_TYPE_ROOM(300), fmt_put_type(&r, M, s300));
     ROOM(FMT_TAG_ROOM, fmt_put_tag(&r, M, M));
     ROOM(FMT_SNAPSHOT_BEGIN_ROOM(128), fmt_put_snapshot_begin(&r, M, s128, M, M, M, M, M));
@@ -1524,7 +1529,9 @@ static const struct bad_case bad_cases[] = {
     { "SUPPRESSIONS string past the chunk", { U5, FMT_REC_SUPPRESSIONS, 5, 'a', 'b' }, 6, 1 },
     { "SEQ without its number", { U5, FMT_REC_SEQ }, 3, 1 },
     { "record type 20", { U5, 20, 1, 2, 3, 4, 5, 6, 7, 8 }, 11, 1 }, /* the first unknown one */
-    { "record type 21", { U5, 21, 1, 2, 3, 4, 5, 6, 7, 8 }, 11, 1 },
+    { "record type 26", { U5, 26, 1, 2, 3, 4, 5, 6, 7, 8 }, 11, 1 }, /* past FREE_FLAGGED's 21-25 */
+    { "flagged FREE without fields", { U5, FMT_REC_FREE_FLAGGED }, 3, 1 },
+    { "flagged FREE without stack_id", { U5, FMT_REC_FREE_FLAGGED + 4, 0x80, 0x40 }, 5, 1 },
     { "record type 127", { U5, 127, 1, 2, 3, 4, 5, 6, 7, 8 }, 11, 1 },
     { "record type 128", { U5, 128, 1, 2, 3, 4, 5, 6, 7, 8 }, 11, 1 },
     { "record type 255", { U5, 255 }, 3, 1 },
@@ -2019,14 +2026,14 @@ START_TEST(test_delta_encoder)
     /* 2^63 - 500: zigzag 2^64 - 1000 */
     EXPECT_BYTES(&b, &mark, "put_rec",
                  FMT_REC_ALLOC, FMT_FN_REALLOC, 24, 1, 0xd0, 0x0f,
-                 FMT_REC_FREE, 16, 16,
+                 FMT_REC_FREE, 16, 2,
                  FMT_REC_ALLOC, FMT_FN_CALLOC, 8, 3, 0xe7, 0x07,
-                 FMT_REC_FREE, 0x80, 0x01, 0xf8, 0x07,
+                 FMT_REC_FREE, 0x80, 0x01, 0x7f,
                  FMT_REC_TAG, 0x80, 0xa0, 0x01, 1,
                  FMT_REC_ALLOC, FMT_FN_MALLOC, 0, 0, 0x00,
                  FMT_REC_ALLOC, FMT_FN_PVALLOC, V10(0xff), 0x80, 0x01,
                  0x98, 0xf8, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01,
-                 FMT_REC_FREE, V10(0xff), 0x80, 0x80, 0x80, 0x80, 0x80, 0x01);
+                 FMT_REC_FREE, V10(0xff), 0x80, 0x80, 0x80, 0x80, 0x10);
     REQUIRE(b.prev_time == 1ull << 63, "prev_time %#" PRIx64, b.prev_time);
     REQ_EQ(mem[b.len], 0xee); /* and nothing past them */
 #undef V10
@@ -2041,13 +2048,13 @@ END_TEST
 #define V10(first) first, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01 /* 10 bytes */
 static const uint8_t delta_chunk1[] = {
     FMT_REC_ALLOC, FMT_FN_MALLOC, 24, 1, 0xd0, 0x0f,            /* at 1000 */
-    FMT_REC_FREE, 24, 8,
+    FMT_REC_FREE, 24, 1,
     FMT_REC_TAG, 0x80, 0xa0, 0x01, 1,                           /* 0x5000, absolute */
-    FMT_REC_FREE, 16, 16,
+    FMT_REC_FREE, 16, 2,
     FMT_REC_THREAD, 9,
     FMT_REC_ALLOC, FMT_FN_CALLOC, 8, 3, 0xe7, 0x07,             /* at 500: -500 */
     FMT_REC_ALLOC, FMT_FN_REALLOC, 0, 0, 0x00,                  /* at 500 */
-    FMT_REC_FREE, 8, 24,
+    FMT_REC_FREE, 8, 3,
     FMT_REC_ALLOC, FMT_FN_MALLOC, 1, 1, 0xe9, 0x07,             /* at UINT64_MAX: -501 */
     FMT_REC_ALLOC, FMT_FN_MALLOC, 2, 2, 0x02,                   /* at 0: +1 past 2^64 */
     FMT_REC_RC, FMT_RC_NEW, 0x10, 1, 0, 0, 0, 0,                /* 0x10, absolute */
@@ -2058,10 +2065,10 @@ static const uint8_t delta_chunk1[] = {
 };
 static const uint8_t delta_chunk2[] = {
     FMT_REC_ALLOC, FMT_FN_MALLOC, 24, 1, 0xd0, 0x0f,            /* at 1000, again */
-    FMT_REC_FREE, 24, 8,
+    FMT_REC_FREE, 24, 1,
 };
 static const uint8_t delta_chunk3[] = {
-    FMT_REC_FREE, 24, 8,                                        /* a FREE first */
+    FMT_REC_FREE, 24, 1,                                        /* a FREE first */
     FMT_REC_ALLOC, FMT_FN_MALLOC, 24, 1, 0xd0, 0x0f,            /* time from 0: 1000 */
     FMT_REC_THREAD, 4,
     FMT_REC_ALLOC, FMT_FN_MALLOC, 0, 0, 0x7f,                   /* at 1000 - 64 */
@@ -2160,7 +2167,7 @@ static const struct op delta_ops[] = {
     REC({ .type = FMT_REC_ALLOC, .u.alloc = { FMT_FN_VALLOC, 1, 2, UINT64_MAX } }),
     REC({ .type = FMT_REC_FREE, .u.free = { 1, 2 } }),
     REC({ .type = FMT_REC_ALLOC, .u.alloc = { FMT_FN_MEMALIGN, 0, 0, 0 } }),
-    REC({ .type = FMT_REC_FREE, .u.free = { UINT64_MAX, UINT64_MAX >> 3, 7 } }), /* stack_id has 61 bits */
+    REC({ .type = FMT_REC_FREE, .u.free = { UINT64_MAX, UINT64_MAX, FMT_FREE_FLAGS_MAX } }),
     THREAD(2), /* the deltas go on across threads within a chunk (from 0 here) */
     /* deltas of INT64_MIN (both ways), INT64_MAX and -INT64_MAX */
     REC({ .type = FMT_REC_ALLOC, .u.alloc = { FMT_FN_MALLOC, 8, 3, 1ull << 63 } }),
@@ -2219,14 +2226,14 @@ START_TEST(test_delta_round_trip)
         n[c] = chunk_raw(&t, c, raw[c], sizeof raw[c]);
     /* 5000 from 0: zigzag 10000 */
     static const uint8_t alloc0[] = { FMT_REC_ALLOC, FMT_FN_MALLOC, 32, 1, 0x90, 0x4e };
-    static const uint8_t free0[] = { FMT_REC_FREE, 32, 8 };
+    static const uint8_t free0[] = { FMT_REC_FREE, 32, 1 };
     ck_assert_uint_ge(n[0], 2 + sizeof alloc0);
     ck_assert_mem_eq(raw[0], ((const uint8_t[]){ FMT_REC_THREAD, 1 }), 2);
     ck_assert_mem_eq(raw[0] + 2, alloc0, sizeof alloc0);
     /* 4000 after 5000: -1000, zigzag 1999 */
     ck_assert_mem_eq(raw[0] + 2 + sizeof alloc0,
                      ((const uint8_t[]){ FMT_REC_ALLOC, FMT_FN_MALLOC, 16, 1, 0xcf, 0x0f,
-                                         FMT_REC_FREE, 32, 8, FMT_REC_FREE, 16, 8 }), 12);
+                                         FMT_REC_FREE, 32, 1, FMT_REC_FREE, 16, 1 }), 12);
     ck_assert_uint_eq(n[1], sizeof alloc0 + sizeof free0);
     ck_assert_mem_eq(raw[1], alloc0, sizeof alloc0);
     ck_assert_mem_eq(raw[1] + sizeof alloc0, free0, sizeof free0);
