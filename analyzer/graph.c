@@ -38,7 +38,7 @@ const char *leak_kind_name(enum leak_kind k)
 }
 
 const char *const heuristic_names[FMT_HEUR_COUNT + 1] = {
-    "stdstring", "length64", "newarray", "multipleinheritance", "dtv", NULL,
+    "stdstring", "length64", "newarray", "multipleinheritance", "dtv", "pygc", NULL,
 };
 
 const char *heuristic_name(unsigned i) { return i < FMT_HEUR_COUNT ? heuristic_names[i] : "?"; }
@@ -59,14 +59,24 @@ ssize_t graph_block_at(const struct model *m, uint64_t addr)
     return addr < b->addr + b->size || addr == b->addr ? (ssize_t)(lo - 1) : -1;
 }
 
-/* Counting sort of edge indices by a key (source or target block). */
-static void index_edges(const struct model *m, int by_dst, uint32_t **start_out, uint32_t **list_out)
+/* Whether an edge counts: with the pygc rule chosen, a pointer to a CPython
+ * GC object's PyGC_Head is the collector's list, not a reference. */
+static inline int edge_counts(const struct model_edge *e, unsigned heuristics)
+{
+    return !(e->rules & FMT_EDGE_GC_LIST) || !(heuristics & FMT_HEUR_PYGC);
+}
+
+/* Counting sort of the edges that count by a key (source or target block). */
+static void index_edges(const struct model *m, unsigned heuristics, int by_dst, uint32_t **start_out,
+                        uint32_t **list_out)
 {
     size_t n = m->n_blocks;
     uint32_t *start = xcalloc(n + 2, sizeof *start);
     uint32_t *list = xmalloc((m->n_edges ? m->n_edges : 1) * sizeof *list);
     for (size_t i = 0; i < m->n_edges; i++) {
         const struct model_edge *e = &m->edges[i];
+        if (!edge_counts(e, heuristics))
+            continue;
         if (by_dst)
             start[e->dst + 2]++;
         else if (!e->src_is_root)
@@ -76,6 +86,8 @@ static void index_edges(const struct model *m, int by_dst, uint32_t **start_out,
         start[i] += start[i - 1];
     for (size_t i = 0; i < m->n_edges; i++) {
         const struct model_edge *e = &m->edges[i];
+        if (!edge_counts(e, heuristics))
+            continue;
         if (by_dst)
             list[start[e->dst + 1]++] = (uint32_t)i;
         else if (!e->src_is_root)
@@ -108,7 +120,7 @@ static void reach(const struct graph *g, uint8_t *state, uint32_t *queue)
             PUSH(i, 1, 1);
 #define AS_START(e) ((e)->dst_off == 0 || ((e)->rules & g->heuristics))
     for (size_t i = 0; i < m->n_edges; i++)
-        if (m->edges[i].src_is_root)
+        if (m->edges[i].src_is_root && edge_counts(&m->edges[i], g->heuristics))
             PUSH(m->edges[i].dst, 1, AS_START(&m->edges[i]));
     while (head < tail) {
         uint32_t b = queue[head++];
@@ -197,8 +209,8 @@ void graph_build(struct graph *g, const struct model *m, unsigned heuristics)
     g->m = m;
     g->heuristics = heuristics;
     g->via = xcalloc(m->n_blocks ? m->n_blocks : 1, 1);
-    index_edges(m, 0, &g->out_start, &g->out);
-    index_edges(m, 1, &g->in_start, &g->in);
+    index_edges(m, heuristics, 0, &g->out_start, &g->out);
+    index_edges(m, heuristics, 1, &g->in_start, &g->in);
     g->kind = xcalloc(m->n_blocks ? m->n_blocks : 1, 1);
     g->indirect = xcalloc(m->n_blocks ? m->n_blocks : 1, sizeof *g->indirect);
     classify(g);

@@ -11,6 +11,10 @@
 #include "util.h"
 
 #define MAX_ID (1u << 26) /* a larger stack or type id can only be damage */
+/* An event may name a stack whose record another thread's chunk brings
+ * later; but not one this far past every id seen: that is damage, counted
+ * as no stack (so a damaged id cannot make the table huge). */
+#define EVENT_ID_AHEAD 65536u
 
 /* Grows an array indexed by id (zero-filling) so that id fits. */
 static void *grow_for_id(void *arr, size_t *n, size_t elem, uint64_t id)
@@ -203,7 +207,7 @@ static void on_process(struct model *m, const struct fmt_record *rec)
 static void stack_live(struct loader *l, uint64_t stack_id, int64_t bytes, int64_t blocks)
 {
     struct model *m = l->m;
-    if (stack_id >= MAX_ID)
+    if (stack_id >= MAX_ID || stack_id >= m->n_stacks + EVENT_ID_AHEAD)
         stack_id = 0;
     m->stacks = grow_for_id(m->stacks, &m->n_stacks, sizeof *m->stacks, stack_id);
     struct model_stack *s = &m->stacks[stack_id];
@@ -234,7 +238,8 @@ static void stacks_at_peak(struct loader *l)
 static void on_alloc(struct loader *l, const struct fmt_record *rec)
 {
     struct model *m = l->m;
-    if (rec->u.alloc.stack_id && rec->u.alloc.stack_id < MAX_ID) {
+    if (rec->u.alloc.stack_id && rec->u.alloc.stack_id < MAX_ID &&
+        rec->u.alloc.stack_id < m->n_stacks + EVENT_ID_AHEAD) {
         m->stacks = grow_for_id(m->stacks, &m->n_stacks, sizeof *m->stacks, rec->u.alloc.stack_id);
         m->stacks[rec->u.alloc.stack_id].allocs++;
         m->stacks[rec->u.alloc.stack_id].bytes += rec->u.alloc.size;

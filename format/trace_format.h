@@ -80,7 +80,10 @@ enum fmt_root_kind {
 enum fmt_heuristic {
     FMT_HEUR_STDSTRING = 1, FMT_HEUR_LENGTH64 = 2, FMT_HEUR_NEWARRAY = 4,
     FMT_HEUR_MULTIPLE_INHERITANCE = 8, FMT_HEUR_DTV = 16,
-    FMT_HEUR_COUNT = 5 /* bits */
+    FMT_HEUR_PYGC = 32, /* CPython's GC objects: past PyGC_Head, 16 bytes into the block */
+    FMT_EDGE_GC_LIST = 64, /* not a rule: a pointer to a CPython GC object's PyGC_Head, the
+                              collector's list; no reference (dropped with pygc) */
+    FMT_HEUR_COUNT = 6 /* bits */
 };
 
 /* Which interposed function made an allocation (FMT_REC_ALLOC.fn). */

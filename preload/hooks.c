@@ -496,6 +496,7 @@ __attribute__((constructor)) static void heapscope_start(void)
     live_learn_free_mark(real.malloc, real.free);
     rec_start();
     notes_allocator(); /* before the writer: a process whose malloc is not ours gets none */
+    python_init();
     rec_start_late();
     notes_follow_forks();
     exit_handler_registered = __cxa_atexit(heapscope_exit_handler, NULL, NULL) == 0;

@@ -131,6 +131,7 @@ struct plat_segment {
 };
 void plat_segments_foreach(void (*fn)(const struct plat_segment *seg, void *arg), void *arg);
 void *plat_program_function(const char *name);
+void *plat_symbol(const char *name);
 int plat_symbol_definer(const char *name, void **addr, const void **base);
 struct plat_symbol {
     const char *module;
@@ -264,7 +265,7 @@ void stack_table_unlock_all(void) HS_HIDDEN;
 
 /* ---- type_table.c: type tag names -> ids ---- */
 
-/* The id of a type name (dense, from 1; at most 2^24 - 1 types); *is_new
+/* The id of a type name (dense, from 1; at most 2^22 - 1 types); *is_new
  * says whether the caller must write its TYPE record. 0 if the table is full. */
 uint32_t type_table_intern(const char *name, int *is_new) HS_HIDDEN;
 void type_table_foreach(void (*fn)(uint32_t id, const char *name, void *arg), void *arg) HS_HIDDEN;
@@ -277,7 +278,8 @@ struct live_block {
     uintptr_t addr;
     uint64_t size;
     uint32_t stack_id;
-    uint32_t type_id : 24; /* FMT_NO_TYPE or an id from type_table_intern */
+    uint32_t type_id : 22; /* FMT_NO_TYPE or an id from type_table_intern */
+    uint32_t py_head : 2;  /* at a snapshot: a CPython GC object this many 16-byte units in (python.c) */
     uint32_t flags : 2;    /* FMT_BLOCK_IGNORED */
     uint32_t gen : 6;      /* the process that made it: forks since the first traced one */
     uint64_t birth_ns;
@@ -400,6 +402,17 @@ void scan_resume(void) HS_HIDDEN;
 void scan_result_free(struct scan_result *r, size_t n_blocks) HS_HIDDEN;
 /* A thread leaving the tracer pauses here if a scan asked it to (rec_unguard). */
 void scan_pause_deferred(void) HS_HIDDEN;
+
+/* ---- python.c: CPython's objects as such ---- */
+
+/* Finds the interpreter, if this process is CPython of a version whose
+ * layout python.c knows (says so in one line if it is CPython of another).
+ * From the constructor. */
+void python_init(void) HS_HIDDEN;
+/* At a snapshot, the program's threads paused: gives each block (sorted by
+ * address) that is a Python object its type's name as its type, and those
+ * an object owns ("list items", "dict keys") theirs; marks GC objects. */
+void python_type_blocks(struct live_block *blocks, size_t n) HS_HIDDEN;
 
 /* ---- rc.c: refcount events ---- */
 

@@ -407,6 +407,10 @@ out:
     return found;
 }
 
+/* A symbol the loaded objects export (a variable too), as dlsym finds it;
+ * NULL if none. */
+void *plat_symbol(const char *name) { return dlsym(RTLD_DEFAULT, name); }
+
 /* A function of the program by name: from the executable's symbol table
  * (programs do not export their functions), else as dlsym finds it; NULL if
  * none. Reads the executable from disk: not for a hot path. */

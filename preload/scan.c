@@ -492,7 +492,17 @@ static unsigned interior_rules(const struct scan *s, const uintptr_t *src, uintp
     if (off == 16 && src && (uintptr_t)src >= lo + 8 && (uintptr_t)(src + 2) <= hi &&
         src[-1] == (uintptr_t)(src - 1) && src[1] == (uintptr_t)(src - 1))
         rules |= FMT_HEUR_DTV; /* tcbhead_t: tcb (itself), dtv, self (the tcb) */
+    if (b->py_head && off == 16u * b->py_head)
+        rules |= FMT_HEUR_PYGC; /* a CPython GC object, past its PyGC_Head (and managed dict) */
     return rules;
+}
+
+/* A pointer to a CPython GC object's PyGC_Head: the collector's lists link
+ * every GC object through it, and the roots (its generations, in the
+ * interpreter's globals) reach them all so; references point past it. */
+static inline unsigned gc_list(const struct live_block *b, uint64_t off)
+{
+    return b->py_head && off == 16u * (b->py_head - 1) ? FMT_EDGE_GC_LIST : 0;
 }
 
 static int add_edge(struct scan *s, uint32_t src, int src_is_root, uint64_t src_off, size_t dst, uint64_t dst_off,
@@ -523,6 +533,7 @@ static uint64_t scan_words(struct scan *s, uintptr_t start, uintptr_t end, uint3
             continue;
         uint64_t off = w - s->blocks[b].addr;
         unsigned rules = off ? interior_rules(s, (const uintptr_t *)a, start, end, &s->blocks[b], off) : 0;
+        rules |= gc_list(&s->blocks[b], off);
         add_edge(s, src, is_root, a - start, (size_t)b, off, rules);
     }
     for (; a < end; a++)
@@ -613,7 +624,7 @@ static void thread_roots(struct scan *s, pid_t tid, uintptr_t sp, uintptr_t tp, 
                 continue;
             uint64_t off = regs[i] - s->blocks[b].addr;
             add_edge(s, id, 1, (uint64_t)i * 8, (size_t)b, off,
-                     off ? interior_rules(s, NULL, 0, 0, &s->blocks[b], off) : 0);
+                     (off ? interior_rules(s, NULL, 0, 0, &s->blocks[b], off) : 0) | gc_list(&s->blocks[b], off));
         }
     }
 }

@@ -8,7 +8,7 @@
 
 #include <string.h>
 
-#define TYPES_MAX ((1u << 24) - 1)
+#define TYPES_MAX ((1u << 22) - 1)
 #define NAME_MAX_LEN 255
 
 struct type_entry {

@@ -210,9 +210,10 @@ def memcheck(argv, options=(), env=None, cwd=None, stdin=None, timeout=300, base
     return Memcheck(argv, p)
 
 
-def leak_summary(trace):
-    """The exit snapshot's four totals of `heapscope leaks`: ({kind: (bytes, blocks)}, the JSON)."""
-    leaks = analyze("leaks", trace)
+def leak_summary(trace, *args):
+    """The exit snapshot's four totals of `heapscope leaks` (ARGS added):
+    ({kind: (bytes, blocks)}, the JSON)."""
+    leaks = analyze("leaks", trace, *args)
     s = leaks["summary"]
     if not all(k in s for k in KINDS):
         fail("heapscope leaks summary has not the four kinds %s: %s" % (KINDS, json.dumps(s)))
