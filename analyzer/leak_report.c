@@ -122,3 +122,15 @@ void leak_report_free(struct leak_report *r)
 }
 
 const char *leak_record_kind(unsigned k) { return k == KIND_NOT_FREED ? "not_freed" : leak_kind_name(k); }
+
+size_t leak_report_most_leaked(const struct leak_report *r, size_t max, const struct leak_record **out)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < r->n_rec && n < max; i++) {
+        const struct leak_record *rec = &r->rec[i];
+        if (rec->inherited || rec->kind == KIND_STILL_REACHABLE)
+            continue;
+        out[n++] = rec;
+    }
+    return n;
+}

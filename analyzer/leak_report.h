@@ -39,5 +39,8 @@ void leak_report_build(struct leak_report *r, const struct model *m, struct symb
 void leak_report_free(struct leak_report *r);
 /* "definitely_lost", ..., or "not_freed". */
 const char *leak_record_kind(unsigned k);
+/* The records that are leaks (lost, or not freed when there is no graph; not
+ * the parent's), biggest first, at most max of them into out; how many. */
+size_t leak_report_most_leaked(const struct leak_report *r, size_t max, const struct leak_record **out);
 
 #endif

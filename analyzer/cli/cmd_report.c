@@ -3,7 +3,7 @@
  * network, no external scripts or fonts): the template in report.html with
  * the trace's data embedded as JSON. Large traces stay usable: the flame
  * graph drops frames under 0.1% of the total into "(other)", tables keep
- * their biggest rows.
+ * their biggest rows, the memory chart at most ~2000 points.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -15,12 +15,14 @@
 #include "diff.h"
 #include "frames.h"
 #include "leak_report.h"
+#include "profile.h"
 #include "rc_objects.h"
 #include "util.h"
 
 extern const char report_template[]; /* report.html, compiled in */
 
 #define LEAK_ROWS 200
+#define PROFILE_ROWS 10 /* each ranking of stacks, as summary's default --top */
 #define CYCLES 12
 #define CHAINS 8
 #define RC_OBJECTS 60
@@ -147,8 +149,15 @@ static void summary_json(struct json *j, const struct model *m, const struct lea
     json_u64(j, "allocations", m->allocs);
     json_u64(j, "frees", m->frees);
     json_u64(j, "bytes_allocated", m->bytes_allocated);
-    json_u64(j, "peak_live_bytes", m->peak_bytes);
-    json_u64(j, "peak_time_ns", m->peak_time_ns);
+    /* the event stream's peak, exact; the writer's (m->peak_bytes) is only
+     * to within a batch of each thread's events */
+    json_u64(j, "peak_live_bytes", m->stream_peak_bytes);
+    json_u64(j, "peak_live_blocks", m->stream_peak_blocks);
+    json_u64(j, "peak_time_ns", m->stream_peak_time_ns);
+    json_u64(j, "peak_rss_bytes", m->peak_rss_bytes);
+    json_u64(j, "peak_rss_time_ns", m->peak_rss_time_ns);
+    json_u64(j, "temporary_allocations", m->temporary_allocations);
+    json_u64(j, "temporary_bytes", m->temporary_bytes);
     json_u64(j, "threads", m->threads);
     json_str(j, "snapshot", m->snapshot ? m->snapshot->name : NULL);
     json_bool(j, "scanned", lr && lr->scanned);
@@ -162,14 +171,26 @@ static void summary_json(struct json *j, const struct model *m, const struct lea
     json_object_end(j);
 }
 
+/* The live heap and the RSS over time: [time, live bytes, rss bytes] points.
+ * A long trace gives each point the highest of the samples it stands for, so
+ * that no peak is dropped. Traces before version 4 have no RSS (has_rss). */
 static void timeline_json(struct json *j, const struct model *m)
 {
+    json_bool(j, "has_rss", m->peak_rss_bytes != 0);
     json_array(j, "heap");
     size_t step = m->n_heap > 2000 ? m->n_heap / 2000 + 1 : 1; /* at most ~2000 points */
     for (size_t i = 0; i < m->n_heap; i += step) {
+        uint64_t live = 0, rss = 0;
+        for (size_t k = i; k < i + step && k < m->n_heap; k++) {
+            if (m->heap[k].live_bytes > live)
+                live = m->heap[k].live_bytes;
+            if (m->heap[k].rss_bytes > rss)
+                rss = m->heap[k].rss_bytes;
+        }
         json_array(j, NULL);
         json_u64(j, NULL, m->heap[i].time_ns);
-        json_u64(j, NULL, m->heap[i].live_bytes);
+        json_u64(j, NULL, live);
+        json_u64(j, NULL, rss);
         json_array_end(j);
     }
     json_array_end(j);
@@ -212,6 +233,69 @@ static void leaks_json(struct json *j, const struct leak_report *lr, struct symb
     }
     json_array_end(j);
     json_u64(j, "leak_records", lr->n_rec);
+}
+
+/* One ranking of the stacks (profile.h), the first PROFILE_ROWS. */
+static void profile_rows_json(struct json *j, const char *key, const struct model *m, struct symbolizer *s,
+                              enum profile_by by, const char *count_name)
+{
+    struct profile_row *rows;
+    size_t n = profile_top(m, by, PROFILE_ROWS, &rows);
+    json_array(j, key);
+    for (size_t i = 0; i < n; i++) {
+        json_object(j, NULL);
+        json_u64(j, "bytes", rows[i].bytes);
+        json_u64(j, count_name, rows[i].count);
+        frames_json(j, "stack", s, m, rows[i].stack_id, 24);
+        json_object_end(j);
+    }
+    json_array_end(j);
+    free(rows);
+}
+
+/* What heaptrack's users look at: the stacks biggest at the peak, with the
+ * most calls, the most temporary allocations, the most leaked (lr: NULL
+ * without a snapshot); the sizes histogram; lifetimes when the trace has
+ * them (null when not). */
+static void profile_json(struct json *j, const struct model *m, struct symbolizer *s, const struct leak_report *lr)
+{
+    profile_rows_json(j, "peak_consumers", m, s, PROFILE_PEAK, "blocks");
+    profile_rows_json(j, "most_calls", m, s, PROFILE_CALLS, "calls");
+    profile_rows_json(j, "most_temporary", m, s, PROFILE_TEMPORARY, "count");
+    json_array(j, "most_leaked");
+    const struct leak_record *leaked[PROFILE_ROWS];
+    size_t n = lr ? leak_report_most_leaked(lr, PROFILE_ROWS, leaked) : 0;
+    for (size_t i = 0; i < n; i++) {
+        json_object(j, NULL);
+        json_str(j, "kind", leak_record_kind(leaked[i]->kind));
+        json_u64(j, "bytes", leaked[i]->bytes);
+        json_u64(j, "blocks", leaked[i]->blocks);
+        frames_json(j, "stack", s, m, leaked[i]->stack_id, 24);
+        json_object_end(j);
+    }
+    json_array_end(j);
+    json_array(j, "sizes");
+    for (unsigned k = 0; k < 65; k++) {
+        if (!m->sizes[k].count)
+            continue;
+        uint64_t lo, hi;
+        profile_size_range(k, &lo, &hi);
+        json_object(j, NULL);
+        json_u64(j, "min", lo);
+        json_u64(j, "max", hi);
+        json_u64(j, "count", m->sizes[k].count);
+        json_u64(j, "bytes", m->sizes[k].bytes);
+        json_object_end(j);
+    }
+    json_array_end(j);
+    if (m->has_lifetimes) {
+        json_object(j, "lifetimes");
+        for (unsigned a = 0; a < FMT_AGE_COUNT; a++)
+            amount_json(j, profile_age_name(a), m->lifetimes[a].bytes, m->lifetimes[a].count);
+        json_object_end(j);
+    } else {
+        json_null(j, "lifetimes");
+    }
 }
 
 static void diff_rows_json(struct json *j, const struct diff_table *t)
@@ -447,6 +531,7 @@ static int report_main(int argc, char **argv)
     flame_json(&j, &f, 0, f.n[0].bytes / 1000, f.n[0].calls / 1000, 0);
     json_array_end(&j);
     free(f.n);
+    profile_json(&j, &m, s, have_snapshot ? &lr : NULL);
     if (have_snapshot) {
         leaks_json(&j, &lr, s);
         cycles_json(&j, &lr, s);
@@ -483,7 +568,9 @@ static const struct opt options[] = {
 const struct command command_report = {
     .name = "report", .args = "FILE", .min_args = 1, .max_args = 1, .options = options, .main = report_main,
     .summary = "one self-contained HTML report of a trace",
-    .about = "Summary, live heap over time, allocation flame graph, leaks, diff from the first snapshot,\n"
-             "cycles, referrer chains and refcount histories; nothing is loaded from the network.\n"
+    .about = "Summary, live heap and RSS over time, allocation flame graph, the stacks biggest at the peak,\n"
+             "with the most calls, the most temporary allocations and the most leaked, allocation sizes and\n"
+             "lifetimes, leaks, diff from the first snapshot, cycles, referrer chains and refcount histories;\n"
+             "nothing is loaded from the network.\n"
              "example: heapscope report -o report.html heapscope.myprog.1234.hst\n",
 };

@@ -17,19 +17,6 @@
 
 static uint64_t top = 10;
 
-/* The leak records that are leaks (lost, or not freed without a graph), biggest first, at most top. */
-static size_t most_leaked(const struct leak_report *l, const struct leak_record **out)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < l->n_rec && n < top; i++) {
-        const struct leak_record *r = &l->rec[i];
-        if (r->inherited || r->kind == KIND_STILL_REACHABLE)
-            continue;
-        out[n++] = r;
-    }
-    return n;
-}
-
 static void profile_json(struct json *j, const struct model *m, struct symbolizer *sym, const char *key,
                          enum profile_by by, const char *count_name)
 {
@@ -61,7 +48,7 @@ static void heaptrack_views_json(struct json *j, const struct model *m, struct s
     profile_json(j, m, sym, "most_bytes", PROFILE_ALLOCATED, "calls");
     json_array(j, "most_leaked");
     const struct leak_record *lr[256];
-    size_t n = l ? most_leaked(l, lr) : 0;
+    size_t n = l ? leak_report_most_leaked(l, top, lr) : 0;
     for (size_t i = 0; i < n; i++) {
         json_object(j, NULL);
         json_str(j, "kind", leak_record_kind(lr[i]->kind));
@@ -221,7 +208,7 @@ static void heaptrack_views_text(const struct model *m, struct symbolizer *sym, 
     profile_text(m, sym, "peak consumers (live at the peak)", PROFILE_PEAK, NULL);
     profile_text(m, sym, "most temporary", PROFILE_TEMPORARY, "temporary");
     const struct leak_record *lr[256];
-    size_t n = l ? most_leaked(l, lr) : 0;
+    size_t n = l ? leak_report_most_leaked(l, top, lr) : 0;
     if (n)
         printf("\nmost leaked (at %s)\n", m->snapshot->name);
     for (size_t i = 0; i < n; i++) {
