@@ -71,6 +71,63 @@ static int find_preload(char *out, size_t room)
     return readable(out) ? 0 : -1;
 }
 
+/* Whether program (as run, found along PATH) is CPython: a python, python3,
+ * python3.11 ... after symbolic links. */
+static int is_cpython(const char *program)
+{
+    char found[PATH_MAX], real[PATH_MAX];
+    if (strchr(program, '/')) {
+        snprintf(found, sizeof found, "%s", program);
+    } else {
+        const char *path = getenv("PATH");
+        int ok = 0;
+        for (const char *p = path ? path : "/usr/bin:/bin"; *p && !ok;) {
+            size_t n = strcspn(p, ":");
+            snprintf(found, sizeof found, "%.*s/%s", (int)n, p, program);
+            ok = access(found, X_OK) == 0;
+            p += n + (p[n] == ':');
+        }
+        if (!ok)
+            return 0;
+    }
+    if (!realpath(found, real))
+        return 0;
+    const char *base = strrchr(real, '/') ? strrchr(real, '/') + 1 : real;
+    return strncmp(base, "python", 6) == 0 && strspn(base + 6, "0123456789.") == strlen(base + 6);
+}
+
+/* For CPython: its objects in malloc blocks (pymalloc's arenas would hide
+ * them), unless the user chose an allocator; and the heapscope module on
+ * its path. Says the first in one line. */
+static void python_env(const char *program)
+{
+    if (!getenv("PYTHONMALLOC")) {
+        setenv("PYTHONMALLOC", "malloc", 1);
+        fprintf(stderr, "heapscope: %s runs with PYTHONMALLOC=malloc, so that each Python object is a block "
+                        "heapscope sees (pymalloc's arenas would hide them)\n", program);
+    }
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0)
+        return;
+    exe[n] = 0;
+    const char *dir = dirname(exe);
+    const char *candidates[] = { HEAPSCOPE_PYDIR_FROM_BIN, "../python" };
+    for (size_t i = 0; i < sizeof candidates / sizeof candidates[0]; i++) {
+        char p[PATH_MAX * 2], real[PATH_MAX];
+        snprintf(p, sizeof p, "%s/%s/heapscope.py", dir, candidates[i]);
+        if (!readable(p) || !realpath(p, real))
+            continue;
+        *strrchr(real, '/') = 0;
+        const char *old = getenv("PYTHONPATH");
+        char *value = xmalloc(strlen(real) + (old ? strlen(old) : 0) + 2);
+        sprintf(value, "%s%s%s", real, old && *old ? ":" : "", old && *old ? old : "");
+        setenv("PYTHONPATH", value, 1);
+        free(value);
+        return;
+    }
+}
+
 /* The environment of the traced program (we are its forked child). */
 static void preload_env(const char *lib, const char *log_path, const char *output)
 {
@@ -210,8 +267,11 @@ static int launch(struct launch *l, char **program)
     if (l->pid == 0) {
         sigaction(SIGINT, &l->old_int, NULL);
         sigaction(SIGQUIT, &l->old_quit, NULL);
-        if (!l->untraceable) /* else untouched, not even its environment */
+        if (!l->untraceable) { /* else untouched, not even its environment */
             preload_env(l->lib, l->log_path, env.output);
+            if (is_cpython(program[0]))
+                python_env(program[0]);
+        }
         execvp(program[0], program);
         int err = errno;
         fprintf(stderr, "heapscope: cannot run %s: %s\n", program[0], strerror(err));
