@@ -109,7 +109,8 @@ while proc.poll() is None and sent < 95:
     except ProcessLookupError:
         break
 o, e = proc.communicate(timeout=120)
-check(proc.returncode == 0 and o.startswith("load: 8 threads made"), "load: no deadlock, the program finished")
+check(proc.returncode == 0 and o.startswith("load: 8 threads made"),
+      "load: no deadlock, the program finished (status %s; stderr %r)" % (proc.returncode, e[-500:]))
 made = int(o.split("made ")[1].split()[0])
 s = analyze("summary", out)
 names = [x["name"] for x in s["snapshots"]]

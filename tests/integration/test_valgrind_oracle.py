@@ -136,7 +136,8 @@ def script(name):
 
 # name: (argv, environment, stdin file); slowest under valgrind first
 PROGRAMS = collections.OrderedDict([
-    ("python3", (["/usr/bin/python3", script("oracle.py")], {"PYTHONHASHSEED": "0"}, None)),
+    ("python3", (["/usr/bin/python3", script("oracle.py")], {"PYTHONHASHSEED": "0", "PYTHONMALLOC": "pymalloc"},
+                 None)),
     ("python3-malloc", (["/usr/bin/python3", script("oracle.py")],
                         {"PYTHONHASHSEED": "0", "PYTHONMALLOC": "malloc"}, None)),
     ("perl", ([tool("perl"), script("oracle.pl")], {"PERL_HASH_SEED": "0", "PERL_PERTURB_KEYS": "0"}, None)),
