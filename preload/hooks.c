@@ -497,7 +497,6 @@ __attribute__((constructor)) static void heapscope_start(void)
     rec_start();
     notes_allocator(); /* before the writer: a process whose malloc is not ours gets none */
     python_init();
-    plat_dl_settle(); /* after our lookups, some of which fail */
     rec_start_late();
     notes_follow_forks();
     exit_handler_registered = __cxa_atexit(heapscope_exit_handler, NULL, NULL) == 0;

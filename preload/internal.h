@@ -132,7 +132,6 @@ struct plat_segment {
 void plat_segments_foreach(void (*fn)(const struct plat_segment *seg, void *arg), void *arg);
 void *plat_program_function(const char *name);
 void *plat_symbol(const char *name);
-void plat_dl_settle(void);
 int plat_symbol_definer(const char *name, void **addr, const void **base);
 struct plat_symbol {
     const char *module;

@@ -411,15 +411,6 @@ out:
  * NULL if none. */
 void *plat_symbol(const char *name) { return dlsym(RTLD_DEFAULT, name); }
 
-/* Leaves no error of our lookups in glibc's per-thread dlerror state: a
- * failed dlsym keeps a block of its own there (a TLS pointer, a root) until
- * a dl call succeeds; one that succeeds now frees it. */
-void plat_dl_settle(void)
-{
-    (void)dlerror();
-    (void)dlsym(RTLD_DEFAULT, "dlsym");
-}
-
 /* A function of the program by name: from the executable's symbol table
  * (programs do not export their functions), else as dlsym finds it; NULL if
  * none. Reads the executable from disk: not for a hot path. */
