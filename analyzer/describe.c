@@ -1,6 +1,8 @@
 /* Stacks, blocks and roots in words and in JSON (describe.h). */
 #include "describe.h"
 
+#include "profile.h"
+
 #include "frames.h"
 
 void stack_print_text(FILE *f, struct symbolizer *s, const struct model *m, uint32_t stack_id,
@@ -172,4 +174,30 @@ void amount_json(struct json *j, const char *key, uint64_t bytes, uint64_t block
     json_u64(j, "bytes", bytes);
     json_u64(j, "blocks", blocks);
     json_object_end(j);
+}
+
+void sizes_lifetimes_json(struct json *j, const struct model *m)
+{
+    json_array(j, "sizes");
+    for (unsigned k = 0; k < 65; k++) {
+        if (!m->sizes[k].count)
+            continue;
+        uint64_t lo, hi;
+        profile_size_range(k, &lo, &hi);
+        json_object(j, NULL);
+        json_u64(j, "min", lo);
+        json_u64(j, "max", hi);
+        json_u64(j, "count", m->sizes[k].count);
+        json_u64(j, "bytes", m->sizes[k].bytes);
+        json_object_end(j);
+    }
+    json_array_end(j);
+    if (m->has_lifetimes) {
+        json_object(j, "lifetimes");
+        for (unsigned a = 0; a < FMT_AGE_COUNT; a++)
+            amount_json(j, profile_age_name(a), m->lifetimes[a].bytes, m->lifetimes[a].count);
+        json_object_end(j);
+    } else {
+        json_null(j, "lifetimes");
+    }
 }

@@ -21,6 +21,10 @@ void stack_print_json(struct json *j, const char *key, struct symbolizer *s, con
 
 /* {"bytes": N, "blocks": N} under key. */
 void amount_json(struct json *j, const char *key, uint64_t bytes, uint64_t blocks);
+/* The allocations' sizes ("sizes": [{min, max, count, bytes}], a bucket per
+ * power of two) and the freed blocks' lifetimes ("lifetimes", null when the
+ * trace does not say them). */
+void sizes_lifetimes_json(struct json *j, const struct model *m);
 
 /* A block as JSON: {"address", "size", "type", "stack"}. */
 void block_json(struct json *j, const char *key, struct symbolizer *s, const struct model *m, size_t block);

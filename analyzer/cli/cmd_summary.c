@@ -58,28 +58,7 @@ static void heaptrack_views_json(struct json *j, const struct model *m, struct s
         json_object_end(j);
     }
     json_array_end(j);
-    json_array(j, "sizes");
-    for (unsigned k = 0; k < 65; k++) {
-        if (!m->sizes[k].count)
-            continue;
-        uint64_t lo, hi;
-        profile_size_range(k, &lo, &hi);
-        json_object(j, NULL);
-        json_u64(j, "min", lo);
-        json_u64(j, "max", hi);
-        json_u64(j, "count", m->sizes[k].count);
-        json_u64(j, "bytes", m->sizes[k].bytes);
-        json_object_end(j);
-    }
-    json_array_end(j);
-    if (m->has_lifetimes) {
-        json_object(j, "lifetimes");
-        for (unsigned a = 0; a < FMT_AGE_COUNT; a++)
-            amount_json(j, profile_age_name(a), m->lifetimes[a].bytes, m->lifetimes[a].count);
-        json_object_end(j);
-    } else {
-        json_null(j, "lifetimes");
-    }
+    sizes_lifetimes_json(j, m);
 }
 
 static const unsigned kinds[] = { KIND_DEFINITELY_LOST, KIND_INDIRECTLY_LOST, KIND_POSSIBLY_LOST,
