@@ -1,9 +1,8 @@
 /* Stacks, blocks and roots in words and in JSON (describe.h). */
 #include "describe.h"
 
-#include "profile.h"
-
 #include "frames.h"
+#include "profile.h"
 
 void stack_print_text(FILE *f, struct symbolizer *s, const struct model *m, uint32_t stack_id,
                       const char *indent)
