@@ -372,6 +372,7 @@ struct scan {
      * (malloc's heap, the tracer's own, stack below its pointer): the
      * rest of the writable mappings are roots of kind FMT_ROOT_MAPPING */
     struct ranges skip;
+    struct ranges own; /* the tracer's own mappings, sorted: never a root, not even in TLS or a stack */
     uint8_t *readable; /* per block: all of it can be read */
 };
 
@@ -568,6 +569,22 @@ static void scan_root_region(struct scan *s, unsigned kind, uintptr_t start, uin
             p = maps_next(s->maps, p);
             continue;
         }
+        /* the tracer's own memory may lie inside the range asked (zstd's
+         * workspace mapped next to a thread's TLS): its words are ours */
+        int inside = 0;
+        for (size_t i = 0; i < s->own.n && s->own.r[i].start < e; i++) {
+            if (s->own.r[i].end <= p)
+                continue;
+            if (s->own.r[i].start <= p) {
+                p = s->own.r[i].end;
+                inside = 1;
+                break;
+            }
+            e = s->own.r[i].start;
+            break;
+        }
+        if (inside || p >= e)
+            continue;
         ranges_add(&s->skip, p, e);
         uint32_t id = add_root(s->out, kind, p, e, tid);
         if (id != UINT32_MAX)
@@ -765,8 +782,9 @@ static void skip_malloc_memory(struct scan *s)
     }
 }
 
-/* The tracer's own mappings: never the program's roots. */
-static void skip_own_memory(struct scan *s)
+/* The tracer's own mappings: never the program's roots. Read before any
+ * root is scanned (scan_root_region leaves them out). */
+static void read_own_memory(struct scan *s)
 {
     struct plat_range one;
     size_t n = plat_own_mappings(&one, 1);
@@ -775,8 +793,15 @@ static void skip_own_memory(struct scan *s)
         return;
     n = plat_own_mappings(own, n + 64); /* lists own itself */
     for (size_t i = 0; i < n; i++)
-        ranges_add(&s->skip, own[i].start, own[i].end);
+        ranges_add(&s->own, own[i].start, own[i].end);
     plat_unmap(own, (n + 64) * sizeof *own);
+    ranges_normalize(&s->own);
+}
+
+static void skip_own_memory(struct scan *s)
+{
+    for (size_t i = 0; i < s->own.n; i++)
+        ranges_add(&s->skip, s->own.r[i].start, s->own.r[i].end);
 }
 
 /* Every writable mapping not yet scanned nor left out is a root: memory the
@@ -831,6 +856,7 @@ int scan_heap(const struct live_block *blocks, size_t n, uintptr_t caller_sp, st
         return -ENOMEM;
     }
     blocks_readable(&s);
+    read_own_memory(&s);
     /* roots: module data, threads, then every other writable mapping */
     plat_segments_foreach(segment_roots, &s);
     if (caller_sp)
@@ -879,6 +905,7 @@ int scan_heap(const struct live_block *blocks, size_t n, uintptr_t caller_sp, st
         }
     }
     ranges_free(&s.skip);
+    ranges_free(&s.own);
     plat_unmap(s.readable, n ? n : 1);
     maps_free(&maps);
     return 0;

