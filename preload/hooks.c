@@ -168,7 +168,7 @@ EXPORT void free(void *p)
     if (traced())
         rec_free(p);
     else
-        live_remove((uintptr_t)p, NULL); /* not recorded, but its tag is gone */
+        live_forget((uintptr_t)p); /* not recorded, but its tag is gone */
     real.free(p);
 }
 
@@ -188,12 +188,11 @@ static void *do_realloc(void *p, size_t n, size_t count, size_t size, unsigned f
         return boot_realloc(p, n);
     ENSURE_REAL();
     struct live_block saved;
-    if (!traced()) { /* not recorded; but a tagged block loses its tag */
-        int had = p && live_remove((uintptr_t)p, &saved);
-        void *q = fn == FMT_FN_REALLOC ? real.realloc(p, n) : real.reallocarray(p, count, size);
-        if (had && !q && n) /* failed: the block is as it was */
-            live_insert(&saved);
-        return q;
+    if (!traced()) { /* not recorded; but a tagged block loses its tag (if the realloc fails, it
+                        stays untagged: its tag's bytes are the program's slack then) */
+        if (p)
+            live_forget((uintptr_t)p);
+        return fn == FMT_FN_REALLOC ? real.realloc(p, n) : real.reallocarray(p, count, size);
     }
     int had = rec_realloc_take(p, &saved);
     /* realloc(p, 0) frees p: it must still */

@@ -303,6 +303,10 @@ size_t live_usable(const void *p, size_t usable) HS_HIDDEN;
 int live_insert(const struct live_block *b) HS_HIDDEN;
 /* Removes addr; 1 and *out filled (if out) if it was live, 0 if not. */
 int live_remove(uintptr_t addr, struct live_block *out) HS_HIDDEN;
+/* A free the tracer does not record (recording off, or inside the tracer:
+ * a signal handler's): clears addr's tag bit, no lock taken (this thread
+ * may hold the tables' locks already); whether it was set. */
+int live_forget(uintptr_t addr) HS_HIDDEN;
 /* Sets a live block's type (type_id != 0) and ORs flags in; 1 if addr is live. */
 int live_update(uintptr_t addr, uint32_t type_id, uint32_t flags) HS_HIDDEN;
 /* Calls fn for every live block. The program's threads must be paused

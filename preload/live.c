@@ -375,6 +375,11 @@ int live_remove(uintptr_t addr, struct live_block *out)
     return table_remove(&big, addr, out);
 }
 
+int live_forget(uintptr_t addr)
+{
+    return untag(addr);
+}
+
 int live_update(uintptr_t addr, uint32_t type_id, uint32_t flags)
 {
     uint64_t *t;
