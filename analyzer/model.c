@@ -201,6 +201,13 @@ static void on_process(struct model *m, const struct fmt_record *rec)
     m->cmdline = xstrdup(rec->u.process.cmdline);
 }
 
+/* A stack's figures at the peak are its live ones then. */
+static void keep_at_peak(struct model_stack *s)
+{
+    s->peak_bytes = s->live_bytes > 0 ? (uint64_t)s->live_bytes : 0;
+    s->peak_blocks = s->live_blocks > 0 ? (uint64_t)s->live_blocks : 0;
+}
+
 /* A stack's live figures change: first keep what they were at the latest
  * peak, if they have not changed since (the peak is known only later, so
  * each stack keeps its value as of the last peak lazily: O(1) an event). */
@@ -212,8 +219,7 @@ static void stack_live(struct loader *l, uint64_t stack_id, int64_t bytes, int64
     m->stacks = grow_for_id(m->stacks, &m->n_stacks, sizeof *m->stacks, stack_id);
     struct model_stack *s = &m->stacks[stack_id];
     if (s->peak_epoch != l->peak_epoch) {
-        s->peak_bytes = s->live_bytes > 0 ? (uint64_t)s->live_bytes : 0;
-        s->peak_blocks = s->live_blocks > 0 ? (uint64_t)s->live_blocks : 0;
+        keep_at_peak(s);
         s->peak_epoch = l->peak_epoch;
     }
     s->live_bytes += bytes;
@@ -228,10 +234,8 @@ static void stacks_at_peak(struct loader *l)
     struct model *m = l->m;
     for (size_t i = 0; i < m->n_stacks; i++) {
         struct model_stack *s = &m->stacks[i];
-        if (s->peak_epoch != l->peak_epoch) { /* unchanged since the peak */
-            s->peak_bytes = s->live_bytes > 0 ? (uint64_t)s->live_bytes : 0;
-            s->peak_blocks = s->live_blocks > 0 ? (uint64_t)s->live_blocks : 0;
-        }
+        if (s->peak_epoch != l->peak_epoch) /* unchanged since the peak */
+            keep_at_peak(s);
     }
 }
 
