@@ -6,27 +6,48 @@
 
 #include "util.h"
 
-/* For refcounted members: the count at the snapshot, and how many pointers
- * to the member's start come from the cycle's own members. */
+/* A member's count at the snapshot: a CPython object's ob_refcnt, else the
+ * refcount histories' (-1: none). */
+static int64_t count_of(const struct graph *g, const struct rc_objects *rc, size_t b)
+{
+    const struct model *m = g->m;
+    int64_t py = graph_py_refcount(m, b);
+    if (py >= 0 || !rc || !rc->n)
+        return py;
+    return rc_count_at(rc, m, m->blocks[b].addr, m->snapshot->rc_seq);
+}
+
+/* For members with a count: the count, how many pointers to the object's
+ * start come from the cycle's own members, and how many from anywhere. */
 static void refcount_facts(struct cycles *c, const struct graph *g, const struct rc_objects *rc, struct cycle *y)
 {
     const struct model *m = g->m;
-    y->refcounted = rc->n > 0;
-    y->self_kept = y->refcounted;
+    int counted = 0, uncounted = 0;
+    y->self_kept = 1;
     for (size_t i = 0; i < y->n; i++) {
         size_t b = c->members[y->first + i];
-        c->count[b] = rc->n ? rc_count_at(rc, m, m->blocks[b].addr, m->snapshot->rc_seq) : -1;
+        uint64_t start = graph_object_start(m, b);
+        c->count[b] = count_of(g, rc, b);
         c->inside[b] = 0;
+        c->found[b] = graph_references(g, b, NULL);
         for (uint32_t k = g->in_start[b]; k < g->in_start[b + 1]; k++) {
             const struct model_edge *e = &m->edges[g->in[k]];
-            if (!e->src_is_root && e->dst_off == 0 && c->comp[e->src] == c->comp[b])
+            if (!e->src_is_root && e->dst_off == start && c->comp[e->src] == c->comp[b])
                 c->inside[b]++;
         }
-        if (c->count[b] < 0)
-            y->refcounted = y->self_kept = 0;
-        else if (c->count[b] != (int64_t)c->inside[b])
+        if (c->count[b] < 0) {
+            /* storage a CPython object owns holds references, not a count */
+            uncounted += !(m->py && m->py[b].what == MODEL_PY_OWNED);
+            continue;
+        }
+        counted++;
+        if (c->count[b] != (int64_t)c->inside[b])
             y->self_kept = 0;
+        if (c->count[b] > (int64_t)c->found[b])
+            y->excess++;
     }
+    y->refcounted = counted && !uncounted;
+    y->self_kept = y->self_kept && y->refcounted;
 }
 
 static int by_bytes(const void *a, const void *b)
@@ -70,12 +91,11 @@ void cycles_build(struct cycles *c, const struct graph *g, const struct rc_objec
     c->n = graph_cycles(g, c->comp);
     c->cy = xcalloc(c->n ? c->n : 1, sizeof *c->cy);
     group_members(c, g);
-    if (rc) {
-        c->count = xmalloc((n ? n : 1) * sizeof *c->count);
-        c->inside = xmalloc((n ? n : 1) * sizeof *c->inside);
-        for (size_t k = 0; k < c->n; k++)
-            refcount_facts(c, g, rc, &c->cy[k]);
-    }
+    c->count = xmalloc((n ? n : 1) * sizeof *c->count);
+    c->inside = xmalloc((n ? n : 1) * sizeof *c->inside);
+    c->found = xmalloc((n ? n : 1) * sizeof *c->found);
+    for (size_t k = 0; k < c->n; k++)
+        refcount_facts(c, g, rc, &c->cy[k]);
     if (c->n) /* qsort wants an array, even of nothing */
         qsort(c->cy, c->n, sizeof *c->cy, by_bytes);
 }
@@ -92,5 +112,6 @@ void cycles_free(struct cycles *c)
     free(c->comp);
     free(c->count);
     free(c->inside);
+    free(c->found);
     memset(c, 0, sizeof *c);
 }

@@ -19,8 +19,10 @@ struct cycle {
     size_t first, n;  /* its members: members[first .. first + n) */
     uint64_t bytes;
     int reachable;    /* a root reaches it */
-    int refcounted;   /* every member is a live refcounted object */
+    int refcounted;   /* every member is a live refcounted object (or a CPython one, or storage
+                         one owns: a list's items), and one at least has a count */
     int self_kept;    /* ... and each count is explained by pointers from inside */
+    size_t excess;    /* members whose count exceeds every reference found */
 };
 
 struct cycles {
@@ -28,14 +30,15 @@ struct cycles {
     size_t n;
     size_t *members;  /* block indices, grouped by cycle */
     int32_t *comp;    /* per block: its component, or -1 */
-    /* given refcount histories, per member block: its count at the snapshot
-     * (-1: not a refcounted object), and the pointers to its start from its
-     * cycle's members; else NULL */
+    /* per member block: its count at the snapshot (the refcount histories',
+     * or a CPython object's ob_refcnt; -1: no count), the pointers to its
+     * start from its cycle's members, and from anywhere (the references
+     * found) */
     int64_t *count;
-    uint32_t *inside;
+    uint32_t *inside, *found;
 };
 
-/* The cycles of g's snapshot; rc (NULL: none) gives the refcount facts. */
+/* The cycles of g's snapshot; rc (NULL: none) gives the refcount histories. */
 void cycles_build(struct cycles *c, const struct graph *g, const struct rc_objects *rc);
 void cycles_free(struct cycles *c);
 /* Whether block b is a member of cycle y. */

@@ -2,6 +2,7 @@
 #include "describe.h"
 
 #include "frames.h"
+#include "graph.h"
 #include "profile.h"
 
 void stack_print_text(FILE *f, struct symbolizer *s, const struct model *m, uint32_t stack_id,
@@ -56,6 +57,10 @@ void block_json(struct json *j, const char *key, struct symbolizer *s, const str
     json_hex(j, "address", b->addr);
     json_u64(j, "size", b->size);
     json_str(j, "type", sym_block_type(s, m, block));
+    if (graph_py_refcount(m, block) >= 0) { /* a CPython object: where it starts (its id()), its count */
+        json_hex(j, "object", b->addr + graph_object_start(m, block));
+        json_i64(j, "refcount", graph_py_refcount(m, block));
+    }
     stack_print_json(j, "stack", s, m, b->stack_id);
     json_object_end(j);
 }

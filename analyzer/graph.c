@@ -59,11 +59,37 @@ ssize_t graph_block_at(const struct model *m, uint64_t addr)
     return addr < b->addr + b->size || addr == b->addr ? (ssize_t)(lo - 1) : -1;
 }
 
+uint64_t graph_object_start(const struct model *m, size_t b)
+{
+    return m->py && m->py[b].what == MODEL_PY_OBJECT ? m->py[b].off : 0;
+}
+
+int64_t graph_py_refcount(const struct model *m, size_t b)
+{
+    return m->py && m->py[b].what == MODEL_PY_OBJECT && m->py[b].refcount <= INT64_MAX ? (int64_t)m->py[b].refcount
+                                                                                       : -1;
+}
+
+uint32_t graph_references(const struct graph *g, size_t b, uint32_t *from_roots)
+{
+    uint64_t start = graph_object_start(g->m, b);
+    uint32_t n = 0, roots = 0;
+    for (uint32_t k = g->in_start[b]; k < g->in_start[b + 1]; k++) {
+        const struct model_edge *e = &g->m->edges[g->in[k]];
+        n += e->dst_off == start;
+        roots += e->dst_off == start && e->src_is_root;
+    }
+    if (from_roots)
+        *from_roots = roots;
+    return n;
+}
+
 /* Whether an edge counts: with the pygc rule chosen, a pointer to a CPython
- * GC object's PyGC_Head is the collector's list, not a reference. */
+ * GC object's PyGC_Head is the collector's list, and a weak reference's
+ * pointer to its object (or their links) no reference either. */
 static inline int edge_counts(const struct model_edge *e, unsigned heuristics)
 {
-    return !(e->rules & FMT_EDGE_GC_LIST) || !(heuristics & FMT_HEUR_PYGC);
+    return !(e->rules & (FMT_EDGE_GC_LIST | FMT_EDGE_WEAK)) || !(heuristics & FMT_HEUR_PYGC);
 }
 
 /* Counting sort of the edges that count by a key (source or target block). */

@@ -70,6 +70,17 @@ size_t graph_cycles(const struct graph *g, int32_t *comp);
  * block, the edge that first reached it (UINT32_MAX for none), and its depth. */
 void graph_bfs(const struct graph *g, uint32_t *parent_edge, uint32_t *depth);
 
+/* Where block b's object starts: past its PyGC_Head for a CPython object,
+ * else the block's start (where a refcounted object starts). */
+uint64_t graph_object_start(const struct model *m, size_t b);
+/* The references found to block b's object: the pointers to its start that
+ * count, from blocks and roots (how many from roots into *from_roots, if
+ * not NULL). */
+uint32_t graph_references(const struct graph *g, size_t b, uint32_t *from_roots);
+/* Block b's refcount, if it is a CPython object: its ob_refcnt at the
+ * snapshot; else -1. */
+int64_t graph_py_refcount(const struct model *m, size_t b);
+
 /* The block holding addr, or -1. */
 ssize_t graph_block_at(const struct model *m, uint64_t addr);
 

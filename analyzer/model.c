@@ -124,6 +124,8 @@ struct snap_vec {
     size_t n_roots, cap_roots;
     struct model_edge *edges;
     size_t n_edges, cap_edges;
+    struct fmt_object *objects;
+    size_t n_objects, cap_objects;
 };
 
 #define VEC_PUSH(arr, n, cap, item)                                \
@@ -140,6 +142,7 @@ static void snap_vec_free(struct snap_vec *v)
     free(v->blocks);
     free(v->roots);
     free(v->edges);
+    free(v->objects);
 }
 
 
@@ -170,6 +173,29 @@ static void check_graph(struct model *m)
         m->n_edges = 0;
         m->snapshots[m->snapshot - m->snapshots].scanned = 0;
     }
+}
+
+/* The chosen snapshot's CPython objects (OBJECTS records, in address order)
+ * as m->py beside its blocks; none without one that matches a block. */
+static void set_objects(struct model *m, const struct fmt_object *o, size_t n)
+{
+    size_t b = 0;
+    for (size_t i = 0; i < n; i++) {
+        while (b < m->n_blocks && m->blocks[b].addr < o[i].addr)
+            b++;
+        if (b == m->n_blocks || m->blocks[b].addr != o[i].addr || o[i].what > 1 + 255 / 8)
+            continue;
+        if (!m->py)
+            m->py = xcalloc(m->n_blocks, sizeof *m->py);
+        struct model_py *p = &m->py[b];
+        p->what = o[i].what ? MODEL_PY_OBJECT : MODEL_PY_OWNED;
+        p->off = o[i].what ? (uint8_t)(8 * (o[i].what - 1)) : 0;
+        p->refcount = o[i].refcount;
+        p->value = o[i].value;
+    }
+    m->n_py_objects = 0;
+    for (size_t i = 0; m->py && i < m->n_blocks; i++)
+        m->n_py_objects += m->py[i].what == MODEL_PY_OBJECT;
 }
 
 /* One pass over a trace: the model being filled, and the snapshots read. */
@@ -306,7 +332,7 @@ static void on_snapshot_begin(struct loader *l, const struct fmt_record *rec)
         .bytes = rec->u.snapshot.bytes, .name = xstrdup(rec->u.snapshot.name),
         .scanned = rec->u.snapshot.scanned != 0, .rc_seq = rec->u.snapshot.rc_seq };
     l->cur_snap = (ssize_t)m->n_snapshots++;
-    l->cur.n_blocks = l->cur.n_roots = l->cur.n_edges = 0;
+    l->cur.n_blocks = l->cur.n_roots = l->cur.n_edges = l->cur.n_objects = 0;
     if (!wanted(l->o->snapshot, rec->u.snapshot.index, rec->u.snapshot.name) ||
         (!l->o->snapshot && l->chosen_is_exit))
         l->cur_snap = -1 - l->cur_snap; /* not kept: remember it only to close it */
@@ -335,6 +361,8 @@ static void on_snapshot_part(struct loader *l, const struct fmt_record *rec)
                                 (uint16_t)rec->u.edge.src_is_root, (uint16_t)rec->u.edge.rules,
                                 rec->u.edge.src_off, rec->u.edge.dst_off };
         VEC_PUSH(v->edges, v->n_edges, v->cap_edges, e);
+    } else if (rec->type == FMT_REC_OBJECTS) {
+        VEC_PUSH(v->objects, v->n_objects, v->cap_objects, rec->u.object);
     }
 }
 
@@ -413,7 +441,8 @@ static void on_record(struct loader *l, const struct fmt_record *rec)
     case FMT_REC_SNAPSHOT_BEGIN: on_snapshot_begin(l, rec); break;
     case FMT_REC_BLOCKS:
     case FMT_REC_ROOT:
-    case FMT_REC_EDGES: on_snapshot_part(l, rec); break;
+    case FMT_REC_EDGES:
+    case FMT_REC_OBJECTS: on_snapshot_part(l, rec); break;
     case FMT_REC_SNAPSHOT_END: on_snapshot_end(l, rec); break;
     case FMT_REC_RC: on_rc(l, rec); break;
     case FMT_REC_SUPPRESSIONS:
@@ -472,6 +501,8 @@ static int keep_snapshot(struct loader *l, char *err, size_t errlen)
     m->n_roots = l->chosen.n_roots;
     m->edges = l->chosen.edges;
     m->n_edges = l->chosen.n_edges;
+    set_objects(m, l->chosen.objects, l->chosen.n_objects);
+    free(l->chosen.objects);
     l->chosen = (struct snap_vec){ 0 }; /* the model's now */
     check_graph(m);
     for (size_t i = 0; i < m->n_blocks; i++)
@@ -540,6 +571,7 @@ void model_free(struct model *m)
         free(m->snapshots[i].name);
     free(m->snapshots);
     free(m->blocks);
+    free(m->py);
     free(m->roots);
     free(m->edges);
     free(m->rc);

@@ -62,6 +62,16 @@ struct model_block {
     uint64_t word0; /* its first word, when that points into a module */
 };
 
+/* What a block of the chosen snapshot is to CPython (OBJECTS records): an
+ * object (at off bytes in, past its PyGC_Head; its ob_refcnt then, and a
+ * hash of a list's or tuple's items, 0 for other objects), or the storage
+ * an object owns (a list's items, a dict's keys or values). */
+enum { MODEL_PY_NONE, MODEL_PY_OWNED, MODEL_PY_OBJECT };
+struct model_py {
+    uint8_t what, off;
+    uint64_t refcount, value;
+};
+
 /* A root region of the chosen snapshot. */
 struct model_root {
     uint32_t kind; /* FMT_ROOT_* */
@@ -124,6 +134,8 @@ struct model {
     const struct model_snapshot *snapshot;
     struct model_block *blocks; /* sorted by address */
     size_t n_blocks;
+    struct model_py *py;        /* per block, if the snapshot has CPython objects; else NULL */
+    size_t n_py_objects;
     uint64_t reported_bytes, reported_blocks; /* its blocks less those hs_ignore'd */
     struct model_root *roots;   /* its heap graph, if scanned */
     size_t n_roots;

@@ -99,7 +99,7 @@ struct fmt_reader {
     size_t raw_len, raw_cap, pos;
     ZSTD_DCtx *dctx;
     uint32_t tid;
-    /* a BLOCKS or EDGES record being handed out one item at a time */
+    /* a BLOCKS, EDGES or OBJECTS record being handed out one item at a time */
     unsigned list_type;
     uint64_t list_left, block_addr, block_birth;
     uint64_t prev_time; /* ALLOC's time delta: reset per chunk */
@@ -464,6 +464,12 @@ int fmt_reader_next(struct fmt_reader *r, struct fmt_record *rec)
                 rec->u.block.flags = get_varint(&c);
                 rec->u.block.hash = get_varint(&c);
                 rec->u.block.word0 = get_varint(&c);
+            } else if (r->list_type == FMT_REC_OBJECTS) {
+                r->block_addr += get_varint(&c);
+                rec->u.object.addr = r->block_addr;
+                rec->u.object.what = get_varint(&c);
+                rec->u.object.refcount = get_varint(&c);
+                rec->u.object.value = get_varint(&c);
             } else {
                 uint64_t src = get_varint(&c);
                 rec->u.edge.src = src >> 1;
@@ -476,7 +482,7 @@ int fmt_reader_next(struct fmt_reader *r, struct fmt_record *rec)
             }
             r->list_left--;
             if (c.bad)
-                return damaged(r, "damaged trace (malformed block or edge list)");
+                return damaged(r, "damaged trace (malformed block, edge or object list)");
             r->pos = (size_t)(c.p - r->raw);
             return 1;
         }
@@ -571,12 +577,13 @@ int fmt_reader_next(struct fmt_reader *r, struct fmt_record *rec)
             break;
         case FMT_REC_BLOCKS:
         case FMT_REC_EDGES:
+        case FMT_REC_OBJECTS:
             /* the header of a list: hand out its items one by one */
             r->list_type = type;
             r->list_left = get_varint(&c);
             r->block_addr = r->block_birth = 0;
             if (c.bad || r->list_left > (uint64_t)(c.end - c.p))
-                return damaged(r, "damaged trace (malformed block or edge list)");
+                return damaged(r, "damaged trace (malformed block, edge or object list)");
             r->pos = (size_t)(c.p - r->raw);
             continue;
         case FMT_REC_RC:

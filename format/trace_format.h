@@ -22,7 +22,7 @@
 #include <stdint.h>
 
 #define FMT_MAGIC "HEAPSCP1"        /* 8 bytes, no terminator in the file */
-#define FMT_VERSION 4u
+#define FMT_VERSION 5u
 #define FMT_VERSION_OLDEST 1u /* v1: ALLOC and FREE carried an address delta too; v2: edges had no rules */
 #define FMT_FILE_HEADER_SIZE 16u    /* magic, u32le version, u32le flags */
 #define FMT_CHUNK_MAGIC 0x4b435348u /* "HSCK" little-endian */
@@ -55,6 +55,7 @@ enum fmt_record_type {
     FMT_REC_SEQ = 19,          /* the chunk's number: first in a chunk made from a journal region */
     FMT_REC_ALLOCATOR = 20,    /* an allocator heapscope does not see */
     FMT_REC_FREE_FLAGGED = 21, /* 21 to 25: a FREE whose flags are 1 to 5 (version 4) */
+    FMT_REC_OBJECTS = 26,      /* a list of the current snapshot's CPython objects (version 5) */
 };
 
 /* Refcount events (FMT_REC_RC.op), from the refcount shim. */
@@ -83,6 +84,9 @@ enum fmt_heuristic {
     FMT_HEUR_PYGC = 32, /* CPython's GC objects: past PyGC_Head, 16 bytes into the block */
     FMT_EDGE_GC_LIST = 64, /* not a rule: a pointer to a CPython GC object's PyGC_Head, the
                               collector's list; no reference (dropped with pygc) */
+    FMT_EDGE_WEAK = 128, /* not a rule: a CPython weak reference's pointer to its object, or the
+                            links of an object's weak references; no reference (dropped with pygc;
+                            version 5) */
     FMT_HEUR_COUNT = 6 /* bits */
 };
 
@@ -380,6 +384,35 @@ static inline void fmt_put_block(struct fmt_buf *b, uint64_t addr, uint64_t size
     b->prev_birth = birth_ns;
 }
 
+/* OBJECTS: n, then n items: addr - the previous item's addr (from 0 for the
+ * first), what, refcount, value. A snapshot's blocks that hold CPython
+ * objects, after its BLOCKS, in address order: what is 1 + offset / 8 for a
+ * block that holds an object offset bytes in (past its PyGC_Head), with its
+ * ob_refcnt; 0 for the storage an object owns (a list's items, a dict's
+ * keys or values), refcount 0. value: a hash of a list's or tuple's items
+ * (equal items, equal values), 0 for none. The reader hands out one item at
+ * a time, each as a FMT_REC_OBJECTS record with absolute values. */
+struct fmt_object {
+    uint64_t addr, what, refcount, value;
+};
+#define FMT_OBJECT_ROOM (4 * (size_t)FMT_VARINT_MAX)
+#define FMT_OBJECTS_ROOM(n) (FMT_ROOM(1) + (size_t)(n) * FMT_OBJECT_ROOM)
+static inline void fmt_put_objects(struct fmt_buf *b, uint64_t n)
+{
+    fmt_put_u8(b, FMT_REC_OBJECTS);
+    fmt_put_varint(b, n);
+    b->prev_addr = 0;
+}
+static inline void fmt_put_object(struct fmt_buf *b, uint64_t addr, uint64_t what, uint64_t refcount,
+                                  uint64_t value)
+{
+    fmt_put_varint(b, addr - b->prev_addr);
+    fmt_put_varint(b, what);
+    fmt_put_varint(b, refcount);
+    fmt_put_varint(b, value);
+    b->prev_addr = addr;
+}
+
 /* SNAPSHOT_END: index (read into fmt_record.u.id) */
 #define FMT_SNAPSHOT_END_ROOM FMT_ROOM(1)
 static inline void fmt_put_snapshot_end(struct fmt_buf *b, uint64_t index)
@@ -540,7 +573,8 @@ size_t fmt_chunk_encode(void *cctx, int level, const void *raw, size_t n, void *
 /* One decoded record. Strings and frames point into the reader's memory and
  * stay valid until the next fmt_reader_next call. A FMT_REC_BLOCKS record is
  * handed out one block at a time, as FMT_REC_BLOCKS with block filled; a
- * FMT_REC_EDGES record one edge at a time, with edge filled. */
+ * FMT_REC_EDGES record one edge at a time, with edge filled; a
+ * FMT_REC_OBJECTS record one object at a time, with object filled. */
 struct fmt_record {
     unsigned type;
     uint32_t tid; /* the thread of an event record, 0 if unknown */
@@ -559,6 +593,7 @@ struct fmt_record {
         const char *text; /* SUPPRESSIONS */
         struct fmt_allocator allocator;
         struct fmt_edge edge;
+        struct fmt_object object;
         struct fmt_heap_stat heap_stat;
         struct fmt_end end;
         uint64_t id; /* MODULE_UNLOAD, SNAPSHOT_END, SEQ */

@@ -417,6 +417,12 @@ void python_init(void) HS_HIDDEN;
  * address) that is a Python object its type's name as its type, and those
  * an object owns ("list items", "dict keys") theirs; marks GC objects. */
 void python_type_blocks(struct live_block *blocks, size_t n) HS_HIDDEN;
+/* For the scan of the same snapshot: FMT_EDGE_WEAK if the word off bytes
+ * into block src (an index) is a weak reference's pointer, else 0. */
+unsigned python_edge_rules(size_t src, uint64_t off) HS_HIDDEN;
+/* Writes the snapshot's OBJECTS records (after its BLOCKS): each object's
+ * refcount, read at python_type_blocks; then forgets the snapshot. */
+void python_put_objects(void) HS_HIDDEN;
 
 /* ---- rc.c: refcount events ---- */
 

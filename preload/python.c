@@ -12,18 +12,29 @@
  * is checked at start; another version gets one line, and its blocks stay
  * untyped: the C view is whole):
  *   an object: ob_refcnt at 0, ob_type at 8;
- *   a type: tp_name at 24, tp_basicsize at 32, tp_flags at 168
- *     (Py_TPFLAGS_HAVE_GC 1 << 14, Py_TPFLAGS_TYPE_SUBCLASS 1 << 31);
- *   a list: ob_item at 24; a dict: ma_keys at 32, ma_values at 40;
+ *   a type: tp_name at 24, tp_basicsize at 32, tp_itemsize at 40, tp_flags at 168
+ *     (Py_TPFLAGS_HAVE_GC 1 << 14, Py_TPFLAGS_TYPE_SUBCLASS 1 << 31),
+ *     tp_weaklistoffset at 208 (where an instance's weak references
+ *     list starts), tp_base at 256;
+ *   a list: ob_size at 16, ob_item at 24; a tuple: ob_size at 16, its items
+ *     from 24; a dict: ma_keys at 32, ma_values at 40;
+ *   a weak reference (weakref.ref, its proxies and subclasses): wr_object
+ *     at 16, wr_prev at 40, wr_next at 48, none of them a reference;
  *   PyGC_Head: 16 bytes before a GC object; and before that, for a type
  *   with Py_TPFLAGS_MANAGED_DICT (1 << 4, 3.11 and later: instances of
  *   classes), its values pointer and its dict pointer, so that the object
  *   is 32 bytes into its block; the values' own block starts the byte
  *   before them says how many bytes earlier.
+ * At the snapshot each object's ob_refcnt is recorded (the OBJECTS record),
+ * with a hash of a list's or tuple's items, and the scan is told which
+ * words are weak references' (FMT_EDGE_WEAK), so that the analyzer can
+ * count an object's references against its refcount.
  * Nothing is trusted: a word is a type only if it points at readable memory
  * whose own type is `type` (PyType_Type, or a metatype whose type is), whose
- * GC flag agrees with where the object starts, whose fixed size fits in the
- * block, and whose name is a short printable string. Every read is checked
+ * GC and managed dict flags agree with where the object starts, whose sizes
+ * give the block's size as CPython allocates it (object_type), and whose
+ * name is a short printable string; a str is a compact one (48 bytes of
+ * header, then its characters). Every read is checked
  * against the process's readable mappings first.
  */
 #include "internal.h"
@@ -31,15 +42,19 @@
 #include <string.h>
 
 enum {
-    OB_REFCNT = 0, OB_TYPE = 8, TP_NAME = 24, TP_BASICSIZE = 32, TP_FLAGS = 168, TYPE_SIZE = 176,
-    GC_HEAD = 16, LIST_OB_ITEM = 24, DICT_MA_KEYS = 32, DICT_MA_VALUES = 40,
+    OB_REFCNT = 0, OB_TYPE = 8, OB_SIZE = 16, TP_NAME = 24, TP_BASICSIZE = 32, TP_ITEMSIZE = 40, TP_FLAGS = 168,
+    TP_WEAKLISTOFFSET = 208, TP_BASE = 256, TYPE_SIZE = 264, LIST_OB_ITEM = 24, TUPLE_ITEMS = 24,
+    DICT_MA_KEYS = 32, DICT_MA_VALUES = 40, WR_OBJECT = 16, WR_PREV = 40, WR_NEXT = 48, WEAKREF_SIZE = 56,
+    STR_COMPACT = 48,
 };
 #define HAVE_GC (1ul << 14)
 #define MANAGED_DICT (1ul << 4)
 #define TYPE_SUBCLASS (1ul << 31)
 #define NAME_MAX_LEN 96
 
-static uintptr_t type_type, list_type, dict_type; /* PyType_Type, PyList_Type, PyDict_Type; 0: not CPython */
+/* PyType_Type, PyList_Type, PyDict_Type, PyTuple_Type, PyUnicode_Type, _PyWeakref_RefType
+ * and its two proxies; type_type 0: not CPython */
+static uintptr_t type_type, list_type, dict_type, tuple_type, str_type, weak_types[3];
 
 static void *symbol(const char *name)
 {
@@ -66,6 +81,11 @@ void python_init(void)
     }
     list_type = (uintptr_t)symbol("PyList_Type");
     dict_type = (uintptr_t)symbol("PyDict_Type");
+    tuple_type = (uintptr_t)symbol("PyTuple_Type");
+    str_type = (uintptr_t)symbol("PyUnicode_Type");
+    weak_types[0] = (uintptr_t)symbol("_PyWeakref_RefType");
+    weak_types[1] = (uintptr_t)symbol("_PyWeakref_ProxyType");
+    weak_types[2] = (uintptr_t)symbol("_PyWeakref_CallableProxyType");
     type_type = (uintptr_t)t;
 }
 
@@ -137,19 +157,26 @@ static int is_type(uintptr_t t)
            (word(meta + TP_FLAGS) & TYPE_SUBCLASS);
 }
 
-/* The object's type if a Python object (GC or not, as gc says) starts at o
- * within [o, end); else 0. */
-static uintptr_t object_type(uintptr_t o, uintptr_t end, int gc)
+/* The object's type if a Python object of a type with head 16-byte units
+ * before it starts at o, in a block that ends at end; else 0. The block's
+ * size must be what CPython allocates for the type: exactly its basic size
+ * (with the head) for a fixed-size type, at least that for a variable-size
+ * one (not every one has ob_size: a frame's items are its own), and a str's
+ * a compact one's at least. */
+static uintptr_t object_type(uintptr_t o, uintptr_t end, unsigned head)
 {
     if (o + 16 > end)
         return 0;
     uintptr_t refcnt = word(o + OB_REFCNT), t = word(o + OB_TYPE);
     if (refcnt == 0 || refcnt > (1ul << 40) || !is_type(t))
         return 0;
-    if (!(word(t + TP_FLAGS) & HAVE_GC) != !gc)
+    uint64_t flags = word(t + TP_FLAGS);
+    if (!(flags & HAVE_GC) != !head || (head == 2) != !!(flags & MANAGED_DICT))
         return 0;
-    uintptr_t basic = word(t + TP_BASICSIZE);
-    return basic >= 16 && basic <= end - o ? t : 0;
+    uint64_t basic = word(t + TP_BASICSIZE), item = word(t + TP_ITEMSIZE), size = end - o;
+    if (basic < 16 || basic > size)
+        return t == str_type && size >= STR_COMPACT ? t : 0;
+    return basic == size || item || t == str_type ? t : 0;
 }
 
 /* ---- type names -> type ids, cached by type object ---- */
@@ -199,6 +226,48 @@ static uint32_t type_id(uintptr_t t)
     return id;
 }
 
+/* ---- the snapshot at hand: what each block is, the objects' counts ---- */
+
+/* Per block: WHAT_*, and which words are weak (weak_at: a word's offset in
+ * the block, 0 for none; weakref: the block is a weak reference). */
+enum { WHAT_NONE, WHAT_OWNED, WHAT_OBJECT };
+struct py_block {
+    uint16_t weak_at;
+    uint8_t what, weakref;
+};
+/* Per object, in block order: its ob_refcnt and its value's hash. */
+struct py_count {
+    uint64_t refcount, value;
+};
+static struct {
+    const struct live_block *blocks;
+    size_t n, n_objects;
+    struct py_block *per_block;
+    struct py_count *counts;
+} snap;
+
+static void snap_free(void)
+{
+    if (snap.per_block)
+        plat_unmap(snap.per_block, snap.n * sizeof *snap.per_block);
+    if (snap.counts)
+        plat_unmap(snap.counts, snap.n * sizeof *snap.counts);
+    memset(&snap, 0, sizeof snap);
+}
+
+static int snap_alloc(const struct live_block *blocks, size_t n)
+{
+    snap_free();
+    snap.per_block = plat_map(n * sizeof *snap.per_block);
+    snap.counts = plat_map(n * sizeof *snap.counts);
+    snap.blocks = blocks;
+    snap.n = n;
+    if (snap.per_block && snap.counts)
+        return 0;
+    snap_free();
+    return -1;
+}
+
 /* The block that starts at a, or NULL. */
 static struct live_block *block_at(struct live_block *blocks, size_t n, uintptr_t a)
 {
@@ -221,11 +290,63 @@ static void name_owned(struct live_block *blocks, size_t n, uintptr_t a, uint32_
     if (!*id)
         *id = intern(name);
     b->type_id = *id & ((1u << 22) - 1);
+    snap.per_block[b - blocks].what = WHAT_OWNED;
+}
+
+/* Whether type t is a weak reference's, or derives from one. */
+static int is_weakref_type(uintptr_t t)
+{
+    for (int depth = 0; depth < 8 && t; depth++) {
+        for (int k = 0; k < 3; k++)
+            if (weak_types[k] && t == weak_types[k])
+                return 1;
+        t = word(t + TP_BASE);
+        if (!is_type(t))
+            return 0;
+    }
+    return 0;
+}
+
+/* A hash of the n words at a, mixed into h. */
+static uint64_t hash_words(uint64_t h, uintptr_t a, uint64_t n)
+{
+    for (uint64_t i = 0; i < n; i++) {
+        h = (h ^ word(a + 8 * i)) * 0xff51afd7ed558ccdull;
+        h ^= h >> 29;
+    }
+    return h;
+}
+
+/* A list's or tuple's value: a hash of its type and items (identical items
+ * give equal values: [1, 2] == [1, 2]); 0 for other objects. */
+static uint64_t value_of(uintptr_t o, uintptr_t t, uintptr_t end)
+{
+    uint64_t size = word(o + OB_SIZE), h = t * 0x9e3779b97f4a7c15ull ^ size;
+    if (t == tuple_type)
+        return size <= (end - o - TUPLE_ITEMS) / 8 ? hash_words(h, o + TUPLE_ITEMS, size) | 1 : 0;
+    uintptr_t items = word(o + LIST_OB_ITEM);
+    if (t != list_type || size > (1ul << 32) || (size && !can_read(items, size * 8)))
+        return 0;
+    return hash_words(h, items, size) | 1;
+}
+
+/* The facts of the object of type t that starts o bytes into block i. */
+static void note_object(size_t i, uintptr_t o, uintptr_t t)
+{
+    const struct live_block *b = &snap.blocks[i];
+    struct py_block *p = &snap.per_block[i];
+    p->what = WHAT_OBJECT;
+    uint64_t weaklist = word(t + TP_WEAKLISTOFFSET);
+    if (weaklist && weaklist + 8 <= b->addr + b->size - o && o - b->addr + weaklist < 0x10000)
+        p->weak_at = (uint16_t)(o - b->addr + weaklist);
+    p->weakref = o + WEAKREF_SIZE <= b->addr + b->size && is_weakref_type(t);
+    snap.counts[snap.n_objects++] = (struct py_count){ word(o + OB_REFCNT), value_of(o, t, b->addr + b->size) };
 }
 
 void python_type_blocks(struct live_block *blocks, size_t n)
 {
-    if (!type_type || !n || readable_read() != 0)
+    snap_free();
+    if (!type_type || !n || readable_read() != 0 || snap_alloc(blocks, n) != 0)
         return;
     memset(cache, 0, sizeof cache);
     uint32_t items = 0, keys = 0, values = 0;
@@ -234,19 +355,17 @@ void python_type_blocks(struct live_block *blocks, size_t n)
         uintptr_t end = b->addr + b->size;
         if (b->size < 16 || !can_read(b->addr, b->size))
             continue;
+        if (snap.per_block[i].what == WHAT_OWNED) /* an object's storage, named before */
+            continue;
         unsigned head = 0; /* where the object starts, in units of 16 bytes */
-        uintptr_t t = object_type(b->addr, end, 0);
-        if (!t)
-            t = object_type(b->addr + GC_HEAD, end, 1), head = 1;
-        if (!t) {
-            t = object_type(b->addr + 2 * GC_HEAD, end, 1), head = 2;
-            if (t && !(word(t + TP_FLAGS) & MANAGED_DICT))
-                t = 0;
-        }
+        uintptr_t t = 0;
+        while (!t && head < 3 && !(t = object_type(b->addr + 16u * head, end, head)))
+            head++;
         if (!t)
             continue;
         uintptr_t o = b->addr + 16u * head;
         b->py_head = head;
+        note_object(i, o, t);
         uint32_t id = b->type_id ? 0 : type_id(t);
         if (id)
             b->type_id = id & ((1u << 22) - 1);
@@ -262,4 +381,50 @@ void python_type_blocks(struct live_block *blocks, size_t n)
             name_owned(blocks, n, word(o + DICT_MA_VALUES), &values, "dict values");
         }
     }
+}
+
+unsigned python_edge_rules(size_t src, uint64_t off)
+{
+    if (!snap.per_block || src >= snap.n)
+        return 0;
+    const struct py_block *p = &snap.per_block[src];
+    if (p->weak_at && off == p->weak_at)
+        return FMT_EDGE_WEAK;
+    uint64_t o = 16u * snap.blocks[src].py_head;
+    if (p->weakref && (off == o + WR_OBJECT || off == o + WR_PREV || off == o + WR_NEXT))
+        return FMT_EDGE_WEAK;
+    return 0;
+}
+
+void python_put_objects(void)
+{
+    if (!snap.per_block)
+        return;
+    size_t have = 0, next = 0;
+    for (size_t i = 0; i < snap.n; i++)
+        have += snap.per_block[i].what != WHAT_NONE;
+    const size_t batch = 8192;
+    for (size_t i = 0; i < snap.n && have;) {
+        size_t k = have < batch ? have : batch;
+        struct out_buf *ob = out_global_acquire(FMT_OBJECTS_ROOM(k));
+        if (!ob)
+            break;
+        struct fmt_buf *b = out_fmt(ob);
+        fmt_put_objects(b, k);
+        for (size_t put = 0; put < k; i++) {
+            const struct py_block *p = &snap.per_block[i];
+            if (p->what == WHAT_NONE)
+                continue;
+            if (p->what == WHAT_OWNED) {
+                fmt_put_object(b, snap.blocks[i].addr, 0, 0, 0);
+            } else {
+                const struct py_count *c = &snap.counts[next++];
+                fmt_put_object(b, snap.blocks[i].addr, 1 + 2u * snap.blocks[i].py_head, c->refcount, c->value);
+            }
+            put++;
+        }
+        out_release(ob);
+        have -= k;
+    }
+    snap_free();
 }

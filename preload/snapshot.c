@@ -162,6 +162,7 @@ void rec_snapshot_write(const char *name, int scan, uintptr_t caller_sp)
         out_release(ob);
     }
     put_blocks(c.blocks, c.n, scanned ? &graph : NULL);
+    python_put_objects();
     if (scanned)
         put_graph(&graph);
     if ((ob = out_global_acquire(FMT_SNAPSHOT_END_ROOM))) {

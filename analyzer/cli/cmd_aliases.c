@@ -24,14 +24,22 @@ static int by_referrers(const void *a, const void *b)
 
 static const struct model *sort_model;
 
+/* What makes two blocks equal: their contents, or for a CPython list or
+ * tuple its items (its header, refcount and item pointer are its own). */
+static uint64_t content(const struct model *m, size_t b)
+{
+    return m->py && m->py[b].value ? m->py[b].value : m->blocks[b].hash;
+}
+
 static int by_content(const void *a, const void *b)
 {
-    const struct model_block *x = &sort_model->blocks[*(const size_t *)a];
-    const struct model_block *y = &sort_model->blocks[*(const size_t *)b];
+    size_t i = *(const size_t *)a, k = *(const size_t *)b;
+    const struct model_block *x = &sort_model->blocks[i], *y = &sort_model->blocks[k];
+    uint64_t cx = content(sort_model, i), cy = content(sort_model, k);
     if (x->size != y->size)
         return x->size < y->size ? -1 : 1;
-    if (x->hash != y->hash)
-        return x->hash < y->hash ? -1 : 1;
+    if (cx != cy)
+        return cx < cy ? -1 : 1;
     return x->addr < y->addr ? -1 : 1;
 }
 
@@ -158,7 +166,7 @@ static void print_duplicates(struct view *v, size_t *idx)
     for (size_t i = 0, k; i < n_dup; i = k) {
         int typed_ok = !env.type;
         for (k = i; k < n_dup && m->blocks[idx[k]].size == m->blocks[idx[i]].size &&
-                    m->blocks[idx[k]].hash == m->blocks[idx[i]].hash; k++)
+                    content(m, idx[k]) == content(m, idx[i]); k++)
             typed_ok = typed_ok || has_type(v, idx[k]);
         if (k - i >= 2 && typed_ok && groups++ < env.limit)
             duplicates_group(v, idx + i, k - i);

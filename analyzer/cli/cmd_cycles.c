@@ -54,6 +54,7 @@ static void member_json(struct json *j, const struct view *v, size_t b)
     if (v->c->count[b] >= 0) {
         json_i64(j, "count", v->c->count[b]);
         json_u64(j, "references_from_cycle", v->c->inside[b]);
+        json_u64(j, "references_found", v->c->found[b]);
     }
     stack_print_json(j, "stack", v->s, m, m->blocks[b].stack_id);
     json_object_end(j);
@@ -70,6 +71,7 @@ static void cycle_json(struct json *j, const struct view *v, const struct cycle 
         json_bool(j, "kept_alive_by_cycle_only", y->self_kept);
     else
         json_null(j, "kept_alive_by_cycle_only");
+    json_u64(j, "refcount_exceeds_references", y->excess);
     json_array(j, "types");
     for (size_t t = 0; t < nt; t++)
         json_str(j, NULL, types[t]);
@@ -88,7 +90,8 @@ static void member_text(const struct view *v, size_t bl)
     printf("  0x%llx, %llu bytes%s%s, %s", (unsigned long long)m->blocks[bl].addr,
            (unsigned long long)m->blocks[bl].size, t ? ", " : "", t ? t : "", leak_kind_name(v->g->kind[bl]));
     if (v->c->count[bl] >= 0)
-        printf(", count %lld (%u from the cycle)", (long long)v->c->count[bl], v->c->inside[bl]);
+        printf(", count %lld (%u from the cycle, %u found)", (long long)v->c->count[bl], v->c->inside[bl],
+               v->c->found[bl]);
     putchar('\n');
     stack_print_text(stdout, v->s, m, m->blocks[bl].stack_id, "      ");
 }
@@ -101,9 +104,14 @@ static void cycle_text(const struct view *v, const struct cycle *y, const char *
            y->reachable ? "reachable from a root" : "unreachable (leaked)");
     for (size_t t = 0; t < nt; t++)
         printf("%s%s", t ? ", " : "; types ", types[t]);
-    if (y->refcounted)
-        printf(y->self_kept ? "; refcounted, kept alive by the cycle alone"
-                            : "; refcounted, some counts come from outside the cycle");
+    if (y->excess)
+        printf("; %zu member%s with a refcount above every reference found (a reference never released)",
+               y->excess, y->excess == 1 ? "" : "s");
+    else if (y->refcounted && y->self_kept)
+        printf(v->m->py ? "; refcounts explained by the cycle alone: garbage for the cyclic collector"
+                        : "; refcounted, kept alive by the cycle alone");
+    else if (y->refcounted)
+        printf("; refcounted, some counts come from outside the cycle");
     putchar('\n');
     for (size_t i = 0; i < y->n && i < env.members; i++)
         member_text(v, v->c->members[y->first + i]);

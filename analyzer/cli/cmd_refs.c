@@ -5,21 +5,25 @@
  * alive at the end: which retains have no matching release, grouped by stack
  * (who holds the extra reference?). A release is matched to the latest open
  * retain made from the same function, else to the latest open retain.
+ * For CPython, the objects of a snapshot (--snapshot): each refcount and the
+ * references found to it, those whose refcount exceeds them first.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "frames.h"
+#include "graph.h"
+#include "pyobjects.h"
 #include "rc_objects.h"
 #include "util.h"
 
 static struct {
-    int format; /* enum out_format */
+    struct common_opts common;
     const char *type;
     int by_addr;
     uint64_t addr, limit;
-} env = { .limit = 1000 };
+} env = { COMMON_OPTS_INIT, NULL, 0, 0, 1000 };
 
 struct holder;
 
@@ -209,27 +213,23 @@ static void object_json(struct json *j, const struct refs *r, const struct rc_ob
     json_object_end(j);
 }
 
-static void print_json(const struct refs *r)
+static void print_json(const struct refs *r, struct json *j)
 {
-    struct json j;
-    json_init(&j, stdout);
-    json_object(&j, NULL);
-    totals_json(&j, r);
-    json_array(&j, "objects");
+    totals_json(j, r);
+    json_array(j, "objects");
     for (size_t s = 0; s < r->n_sel && s < env.limit; s++)
-        object_json(&j, r, &r->objs.obj[r->sel[s]]);
-    json_array_end(&j);
-    json_array(&j, "unreleased");
+        object_json(j, r, &r->objs.obj[r->sel[s]]);
+    json_array_end(j);
+    json_array(j, "unreleased");
     for (size_t k = 0; k < r->n_h; k++) {
-        json_object(&j, NULL);
-        json_str(&j, "type", model_type(r->m, r->h[k].type_id));
-        json_u64(&j, "references", r->h[k].references);
-        json_u64(&j, "objects", r->h[k].objects);
-        stack_print_json(&j, "stack", r->sym, r->m, r->h[k].stack_id);
-        json_object_end(&j);
+        json_object(j, NULL);
+        json_str(j, "type", model_type(r->m, r->h[k].type_id));
+        json_u64(j, "references", r->h[k].references);
+        json_u64(j, "objects", r->h[k].objects);
+        stack_print_json(j, "stack", r->sym, r->m, r->h[k].stack_id);
+        json_object_end(j);
     }
-    json_array_end(&j);
-    json_object_end(&j);
+    json_array_end(j);
 }
 
 static void print_text(struct refs *r)
@@ -258,20 +258,125 @@ static void print_text(struct refs *r)
     }
 }
 
+/* ---- CPython's objects at a snapshot ---- */
+
+struct pyview {
+    const struct model *m;
+    const struct graph *g;
+    struct symbolizer *sym;
+    struct pyobject *o;
+    size_t n, matched, exceeding;
+};
+
+static int py_wanted(const struct pyview *v, const struct pyobject *o)
+{
+    const char *t = sym_block_type(v->sym, v->m, o->block);
+    if (env.type && (!t || strcmp(t, env.type) != 0))
+        return 0;
+    return !env.by_addr || graph_block_at(v->m, env.addr) == (ssize_t)o->block;
+}
+
+static void py_object_json(struct json *j, const struct pyview *v, const struct pyobject *o)
+{
+    const struct model *m = v->m;
+    json_object(j, NULL);
+    json_hex(j, "address", m->blocks[o->block].addr);
+    json_hex(j, "object", m->blocks[o->block].addr + graph_object_start(m, o->block));
+    json_str(j, "type", sym_block_type(v->sym, m, o->block));
+    json_i64(j, "refcount", o->refcount);
+    json_u64(j, "references_found", o->found);
+    json_u64(j, "from_roots", o->from_roots);
+    json_i64(j, "exceeds_by", pyobject_excess(o) ? o->refcount - (int64_t)o->found : 0);
+    json_str(j, "kind", leak_kind_name(v->g->kind[o->block]));
+    stack_print_json(j, "stack", v->sym, m, m->blocks[o->block].stack_id);
+    json_object_end(j);
+}
+
+static void py_object_text(const struct pyview *v, const struct pyobject *o)
+{
+    const struct model *m = v->m;
+    const char *t = sym_block_type(v->sym, m, o->block);
+    printf("\n0x%llx %s: refcount %lld, %u reference%s found (%u from roots)", 
+           (unsigned long long)(m->blocks[o->block].addr + graph_object_start(m, o->block)), t ? t : "(untyped)",
+           (long long)o->refcount, o->found, o->found == 1 ? "" : "s", o->from_roots);
+    if (pyobject_excess(o))
+        printf(": %lld more than found (a reference never released)", (long long)(o->refcount - (int64_t)o->found));
+    printf(", %s\n", leak_kind_name(v->g->kind[o->block]));
+    stack_print_text(stdout, v->sym, m, m->blocks[o->block].stack_id, "    ");
+}
+
+/* The objects asked for, into the view's first entries (their order kept). */
+static void py_select(struct pyview *v)
+{
+    for (size_t i = 0; i < v->n; i++)
+        if (py_wanted(v, &v->o[i])) {
+            v->exceeding += pyobject_excess(&v->o[i]);
+            v->o[v->matched++] = v->o[i];
+        }
+}
+
+static void py_print(struct pyview *v, struct json *j)
+{
+    if (env.common.format == OUT_JSON) {
+        json_object(j, "python");
+        json_str(j, "snapshot", v->m->snapshot->name);
+        json_u64(j, "objects_total", v->n);
+        json_u64(j, "matched", v->matched);
+        json_u64(j, "exceeding", v->exceeding);
+        json_array(j, "objects");
+        for (size_t i = 0; i < v->matched && i < env.limit; i++)
+            py_object_json(j, v, &v->o[i]);
+        json_array_end(j);
+        json_object_end(j);
+        return;
+    }
+    char a[32], b[32];
+    printf("snapshot %s: %s CPython object%s%s, %s with a refcount above every reference found\n",
+           v->m->snapshot->name, fmt_count(a, v->matched), v->matched == 1 ? "" : "s",
+           v->matched < v->n ? " asked for" : "", fmt_count(b, v->exceeding));
+    for (size_t i = 0; i < v->matched && i < env.limit; i++)
+        py_object_text(v, &v->o[i]);
+    if (v->matched > env.limit)
+        printf("\n(%zu more; --limit N shows more)\n", v->matched - (size_t)env.limit);
+}
+
 static int refs_main(int argc, char **argv)
 {
     (void)argc;
     struct model m;
-    if (cli_load(&m, argv[0], &(struct model_load_options){ .keep_rc_events = 1 }) != 0)
+    if (cli_load(&m, argv[0], &(struct model_load_options){ .snapshot = env.common.snapshot, .keep_rc_events = 1 }) != 0)
         return EXIT_TRACE_ERROR;
     struct refs r = { .m = &m, .sym = sym_open(&m) };
+    struct pyview py = { .m = &m, .sym = r.sym };
+    struct graph g;
+    int python = m.py && m.snapshot && m.snapshot->scanned;
+    if (python) {
+        graph_build(&g, &m, env.common.heuristics);
+        py.g = &g;
+        py.n = pyobjects_list(&g, &py.o);
+        py_select(&py);
+    }
     rc_objects_build(&r.objs, &m);
     select_objects(&r);
     find_holders(&r);
-    if (env.format == OUT_JSON)
-        print_json(&r);
-    else
-        print_text(&r);
+    if (env.common.format == OUT_JSON) {
+        struct json j;
+        json_init(&j, stdout);
+        json_object(&j, NULL);
+        print_json(&r, &j);
+        if (python)
+            py_print(&py, &j);
+        json_object_end(&j);
+    } else {
+        if (m.n_rc || !python)
+            print_text(&r);
+        if (python)
+            py_print(&py, NULL);
+    }
+    if (python) {
+        free(py.o);
+        graph_free(&g);
+    }
     free(r.h);
     free(r.sel);
     rc_objects_free(&r.objs);
@@ -282,7 +387,7 @@ static int refs_main(int argc, char **argv)
 }
 
 static const struct opt options[] = {
-    OPT_FORMAT(&env),
+    OPT_COMMON(&env.common),
     OPT_STR(0, "type", &env.type, "TYPE", "only objects of this type"),
     OPT_ADDR(0, "addr", &env.addr, "ADDR", "only objects at this address", .given = &env.by_addr),
     OPT_NUM(0, "limit", &env.limit, "N", "list at most N objects; the totals count all (default 1000)"),
@@ -291,7 +396,8 @@ static const struct opt options[] = {
 
 const struct command command_refs = {
     .name = "refs", .args = "FILE", .min_args = 1, .max_args = 1, .options = options, .main = refs_main,
-    .summary = "refcount histories of objects made with the refcount shim",
+    .summary = "refcount histories of objects made with the refcount shim; CPython's refcounts",
     .about = "Unbalanced objects (alive at the end, or misused) first; for those alive, the retains\n"
-             "no release matched, by stack.\n",
+             "no release matched, by stack. For CPython, the objects of the snapshot with their\n"
+             "refcounts and the references found to them, those with more refcount than references first.\n",
 };

@@ -717,13 +717,13 @@ START_TEST(test_encoders)
     uint8_t h[FMT_FILE_HEADER_SIZE];
     memset(h, 0xee, sizeof h);
     fmt_file_header(h);
-    ck_assert_mem_eq(h, ((const uint8_t[]){ 'H', 'E', 'A', 'P', 'S', 'C', 'P', '1', 4, 0, 0, 0, 0,
+    ck_assert_mem_eq(h, ((const uint8_t[]){ 'H', 'E', 'A', 'P', 'S', 'C', 'P', '1', 5, 0, 0, 0, 0,
                                             0, 0, 0 }),
                      FMT_FILE_HEADER_SIZE);
-    /* the version written is 4; 3 (FREE without flags, HEAP_STAT without
-     * RSS), 2 (edges without rules) and 1 (ALLOC and FREE with an address)
-     * are still read */
-    REQ_EQ(FMT_VERSION, 4);
+    /* the version written is 5; 4 (no OBJECTS), 3 (FREE without flags,
+     * HEAP_STAT without RSS), 2 (edges without rules) and 1 (ALLOC and FREE
+     * with an address) are still read */
+    REQ_EQ(FMT_VERSION, 5);
     REQ_EQ(FMT_VERSION_OLDEST, 1);
 
     ck_assert_str_eq(fmt_alloc_fn_name(FMT_FN_MALLOC), "malloc");
@@ -916,6 +916,9 @@ START_TEST(test_snapshot_layout)
         FMT_REC_BLOCKS, 2,
         0x80, 0x20, 24, 1, 0, 10, 1, VMAX, 0x80, 0x01, /* birth: zigzag(5 - 0) */
         16, 8, 0, 0, 3, 0, 0, 0x7f,                    /* birth: zigzag(-2) from 5 */
+        FMT_REC_OBJECTS, 2, /* addr delta, what, refcount, value */
+        0x80, 0x20, 5, 0x80, 0x01, VMAX,
+        0x10, 0, 0, 0,
         FMT_REC_EDGES, 3, /* src << 1 | src_is_root, src_off, dst, dst_off, rules */
         0x01, 0, 0, 0x7f, FMT_HEUR_NEWARRAY,
         0xfe, 0x01, 0x80, 0x01, V2_32, 0, 0,
@@ -938,6 +941,9 @@ START_TEST(test_snapshot_layout)
     fmt_put_blocks(&enc, 2);
     fmt_put_block(&enc, 0x1000, 24, 1, 0, 5, FMT_BLOCK_IGNORED, UINT64_MAX, 128);
     fmt_put_block(&enc, 0x1010, 8, 0, 0, 3, 0, 0, 127);
+    fmt_put_objects(&enc, 2);
+    fmt_put_object(&enc, 0x1000, 5, 128, UINT64_MAX);
+    fmt_put_object(&enc, 0x1010, 0, 0, 0);
     fmt_put_edges(&enc, 3);
     fmt_put_edge(&enc, 0, 1, 0, 0, 127, FMT_HEUR_NEWARRAY);
     fmt_put_edge(&enc, 127, 0, 128, 1ull << 32, 0, 0);
@@ -999,6 +1005,19 @@ START_TEST(test_snapshot_layout)
     REQ_EQ(rec.u.block.flags, 0);
     REQ_EQ(rec.u.block.hash, 0);
     REQ_EQ(rec.u.block.word0, 127);
+
+    ck_assert_int_eq(fmt_reader_next(r, &rec), 1);
+    REQ_EQ(rec.type, FMT_REC_OBJECTS);
+    REQ_EQ(rec.u.object.addr, 0x1000);
+    REQ_EQ(rec.u.object.what, 5);
+    REQ_EQ(rec.u.object.refcount, 128);
+    REQUIRE(rec.u.object.value == UINT64_MAX, "value %#" PRIx64, rec.u.object.value);
+    ck_assert_int_eq(fmt_reader_next(r, &rec), 1);
+    REQ_EQ(rec.type, FMT_REC_OBJECTS);
+    REQ_EQ(rec.u.object.addr, 0x1010);
+    REQ_EQ(rec.u.object.what, 0);
+    REQ_EQ(rec.u.object.refcount, 0);
+    REQ_EQ(rec.u.object.value, 0);
 
     ck_assert_int_eq(fmt_reader_next(r, &rec), 1);
     REQ_EQ(rec.type, FMT_REC_EDGES);
@@ -1529,7 +1548,7 @@ static const struct bad_case bad_cases[] = {
     { "SUPPRESSIONS string past the chunk", { U5, FMT_REC_SUPPRESSIONS, 5, 'a', 'b' }, 6, 1 },
     { "SEQ without its number", { U5, FMT_REC_SEQ }, 3, 1 },
     { "record type 20", { U5, 20, 1, 2, 3, 4, 5, 6, 7, 8 }, 11, 1 }, /* the first unknown one */
-    { "record type 26", { U5, 26, 1, 2, 3, 4, 5, 6, 7, 8 }, 11, 1 }, /* past FREE_FLAGGED's 21-25 */
+    { "record type 27", { U5, 27, 1, 2, 3, 4, 5, 6, 7, 8 }, 11, 1 }, /* past FREE_FLAGGED's 21-25, OBJECTS' 26 */
     { "flagged FREE without fields", { U5, FMT_REC_FREE_FLAGGED }, 3, 1 },
     { "flagged FREE without stack_id", { U5, FMT_REC_FREE_FLAGGED + 4, 0x80, 0x40 }, 5, 1 },
     { "record type 127", { U5, 127, 1, 2, 3, 4, 5, 6, 7, 8 }, 11, 1 },
@@ -1636,6 +1655,11 @@ static const struct bad_case bad_cases[] = {
     /* a version 2 edge has no rules: the next byte is a record */
     { "v2 edge list, then record type 0", { U5, FMT_REC_EDGES, 1, 0x0b, 8, 7, 0, 0 }, 9, 2, .edges = 1,
       .like = "block list, then record type 0", .version = 2 },
+    { "OBJECTS without a count", { U5, FMT_REC_OBJECTS }, 3, 1, .like = "BLOCKS without a count" },
+    { "object count beyond the chunk", { U5, FMT_REC_OBJECTS, 100, 1, 2, 3, 4 }, 8, 1,
+      .like = "block count beyond the chunk" },
+    { "object without value", { U5, FMT_REC_OBJECTS, 1, 0x80, 0x20, 3, 1 }, 8, 1,
+      .like = "block without word0" },
     { "ROOT without fields", { U5, FMT_REC_ROOT }, 3, 1 },
     { "ROOT without tid", { U5, FMT_REC_ROOT, 1, 2, 3, 4 }, 7, 1 },
     { "ROOT end cut short", { U5, FMT_REC_ROOT, 1, 2, 3, 0x80 }, 7, 1 },
@@ -2270,12 +2294,12 @@ START_TEST(test_delta_round_trip)
 }
 END_TEST
 
-/* The versions a reader opens: FMT_VERSION_OLDEST (1) to FMT_VERSION (3);
+/* The versions a reader opens: FMT_VERSION_OLDEST (1) to FMT_VERSION (5);
  * any other is refused, with a message that names the version found. */
 START_TEST(test_versions)
 {
     static const struct { uint32_t v; int ok; } cases[] = {
-        { 0, 0 }, { 1, 1 }, { 2, 1 }, { 3, 1 }, { 4, 1 }, { 5, 0 }, { 0x100, 0 }, { 0x0102, 0 },
+        { 0, 0 }, { 1, 1 }, { 2, 1 }, { 3, 1 }, { 4, 1 }, { 5, 1 }, { 6, 0 }, { 0x100, 0 }, { 0x0102, 0 },
         { 0x01000001u, 0 }, { UINT32_MAX, 0 },
     };
     uint8_t h[FMT_FILE_HEADER_SIZE];

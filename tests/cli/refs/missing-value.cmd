@@ -1,0 +1,1 @@
+refs t.hst --snapshot

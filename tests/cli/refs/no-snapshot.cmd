@@ -1,1 +1,0 @@
-refs --snapshot exit t.hst
