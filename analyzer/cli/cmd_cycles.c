@@ -48,6 +48,8 @@ static void member_json(struct json *j, const struct view *v, size_t b)
     const struct model *m = v->m;
     json_object(j, NULL);
     json_hex(j, "address", m->blocks[b].addr);
+    if (graph_py_refcount(m, b) >= 0) /* a CPython object: where it starts (its id()) */
+        json_hex(j, "object", m->blocks[b].addr + graph_object_start(m, b));
     json_u64(j, "size", m->blocks[b].size);
     json_str(j, "type", sym_block_type(v->s, m, b));
     json_str(j, "kind", leak_kind_name(v->g->kind[b]));
