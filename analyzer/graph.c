@@ -85,11 +85,12 @@ uint32_t graph_references(const struct graph *g, size_t b, uint32_t *from_roots)
 }
 
 /* Whether an edge counts: with the pygc rule chosen, a pointer to a CPython
- * GC object's PyGC_Head is the collector's list, and a weak reference's
- * pointer to its object (or their links) no reference either. */
+ * GC object's PyGC_Head is the collector's list, and the words CPython does
+ * not count (a weak reference's, a list's items past its size, a dead
+ * object's) no reference either. */
 static inline int edge_counts(const struct model_edge *e, unsigned heuristics)
 {
-    return !(e->rules & (FMT_EDGE_GC_LIST | FMT_EDGE_WEAK)) || !(heuristics & FMT_HEUR_PYGC);
+    return !(e->rules & (FMT_EDGE_GC_LIST | FMT_EDGE_NOT_REF)) || !(heuristics & FMT_HEUR_PYGC);
 }
 
 /* Counting sort of the edges that count by a key (source or target block). */

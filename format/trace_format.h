@@ -84,9 +84,10 @@ enum fmt_heuristic {
     FMT_HEUR_PYGC = 32, /* CPython's GC objects: past PyGC_Head, 16 bytes into the block */
     FMT_EDGE_GC_LIST = 64, /* not a rule: a pointer to a CPython GC object's PyGC_Head, the
                               collector's list; no reference (dropped with pygc) */
-    FMT_EDGE_WEAK = 128, /* not a rule: a CPython weak reference's pointer to its object, or the
-                            links of an object's weak references; no reference (dropped with pygc;
-                            version 5) */
+    FMT_EDGE_NOT_REF = 128, /* not a rule: a word CPython does not count as a reference: a weak
+                               reference's pointer to its object or the links of an object's weak
+                               references, a list's item array past its size, a dead object's
+                               (refcount 0, kept on a free list) (dropped with pygc; version 5) */
     FMT_HEUR_COUNT = 6 /* bits */
 };
 

@@ -417,9 +417,15 @@ void python_init(void) HS_HIDDEN;
  * address) that is a Python object its type's name as its type, and those
  * an object owns ("list items", "dict keys") theirs; marks GC objects. */
 void python_type_blocks(struct live_block *blocks, size_t n) HS_HIDDEN;
-/* For the scan of the same snapshot: FMT_EDGE_WEAK if the word off bytes
- * into block src (an index) is a weak reference's pointer, else 0. */
+/* For the scan of the same snapshot: FMT_EDGE_NOT_REF if the word off
+ * bytes into block src (an index) is no reference to CPython (a weak
+ * reference's pointer, a list's items past its size, a dead object's),
+ * else 0. */
 unsigned python_edge_rules(size_t src, uint64_t off) HS_HIDDEN;
+/* For the scan of the same snapshot: gives skip each part of the
+ * interpreter's data stacks above their top (CPython 3.11), which holds
+ * what popped frames left, no reference. */
+void python_dead_stacks(void (*skip)(uintptr_t lo, uintptr_t hi, void *arg), void *arg) HS_HIDDEN;
 /* Writes the snapshot's OBJECTS records (after its BLOCKS): each object's
  * refcount, read at python_type_blocks; then forgets the snapshot. */
 void python_put_objects(void) HS_HIDDEN;

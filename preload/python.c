@@ -27,8 +27,10 @@
  *   before them says how many bytes earlier.
  * At the snapshot each object's ob_refcnt is recorded (the OBJECTS record),
  * with a hash of a list's or tuple's items, and the scan is told which
- * words are weak references' (FMT_EDGE_WEAK), so that the analyzer can
- * count an object's references against its refcount.
+ * words are no reference (FMT_EDGE_NOT_REF: a weak reference's, a list's
+ * items past its size, an object's on a free list), so that the analyzer
+ * can count an object's references against its refcount; and on 3.11 the
+ * interpreter's data stacks above their top are no roots.
  * Nothing is trusted: a word is a type only if it points at readable memory
  * whose own type is `type` (PyType_Type, or a metatype whose type is), whose
  * GC and managed dict flags agree with where the object starts, whose sizes
@@ -44,7 +46,7 @@
 enum {
     OB_REFCNT = 0, OB_TYPE = 8, OB_SIZE = 16, TP_NAME = 24, TP_BASICSIZE = 32, TP_ITEMSIZE = 40, TP_FLAGS = 168,
     TP_WEAKLISTOFFSET = 208, TP_BASE = 256, TYPE_SIZE = 264, LIST_OB_ITEM = 24, TUPLE_ITEMS = 24,
-    DICT_MA_KEYS = 32, DICT_MA_VALUES = 40, WR_OBJECT = 16, WR_PREV = 40, WR_NEXT = 48, WEAKREF_SIZE = 56,
+    GC_HEAD = 16, DICT_MA_KEYS = 32, DICT_MA_VALUES = 40, WR_OBJECT = 16, WR_PREV = 40, WR_NEXT = 48, WEAKREF_SIZE = 56,
     STR_COMPACT = 48,
 };
 #define HAVE_GC (1ul << 14)
@@ -55,6 +57,10 @@ enum {
 /* PyType_Type, PyList_Type, PyDict_Type, PyTuple_Type, PyUnicode_Type, _PyWeakref_RefType
  * and its two proxies; type_type 0: not CPython */
 static uintptr_t type_type, list_type, dict_type, tuple_type, str_type, weak_types[3];
+static unsigned python_minor;
+/* PyInterpreterState_Head, PyInterpreterState_Next, PyInterpreterState_ThreadHead,
+ * PyThreadState_Next: plain reads of the interpreter's lists */
+static void *(*interp_head)(void), *(*interp_next)(void *), *(*thread_head)(void *), *(*thread_next)(void *);
 
 static void *symbol(const char *name)
 {
@@ -86,6 +92,11 @@ void python_init(void)
     weak_types[0] = (uintptr_t)symbol("_PyWeakref_RefType");
     weak_types[1] = (uintptr_t)symbol("_PyWeakref_ProxyType");
     weak_types[2] = (uintptr_t)symbol("_PyWeakref_CallableProxyType");
+    python_minor = minor;
+    *(void **)&interp_head = symbol("PyInterpreterState_Head");
+    *(void **)&interp_next = symbol("PyInterpreterState_Next");
+    *(void **)&thread_head = symbol("PyInterpreterState_ThreadHead");
+    *(void **)&thread_next = symbol("PyThreadState_Next");
     type_type = (uintptr_t)t;
 }
 
@@ -158,17 +169,23 @@ static int is_type(uintptr_t t)
 }
 
 /* The object's type if a Python object of a type with head 16-byte units
- * before it starts at o, in a block that ends at end; else 0. The block's
+ * before it starts at o, in a block that ends at end; else 0 (and a tuple
+ * with refcount 0, dead on its free list with its old items, sets *dead).
+ * The block's
  * size must be what CPython allocates for the type: exactly its basic size
  * (with the head) for a fixed-size type, at least that for a variable-size
  * one (not every one has ob_size: a frame's items are its own), and a str's
  * a compact one's at least. */
-static uintptr_t object_type(uintptr_t o, uintptr_t end, unsigned head)
+static uintptr_t object_type(uintptr_t o, uintptr_t end, unsigned head, int *dead)
 {
     if (o + 16 > end)
         return 0;
     uintptr_t refcnt = word(o + OB_REFCNT), t = word(o + OB_TYPE);
-    if (refcnt == 0 || refcnt > (1ul << 40) || !is_type(t))
+    if (refcnt == 0 && t == tuple_type && head == 1 && end - o > TUPLE_ITEMS)
+        *dead = 1;
+    /* a count, not an address: a struct of pointers (a module's state) may
+     * hold a type at its second word */
+    if (refcnt == 0 || refcnt > (1ul << 40) || can_read(refcnt, 8) || !is_type(t))
         return 0;
     uint64_t flags = word(t + TP_FLAGS);
     if (!(flags & HAVE_GC) != !head || (head == 2) != !!(flags & MANAGED_DICT))
@@ -228,12 +245,16 @@ static uint32_t type_id(uintptr_t t)
 
 /* ---- the snapshot at hand: what each block is, the objects' counts ---- */
 
-/* Per block: WHAT_*, and which words are weak (weak_at: a word's offset in
- * the block, 0 for none; weakref: the block is a weak reference). */
+/* Per block: WHAT_*, and which words are no reference: weak_at (a word's
+ * offset in the block, 0 for none), all past live_end (if BOUNDED), a dead
+ * tuple's old items (if DEAD: its first item links the free list), a weak
+ * reference's (if WEAKREF). */
 enum { WHAT_NONE, WHAT_OWNED, WHAT_OBJECT };
+enum { WEAKREF = 1, BOUNDED = 2, DEAD = 4 };
 struct py_block {
+    uint32_t live_end;
     uint16_t weak_at;
-    uint8_t what, weakref;
+    uint8_t what, flags;
 };
 /* Per object, in block order: its ob_refcnt and its value's hash. */
 struct py_count {
@@ -282,7 +303,10 @@ static struct live_block *block_at(struct live_block *blocks, size_t n, uintptr_
     return lo < n && blocks[lo].addr == a ? &blocks[lo] : NULL;
 }
 
-static void name_owned(struct live_block *blocks, size_t n, uintptr_t a, uint32_t *id, const char *name)
+/* Names the block at a, if any, as storage an object owns; its words from
+ * live bytes on (if not UINT64_MAX) are no reference. */
+static void name_owned(struct live_block *blocks, size_t n, uintptr_t a, uint32_t *id, const char *name,
+                       uint64_t live)
 {
     struct live_block *b = a ? block_at(blocks, n, a) : NULL;
     if (!b || b->type_id)
@@ -290,7 +314,12 @@ static void name_owned(struct live_block *blocks, size_t n, uintptr_t a, uint32_
     if (!*id)
         *id = intern(name);
     b->type_id = *id & ((1u << 22) - 1);
-    snap.per_block[b - blocks].what = WHAT_OWNED;
+    struct py_block *p = &snap.per_block[b - blocks];
+    p->what = WHAT_OWNED;
+    if (live < b->size) {
+        p->flags |= BOUNDED;
+        p->live_end = (uint32_t)live;
+    }
 }
 
 /* Whether type t is a weak reference's, or derives from one. */
@@ -339,7 +368,8 @@ static void note_object(size_t i, uintptr_t o, uintptr_t t)
     uint64_t weaklist = word(t + TP_WEAKLISTOFFSET);
     if (weaklist && weaklist + 8 <= b->addr + b->size - o && o - b->addr + weaklist < 0x10000)
         p->weak_at = (uint16_t)(o - b->addr + weaklist);
-    p->weakref = o + WEAKREF_SIZE <= b->addr + b->size && is_weakref_type(t);
+    if (o + WEAKREF_SIZE <= b->addr + b->size && is_weakref_type(t))
+        p->flags |= WEAKREF;
     snap.counts[snap.n_objects++] = (struct py_count){ word(o + OB_REFCNT), value_of(o, t, b->addr + b->size) };
 }
 
@@ -359,10 +389,14 @@ void python_type_blocks(struct live_block *blocks, size_t n)
             continue;
         unsigned head = 0; /* where the object starts, in units of 16 bytes */
         uintptr_t t = 0;
-        while (!t && head < 3 && !(t = object_type(b->addr + 16u * head, end, head)))
+        int dead = 0;
+        while (!t && head < 3 && !(t = object_type(b->addr + 16u * head, end, head, &dead)))
             head++;
-        if (!t)
+        if (!t) {
+            if (dead)
+                snap.per_block[i].flags |= DEAD;
             continue;
+        }
         uintptr_t o = b->addr + 16u * head;
         b->py_head = head;
         note_object(i, o, t);
@@ -372,13 +406,57 @@ void python_type_blocks(struct live_block *blocks, size_t n)
         if (head == 2) { /* the managed dict's values, before the GC header */
             uintptr_t v = word(b->addr); /* past a prefix whose size is its last byte */
             if (v && can_read(v - 1, 1))
-                name_owned(blocks, n, v - *(const uint8_t *)(v - 1), &values, "dict values");
+                name_owned(blocks, n, v - *(const uint8_t *)(v - 1), &values, "dict values", UINT64_MAX);
         }
-        if (t == list_type)
-            name_owned(blocks, n, word(o + LIST_OB_ITEM), &items, "list items");
-        else if (t == dict_type) {
-            name_owned(blocks, n, word(o + DICT_MA_KEYS), &keys, "dict keys");
-            name_owned(blocks, n, word(o + DICT_MA_VALUES), &values, "dict values");
+        if (t == list_type) {
+            uint64_t size = word(o + OB_SIZE);
+            name_owned(blocks, n, word(o + LIST_OB_ITEM), &items, "list items", size < (1ul << 40) ? 8 * size : 0);
+        } else if (t == dict_type) {
+            name_owned(blocks, n, word(o + DICT_MA_KEYS), &keys, "dict keys", UINT64_MAX);
+            name_owned(blocks, n, word(o + DICT_MA_VALUES), &values, "dict values", UINT64_MAX);
+        }
+    }
+}
+
+/* ---- the interpreter's data stacks ---- */
+
+/* 3.11's PyThreadState: datastack_chunk at 296, datastack_top at 304,
+ * datastack_limit at 312; a _PyStackChunk: previous at 0, size at 8, top
+ * (in words, saved when a newer chunk is pushed) at 16, data from 24. */
+enum { TS_CHUNK = 296, TS_TOP = 304, TS_LIMIT = 312, TS_SIZE = 320, CHUNK_DATA = 24 };
+
+/* Leaves out, by skip, the part of a chunk above its top: frames popped
+ * there leave the objects they held behind, no longer references. */
+static void dead_chunk(uintptr_t chunk, uintptr_t top, void (*skip)(uintptr_t, uintptr_t, void *), void *arg)
+{
+    uint64_t size = word(chunk + 8);
+    if (top >= chunk + CHUNK_DATA && top <= chunk + size && (top & 7) == 0)
+        skip(top, chunk + size, arg);
+}
+
+void python_dead_stacks(void (*skip)(uintptr_t lo, uintptr_t hi, void *arg), void *arg)
+{
+    if (!type_type || python_minor != 11 || !interp_head || !interp_next || !thread_head || !thread_next)
+        return;
+    int interps = 0;
+    for (void *in = interp_head(); in && interps++ < 64; in = interp_next(in)) {
+        int threads = 0;
+        for (void *ts = thread_head(in); ts && threads++ < 4096; ts = thread_next(ts)) {
+            uintptr_t t = (uintptr_t)ts;
+            if (!can_read(t, TS_SIZE))
+                break;
+            uintptr_t chunk = word(t + TS_CHUNK), top = word(t + TS_TOP);
+            /* checked: the limit is where the chunk ends */
+            int chunks = 0;
+            while (chunk && can_read(chunk, CHUNK_DATA) && chunks++ < 1024 &&
+                   (chunks > 1 || word(t + TS_LIMIT) == chunk + word(chunk + 8))) {
+                dead_chunk(chunk, top, skip, arg);
+                uintptr_t prev = word(chunk);
+                if (!prev || !can_read(prev, CHUNK_DATA))
+                    break;
+                top = prev + CHUNK_DATA + 8 * word(prev + 16);
+                chunk = prev;
+            }
         }
     }
 }
@@ -388,11 +466,13 @@ unsigned python_edge_rules(size_t src, uint64_t off)
     if (!snap.per_block || src >= snap.n)
         return 0;
     const struct py_block *p = &snap.per_block[src];
-    if (p->weak_at && off == p->weak_at)
-        return FMT_EDGE_WEAK;
     uint64_t o = 16u * snap.blocks[src].py_head;
-    if (p->weakref && (off == o + WR_OBJECT || off == o + WR_PREV || off == o + WR_NEXT))
-        return FMT_EDGE_WEAK;
+    if ((p->weak_at && off == p->weak_at) || ((p->flags & BOUNDED) && off >= p->live_end))
+        return FMT_EDGE_NOT_REF;
+    if ((p->flags & DEAD) && off != GC_HEAD + TUPLE_ITEMS) /* but the free list's link, in item 0 */
+        return FMT_EDGE_NOT_REF;
+    if ((p->flags & WEAKREF) && (off == o + WR_OBJECT || off == o + WR_PREV || off == o + WR_NEXT))
+        return FMT_EDGE_NOT_REF;
     return 0;
 }
 

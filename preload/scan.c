@@ -800,6 +800,11 @@ static void read_own_memory(struct scan *s)
     ranges_normalize(&s->own);
 }
 
+static void skip_range(uintptr_t lo, uintptr_t hi, void *arg)
+{
+    ranges_add(&((struct scan *)arg)->skip, lo, hi);
+}
+
 static void skip_own_memory(struct scan *s)
 {
     for (size_t i = 0; i < s->own.n; i++)
@@ -890,6 +895,7 @@ int scan_heap(const struct live_block *blocks, size_t n, uintptr_t caller_sp, st
     plat_unmap(live, (2 * (np + out->late.n) + 2) * sizeof *live);
     skip_malloc_memory(&s);
     skip_own_memory(&s);
+    python_dead_stacks(skip_range, &s);
     mapping_roots(&s);
     /* blocks, in address order */
     for (size_t i = 0; i < n; i++) {

@@ -54,3 +54,14 @@ giz_none = sum(x["blocks"] for x in without["records"] if x.get("type") == "Gizm
 # scan reaches that one without the rule, as valgrind would)
 check(giz_none >= N - 5, "without the rule the Gizmo are possibly lost (%d of %d): the rule is what reaches them"
       % (giz_none, N))
+
+# A CPython of a version whose layout heapscope does not know (a program that
+# exports PyType_Type and Py_Version 3.15): one line says so, and the C view
+# is whole (its 100 leaked bytes definitely lost).
+t = Traced([program("fake_python")])
+lines = [l for l in t.proc.stderr.splitlines() if "CPython" in l]
+check(t.proc.returncode == 0 and lines == ["heapscope: CPython 3.15: its layout is not one heapscope knows; its "
+                                           "objects are not typed (the C view is whole)"],
+      "an unknown CPython version: one line: %s" % lines)
+s, _ = leak_summary(t.only_trace())
+check(s.get("definitely_lost") == (100, 1), "its C view is whole: 100 bytes in 1 block definitely lost: %s" % s)

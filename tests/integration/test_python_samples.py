@@ -32,7 +32,10 @@ def target(aliases, obj):
 
 
 def block_referrers(t):
-    return sorted((r["block"], r["offset"]) for r in t["referrers"] if r["block"])
+    """(block address, offset) of each referrer that is a block (referrers
+    gives the block whole, aliases its address)."""
+    return sorted((r["block"]["address"] if isinstance(r["block"], dict) else r["block"], r["offset"])
+                  for r in t["referrers"] if r["block"])
 
 
 # 1: identity against equality
@@ -131,11 +134,20 @@ d = analyze("diff", trace, "dropped", "trees", "--by", "type")
 rows = {x["key"]: x["count_delta"] for x in d["rows"]}
 check(rows.get("StrongNode") == 4 and "WeakNode" not in rows,
       "with strong parents the 4 nodes stay; with weak ones none: %s" % {k: rows.get(k) for k in ("StrongNode", "WeakNode")})
-cy = [c for c in analyze("cycles", trace, "--snapshot", "trees")["cycles"] if "StrongNode" in c["types"]]
-check(len(cy) == 1 and cy[0]["kept_alive_by_cycle_only"] is True and "WeakNode" not in cy[0]["types"] and
-      sum(m["type"] == "StrongNode" for m in cy[0]["members"]) == 4,
-      "the strong tree is one cycle of its 4 nodes, kept alive by the cycle alone: %s"
-      % [(c["blocks"], c["types"]) for c in cy])
+# Each node points at its class, which the interpreter's own big cycle
+# holds: one stale word there pointing at a node (1 run in 12) merges the
+# tree into that cycle. Each node's count is then still explained by the
+# cycle; only the whole cycle's verdict is the tree's alone.
+cy = [c for c in analyze("cycles", trace, "--snapshot", "trees", "--members", "1000000")["cycles"]
+      if any(m["type"] == "StrongNode" for m in c["members"])]
+nodes = [m for c in cy for m in c["members"] if m["type"] == "StrongNode"]
+check(len(cy) == 1 and len(nodes) == 4 and sorted(m["count"] for m in nodes) == [1, 1, 1, 3] and
+      all(m["count"] == m["references_from_cycle"] for m in nodes) and
+      not any(m["type"] == "WeakNode" for m in cy[0]["members"]),
+      "the strong tree's 4 nodes are in one cycle, each count (3 for the root) from the cycle: %s"
+      % [(m["count"], m["references_from_cycle"]) for m in nodes])
+check(cy and (cy[0]["blocks"] > 10 or cy[0]["kept_alive_by_cycle_only"] is True),
+      "the tree alone (%s blocks) is kept alive by the cycle alone" % (cy and cy[0]["blocks"]))
 
 # the hsleak extension: a missing Py_DECREF
 N = 10
@@ -155,10 +167,12 @@ mods = [f["module"] or "" for f in w["objects"][0]["stack"]] if w["objects"] els
 check(fns[:2] == ["_PyObject_New", "leak"] and "hsleak" in os.path.basename(mods[1]),
       "the allocating stack names leak() in the extension: %s" % list(zip(fns, mods))[:3])
 k = analyze("refs", trace, "--snapshot", "leaked", "--type", "Kept")["python"]["objects"]
+# (hold() was called in a frame popped since: its data stack above the top
+# is no root, so the word that passed the object is not counted)
 check(len(k) == 1 and k[0]["refcount"] == py["refcount"] == 2 and k[0]["kind"] == "still_reachable" and
-      k[0]["references_found"] - k[0]["from_roots"] == 1,
-      "the held Kept object: refcount 2 (as Python says), one reference in the heap (the globals), the other "
-      "held nowhere: %s" % k)
+      (k[0]["references_found"], k[0]["from_roots"], k[0]["exceeds_by"]) == (1, 0, 1),
+      "the held Kept object: refcount 2 (as Python says), one reference found (the globals), 1 more than "
+      "found: %s" % k)
 lk = analyze("leaks", trace, "--snapshot", "leaked")
 wl = [x for x in lk["records"] if x.get("type") == "hsleak.Widget"]
 check(sum(x["blocks"] for x in wl) == N and all(x["kind"] in LOST for x in wl),
