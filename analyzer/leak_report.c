@@ -97,6 +97,8 @@ static void build_records(struct leak_report *l)
         r->blocks++;
         if (l->scanned && k == KIND_DEFINITELY_LOST)
             r->indirect += l->g.indirect[b];
+        if (l->scanned && graph_py_refcount(m, b) > (int64_t)graph_references(&l->g, b, NULL))
+            r->unreleased++;
     }
     free(idx);
     qsort(l->rec, l->n_rec, sizeof *l->rec, by_size_desc);

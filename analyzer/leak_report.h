@@ -17,6 +17,7 @@ struct leak_record {
     int inherited; /* made by the parent of this forked process: shown, not judged here */
     uint32_t stack_id;
     uint64_t bytes, blocks, indirect;
+    uint64_t unreleased; /* CPython objects among them whose refcount exceeds every reference found */
     const char *type; /* shared by all its blocks, else NULL */
     size_t first;     /* a block of the record */
 };

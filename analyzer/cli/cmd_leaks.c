@@ -43,6 +43,8 @@ static void print_json(const struct leak_report *l)
         json_u64(&j, "blocks", r->blocks);
         json_u64(&j, "indirect_bytes", r->indirect);
         json_str(&j, "type", r->type);
+        if (l->m->py) /* a CPython trace */
+            json_u64(&j, "refcount_exceeds_references", r->unreleased);
         json_str(&j, "heuristic", r->via ? heuristic_name(r->via - 1) : NULL);
         json_bool(&j, "inherited", r->inherited);
         stack_print_json(&j, "stack", l->sym, l->m, r->stack_id);
@@ -88,6 +90,9 @@ static void print_text(const struct leak_report *l)
                kind_words(r->kind), r->via ? " via heuristic " : "", r->via ? heuristic_name(r->via - 1) : "",
                r->inherited ? ", inherited from the parent process" : "", r->type ? ", type " : "",
                r->type ? r->type : "");
+        if (r->unreleased)
+            printf("  (%s of them with a refcount above every reference found: a reference never released)\n",
+                   fmt_count(c, r->unreleased));
         stack_print_text(stdout, l->sym, m, r->stack_id, "    ");
     }
 }

@@ -175,5 +175,6 @@ check(len(k) == 1 and k[0]["refcount"] == py["refcount"] == 2 and k[0]["kind"] =
       "found: %s" % k)
 lk = analyze("leaks", trace, "--snapshot", "leaked")
 wl = [x for x in lk["records"] if x.get("type") == "hsleak.Widget"]
-check(sum(x["blocks"] for x in wl) == N and all(x["kind"] in LOST for x in wl),
-      "leaks: the %d Widgets lost: %s" % (N, [(x["kind"], x["blocks"]) for x in wl]))
+check(sum(x["blocks"] for x in wl) == N and all(x["kind"] in LOST for x in wl) and
+      all(x["refcount_exceeds_references"] == x["blocks"] for x in wl),
+      "leaks: the %d Widgets lost, each said to have a refcount above every reference found: %s" % (N, [(x["kind"], x["blocks"], x.get("refcount_exceeds_references")) for x in wl]))
