@@ -426,6 +426,10 @@ unsigned python_edge_rules(size_t src, uint64_t off) HS_HIDDEN;
  * interpreter's data stacks above their top (CPython 3.11), which holds
  * what popped frames left, no reference. */
 void python_dead_stacks(void (*skip)(uintptr_t lo, uintptr_t hi, void *arg), void *arg) HS_HIDDEN;
+/* For the scan of the same snapshot: FMT_HEUR_PYGC if a pointer off bytes
+ * into block dst (an index) is where an instance points at its managed
+ * values (past their prefix), else 0. */
+unsigned python_interior_rules(size_t dst, uint64_t off) HS_HIDDEN;
 /* Writes the snapshot's OBJECTS records (after its BLOCKS): each object's
  * refcount, read at python_type_blocks; then forgets the snapshot. */
 void python_put_objects(void) HS_HIDDEN;

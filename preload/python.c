@@ -169,8 +169,8 @@ static int is_type(uintptr_t t)
 }
 
 /* The object's type if a Python object of a type with head 16-byte units
- * before it starts at o, in a block that ends at end; else 0 (and a tuple
- * with refcount 0, dead on its free list with its old items, sets *dead).
+ * before it starts at o, in a block that ends at end; else 0. An object
+ * with refcount 0 is dead, kept on a free list for reuse: *dead is set.
  * The block's
  * size must be what CPython allocates for the type: exactly its basic size
  * (with the head) for a fixed-size type, at least that for a variable-size
@@ -181,19 +181,20 @@ static uintptr_t object_type(uintptr_t o, uintptr_t end, unsigned head, int *dea
     if (o + 16 > end)
         return 0;
     uintptr_t refcnt = word(o + OB_REFCNT), t = word(o + OB_TYPE);
-    if (refcnt == 0 && t == tuple_type && head == 1 && end - o > TUPLE_ITEMS)
-        *dead = 1;
     /* a count, not an address: a struct of pointers (a module's state) may
      * hold a type at its second word */
-    if (refcnt == 0 || refcnt > (1ul << 40) || can_read(refcnt, 8) || !is_type(t))
+    if (refcnt > (1ul << 40) || can_read(refcnt, 8) || !is_type(t))
         return 0;
     uint64_t flags = word(t + TP_FLAGS);
     if (!(flags & HAVE_GC) != !head || (head == 2) != !!(flags & MANAGED_DICT))
         return 0;
     uint64_t basic = word(t + TP_BASICSIZE), item = word(t + TP_ITEMSIZE), size = end - o;
     if (basic < 16 || basic > size)
-        return t == str_type && size >= STR_COMPACT ? t : 0;
-    return basic == size || item || t == str_type ? t : 0;
+        t = t == str_type && size >= STR_COMPACT ? t : 0;
+    else if (basic != size && !item && t != str_type)
+        t = 0;
+    *dead = t && !refcnt;
+    return t;
 }
 
 /* ---- type names -> type ids, cached by type object ---- */
@@ -247,7 +248,7 @@ static uint32_t type_id(uintptr_t t)
 
 /* Per block: WHAT_*, and which words are no reference: weak_at (a word's
  * offset in the block, 0 for none), all past live_end (if BOUNDED), a dead
- * tuple's old items (if DEAD: its first item links the free list), a weak
+ * tuple's (if DEAD; but its first item, which links its free list), a weak
  * reference's (if WEAKREF). */
 enum { WHAT_NONE, WHAT_OWNED, WHAT_OBJECT };
 enum { WEAKREF = 1, BOUNDED = 2, DEAD = 4 };
@@ -255,6 +256,7 @@ struct py_block {
     uint32_t live_end;
     uint16_t weak_at;
     uint8_t what, flags;
+    uint8_t values_at; /* an instance's managed values: where its pointer points (past a prefix), or 0 */
 };
 /* Per object, in block order: its ob_refcnt and its value's hash. */
 struct py_count {
@@ -392,21 +394,29 @@ void python_type_blocks(struct live_block *blocks, size_t n)
         int dead = 0;
         while (!t && head < 3 && !(t = object_type(b->addr + 16u * head, end, head, &dead)))
             head++;
-        if (!t) {
-            if (dead)
+        if (!t)
+            continue;
+        b->py_head = head; /* the free lists point past a dead one's PyGC_Head too */
+        if (dead) { /* a dead tuple's items are stale but the first, its free list's link; other
+                       free lists link through fields of their own (MemoryError's dict): kept */
+            if (t == tuple_type && head == 1)
                 snap.per_block[i].flags |= DEAD;
             continue;
         }
         uintptr_t o = b->addr + 16u * head;
-        b->py_head = head;
         note_object(i, o, t);
         uint32_t id = b->type_id ? 0 : type_id(t);
         if (id)
             b->type_id = id & ((1u << 22) - 1);
         if (head == 2) { /* the managed dict's values, before the GC header */
             uintptr_t v = word(b->addr); /* past a prefix whose size is its last byte */
-            if (v && can_read(v - 1, 1))
-                name_owned(blocks, n, v - *(const uint8_t *)(v - 1), &values, "dict values", UINT64_MAX);
+            if (v && can_read(v - 1, 1)) {
+                uint8_t prefix = *(const uint8_t *)(v - 1);
+                struct live_block *vb = block_at(blocks, n, v - prefix);
+                name_owned(blocks, n, v - prefix, &values, "dict values", UINT64_MAX);
+                if (vb && snap.per_block[vb - blocks].what == WHAT_OWNED)
+                    snap.per_block[vb - blocks].values_at = prefix;
+            }
         }
         if (t == list_type) {
             uint64_t size = word(o + OB_SIZE);
@@ -461,6 +471,14 @@ void python_dead_stacks(void (*skip)(uintptr_t lo, uintptr_t hi, void *arg), voi
     }
 }
 
+unsigned python_interior_rules(size_t dst, uint64_t off)
+{
+    return snap.per_block && dst < snap.n && snap.per_block[dst].values_at &&
+                   off == snap.per_block[dst].values_at
+               ? FMT_HEUR_PYGC
+               : 0;
+}
+
 unsigned python_edge_rules(size_t src, uint64_t off)
 {
     if (!snap.per_block || src >= snap.n)
@@ -469,7 +487,7 @@ unsigned python_edge_rules(size_t src, uint64_t off)
     uint64_t o = 16u * snap.blocks[src].py_head;
     if ((p->weak_at && off == p->weak_at) || ((p->flags & BOUNDED) && off >= p->live_end))
         return FMT_EDGE_NOT_REF;
-    if ((p->flags & DEAD) && off != GC_HEAD + TUPLE_ITEMS) /* but the free list's link, in item 0 */
+    if ((p->flags & DEAD) && off != GC_HEAD + TUPLE_ITEMS)
         return FMT_EDGE_NOT_REF;
     if ((p->flags & WEAKREF) && (off == o + WR_OBJECT || off == o + WR_PREV || off == o + WR_NEXT))
         return FMT_EDGE_NOT_REF;

@@ -495,6 +495,7 @@ static unsigned interior_rules(const struct scan *s, const uintptr_t *src, uintp
         rules |= FMT_HEUR_DTV; /* tcbhead_t: tcb (itself), dtv, self (the tcb) */
     if (b->py_head && off == 16u * b->py_head)
         rules |= FMT_HEUR_PYGC; /* a CPython GC object, past its PyGC_Head (and managed dict) */
+    rules |= python_interior_rules((size_t)(b - s->blocks), off); /* an instance's values, past their prefix */
     return rules;
 }
 

@@ -48,6 +48,10 @@ check(sum(x["blocks"] for x in giz) == N and all(x["kind"] == "still_reachable" 
       % (N, [(x["kind"], x["blocks"]) for x in giz]))
 check(all(x.get("via") in (None, "pygc") for x in giz),
       "reached through the pygc rule where through an interior pointer: %s" % [x.get("via") for x in giz])
+typed_lost = [(x["type"], x["kind"], x["blocks"]) for x in leaks["records"]
+              if x.get("type") and x["kind"] != "still_reachable"]
+check(typed_lost == [], "no Python object nor storage one owns is possibly lost (an instance's values are reached "
+      "past their prefix, dead objects on free lists past their PyGC_Head): %s" % typed_lost[:10])
 without = analyze("leaks", trace, "--snapshot", "after", "--heuristics", "none")
 giz_none = sum(x["blocks"] for x in without["records"] if x.get("type") == "Gizmo" and x["kind"] == "possibly_lost")
 # (a stray word in a root may hold a Gizmo's block start: the conservative
