@@ -354,12 +354,38 @@ size_t graph_cycles(const struct graph *g, int32_t *comp)
     return ncomp;
 }
 
+/* Whether an edge is a reference as the chosen rules read it: to its
+ * target's start, or to an interior place a chosen rule explains. */
+static int plain_reference(const struct graph *g, const struct model_edge *e)
+{
+    return e->dst_off == 0 || (e->rules & g->heuristics & HEURISTICS_ALL);
+}
+
+/* Reaches what the queue's blocks point at, breadth first, over the edges
+ * any says: every edge, or plain references only. */
+static void bfs_from(const struct graph *g, uint32_t *queue, size_t head, size_t *tail, int any,
+                     uint32_t *parent_edge, uint32_t *depth)
+{
+    const struct model *m = g->m;
+    while (head < *tail) {
+        uint32_t b = queue[head++];
+        for (uint32_t k = g->out_start[b]; k < g->out_start[b + 1]; k++) {
+            const struct model_edge *e = &m->edges[g->out[k]];
+            if (depth[e->dst] == UINT32_MAX && (any || plain_reference(g, e))) {
+                depth[e->dst] = depth[b] + 1;
+                parent_edge[e->dst] = g->out[k];
+                queue[(*tail)++] = e->dst;
+            }
+        }
+    }
+}
+
 void graph_bfs(const struct graph *g, uint32_t *parent_edge, uint32_t *depth)
 {
     const struct model *m = g->m;
     size_t n = m->n_blocks;
     uint32_t *queue = xmalloc((n ? n : 1) * sizeof *queue);
-    size_t head = 0, tail = 0;
+    size_t tail = 0;
     for (size_t i = 0; i < n; i++) {
         parent_edge[i] = UINT32_MAX;
         depth[i] = UINT32_MAX;
@@ -368,24 +394,19 @@ void graph_bfs(const struct graph *g, uint32_t *parent_edge, uint32_t *depth)
             queue[tail++] = (uint32_t)i;
         }
     }
-    for (size_t i = 0; i < m->n_edges; i++) {
-        const struct model_edge *e = &m->edges[i];
-        if (e->src_is_root && depth[e->dst] == UINT32_MAX) {
-            depth[e->dst] = 1;
-            parent_edge[e->dst] = (uint32_t)i;
-            queue[tail++] = e->dst;
-        }
-    }
-    while (head < tail) {
-        uint32_t b = queue[head++];
-        for (uint32_t k = g->out_start[b]; k < g->out_start[b + 1]; k++) {
-            const struct model_edge *e = &m->edges[g->out[k]];
-            if (depth[e->dst] == UINT32_MAX) {
-                depth[e->dst] = depth[b] + 1;
-                parent_edge[e->dst] = g->out[k];
+    /* first over plain references only, so that a chain names what holds a
+     * block where anything does; then a stray interior word may reach the rest */
+    for (int any = 0; any < 2; any++) {
+        for (size_t i = 0; i < m->n_edges; i++) {
+            const struct model_edge *e = &m->edges[i];
+            if (e->src_is_root && depth[e->dst] == UINT32_MAX && edge_counts(e, g->heuristics) &&
+                (any || plain_reference(g, e))) {
+                depth[e->dst] = 1;
+                parent_edge[e->dst] = (uint32_t)i;
                 queue[tail++] = e->dst;
             }
         }
+        bfs_from(g, queue, 0, &tail, any, parent_edge, depth); /* the second pass: every block again */
     }
     free(queue);
 }

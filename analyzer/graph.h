@@ -66,7 +66,9 @@ int graph_leak_totals(const struct model *m, unsigned heuristics, uint64_t bytes
  * returns how many components. */
 size_t graph_cycles(const struct graph *g, int32_t *comp);
 
-/* Shortest paths from the roots, breadth first over every edge: for each
+/* Shortest paths from the roots, breadth first over plain references (to a
+ * block's start, or to a place a chosen rule explains), then over every
+ * edge for the blocks those do not reach: for each
  * block, the edge that first reached it (UINT32_MAX for none), and its depth. */
 void graph_bfs(const struct graph *g, uint32_t *parent_edge, uint32_t *depth);
 

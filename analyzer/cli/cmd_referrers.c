@@ -125,6 +125,15 @@ static void chain_text(const struct ctx *c, uint32_t last)
 }
 
 /* The chains to target: through each referrer a root reaches, shortest first. */
+/* How a chain through edge e ranks: a plain reference (to the target's
+ * start, or to a place a chosen rule explains) before a stray interior
+ * word, then the shallower first. */
+static uint64_t chain_rank(const struct ctx *c, const struct model_edge *e)
+{
+    int stray = e->dst_off && !(e->rules & c->g->heuristics & HEURISTICS_ALL);
+    return (uint64_t)stray << 32 | (e->src_is_root ? 0 : c->depth[e->src]);
+}
+
 static size_t chains_of(const struct ctx *c, size_t target, uint32_t *out)
 {
     size_t n = 0;
@@ -132,13 +141,9 @@ static size_t chains_of(const struct ctx *c, size_t target, uint32_t *out)
         const struct model_edge *e = &c->m->edges[c->g->in[k]];
         if (!e->src_is_root && (c->depth[e->src] == UINT32_MAX || e->src == target))
             continue; /* not reached from a root, or the block itself */
-        uint32_t d = e->src_is_root ? 0 : c->depth[e->src];
+        uint64_t r = chain_rank(c, e);
         size_t at = n < CHAINS_MAX ? n++ : CHAINS_MAX;
-        while (at > 0) { /* insertion by depth */
-            const struct model_edge *o = &c->m->edges[out[at - 1]];
-            uint32_t od = o->src_is_root ? 0 : c->depth[o->src];
-            if (od <= d)
-                break;
+        while (at > 0 && chain_rank(c, &c->m->edges[out[at - 1]]) > r) { /* insertion by rank */
             if (at < CHAINS_MAX)
                 out[at] = out[at - 1];
             at--;

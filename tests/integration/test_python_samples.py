@@ -5,11 +5,12 @@ the analyzer, reading only the native heap, must say the same. Then the
 hsleak C extension (tests/programs/hsleak.c), which leaks references as a
 missing Py_DECREF does.
 
-Referrers are compared as the heap holds them (blocks: the module's
-globals, a list's items): the scan is conservative, and a word the
-interpreter left behind in its dead data stack or a C frame may still hold
-an object's address; such words are roots, listed apart, never a block.
-Refcounts are read from each object's header at the snapshot: exact."""
+Referrers are compared by who holds them: the module's globals (a dict's
+keys block) or a list's items. The scan is conservative: a word the
+interpreter left behind (in a live frame, in memory it reuses without
+clearing) may still hold an object's address, as a root or in a block of
+another kind. Refcounts are read from each object's header at the
+snapshot: exact."""
 import json
 import os
 from hs import *
@@ -31,6 +32,16 @@ def target(aliases, obj):
     return got[0] if got else None
 
 
+def holders(trace, snap, obj, kind):
+    """(block address, offset) of each referrer of object obj that is a
+    block of type kind ("dict keys": the module's globals; "list items")."""
+    r = analyze("referrers", trace, "--snapshot", snap, "--addr", hex(obj))
+    if not r["targets"]:
+        return None
+    return sorted((x["block"]["address"], x["offset"]) for x in r["targets"][0]["referrers"]
+                  if x["block"] and x["block"]["type"] == kind)
+
+
 def block_referrers(t):
     """(block address, offset) of each referrer that is a block (referrers
     gives the block whole, aliases its address)."""
@@ -43,13 +54,13 @@ trace, py = traced(os.path.join(SAMPLES, "identity.py"))
 check(py["a_is_b"] and py["a_eq_c"] and not py["a_is_c"], "identity.py: a is b, a == c, not a is c: %s" % py)
 al = analyze("aliases", trace, "--snapshot", "names", "--type", "list", "--limit", "100000")
 ta = target(al, py["a"])
-refs_a = block_referrers(ta) if ta else []
-check(len(refs_a) == 2 and refs_a[0][0] == refs_a[1][0] and ta["target"]["type"] == "list",
-      "aliases: a's list (id %#x) has two referrers, both entries of one block (the globals): %s"
+refs_a = holders(trace, "names", py["a"], "dict keys")
+check(ta and ta["target"]["type"] == "list" and len(refs_a) == 2 and refs_a[0][0] == refs_a[1][0],
+      "aliases: a's list (id %#x) is shared; two referrers are entries of one block (the globals): %s"
       % (py["a"], refs_a))
-tc = target(al, py["c"])
-check(tc is None or len(block_referrers(tc)) == 1, "c's list has one referrer in the heap: %s"
-      % (tc and block_referrers(tc)))
+refs_c = holders(trace, "names", py["c"], "dict keys")
+check(refs_c and len(refs_c) == 1 and refs_c[0][0] == refs_a[0][0],
+      "c's list has one referrer in the globals: %s" % refs_c)
 groups = [set(g["blocks"]) for g in al["duplicates"]]
 pair = {hex(py["a"] - 16), hex(py["c"] - 16)}
 check(any(pair <= g for g in groups), "a and c are listed as duplicates (equal, not identical): %s" % pair)
@@ -73,11 +84,10 @@ trace, py = traced(os.path.join(SAMPLES, "drop_name.py"))
 check((py["before"], py["after"], py["b"]) == (2, 1, [1, 2, 3]), "drop_name.py: 2, then 1; b works: %s" % py)
 counts = []
 for snap in ("two_names", "one_name"):
-    r = analyze("referrers", trace, "--snapshot", snap, "--addr", hex(py["id"]))
-    t = r["targets"][0] if r["targets"] else None
+    g = holders(trace, snap, py["id"], "dict keys")
     rc = analyze("refs", trace, "--snapshot", snap, "--addr", hex(py["id"]))["python"]["objects"]
-    counts.append((len(block_referrers(t)) if t else None, rc[0]["refcount"] if rc else None,
-                   t and t["target"]["type"]))
+    counts.append((len(g) if g is not None else None, rc[0]["refcount"] if rc else None,
+                   rc[0]["type"] if rc else None))
 check(counts == [(2, 2, "list"), (1, 1, "list")],
       "the list stays live: 2 referrers and refcount 2, then 1 and 1 after `del a`: %s" % counts)
 
@@ -86,12 +96,12 @@ trace, py = traced(os.path.join(SAMPLES, "aliased_rows.py"))
 check(py["bad_rows_one"] and py["bad"] == [[1, 0, 0]] * 3 and py["good"] == [[1, 0, 0], [0, 0, 0], [0, 0, 0]],
       "aliased_rows.py: one write shows in every bad row, in one good row: %s" % py)
 al = analyze("aliases", trace, "--snapshot", "rows", "--type", "list", "--limit", "100000")
-tb = target(al, py["bad_row"])
-rb = block_referrers(tb) if tb else []
-check([o for _, o in rb] == [0, 8, 16] and len({b for b, _ in rb}) == 1,
-      "aliases: the bad row has 3 referrers, offsets 0, 8, 16 of one block (the outer list's items): %s" % rb)
-good = [block_referrers(target(al, g)) if target(al, g) else "one" for g in py["good_rows"]]
-check(all(g == "one" or len(g) == 1 for g in good), "each good row has one referrer in the heap: %s" % good)
+rb = holders(trace, "rows", py["bad_row"], "list items")
+check(target(al, py["bad_row"]) and [o for _, o in rb] == [0, 8, 16] and len({b for b, _ in rb}) == 1,
+      "aliases: the bad row is shared: offsets 0, 8, 16 of one list's items (the outer list's): %s" % rb)
+good = [holders(trace, "rows", g, "list items") for g in py["good_rows"]]
+check([[o for _, o in g] for g in good] == [[0], [8], [16]] and len({g[0][0] for g in good}) == 1,
+      "each good row is held once, at 0, 8 and 16 of the good outer list's items: %s" % good)
 
 # 8: cycles
 trace, py = traced(os.path.join(SAMPLES, "cycles.py"))
@@ -124,8 +134,9 @@ check(py["alive"] and py["after_del"] and py["refcount"] == 1, "weak.py: the wea
 r = analyze("referrers", trace, "--snapshot", "alive", "--addr", hex(py["node"]))
 t = r["targets"][0]
 weak_block = hex(py["ref"] - 16)
-check(len(block_referrers(t)) == 1 and weak_block not in [b for b, _ in block_referrers(t)],
-      "the node's one referrer is the globals; the weak reference (%s) is none: %s" % (weak_block, block_referrers(t)))
+g = holders(trace, "alive", py["node"], "dict keys")
+check(len(g) == 1 and weak_block not in [b for b, _ in block_referrers(t)],
+      "the node's referrer is the globals; the weak reference (%s) is none: %s" % (weak_block, block_referrers(t)))
 rc = analyze("refs", trace, "--snapshot", "alive", "--addr", hex(py["node"]))["python"]["objects"]
 check(rc and rc[0]["refcount"] == 1 and rc[0]["type"] == "Node", "refs: the node's refcount is 1: %s" % rc)
 r = analyze("refs", trace, "--snapshot", "dropped", "--type", "Node")["python"]
