@@ -8,9 +8,10 @@
  * a GC object's block starts with PyGC_Head (16 bytes), the others' with
  * the object.
  *
- * What of the interpreter's layout is assumed, for 3.8 to 3.13 (Py_Version
- * is checked at start; another version gets one line, and its blocks stay
- * untyped: the C view is whole):
+ * What of the interpreter's layout is assumed, for 3.11 to 3.13 (Py_Version,
+ * which 3.11 brought, is checked at start; another version, or none, gets
+ * one line, and its blocks stay untyped: the C view is whole; only 3.11,
+ * Debian's, is tested):
  *   an object: ob_refcnt at 0, ob_type at 8;
  *   a type: tp_name at 24, tp_basicsize at 32, tp_itemsize at 40, tp_flags at 168
  *     (Py_TPFLAGS_HAVE_GC 1 << 14, Py_TPFLAGS_TYPE_SUBCLASS 1 << 31),
@@ -25,19 +26,20 @@
  *   classes), its values pointer and its dict pointer, so that the object
  *   is 32 bytes into its block; the values' own block starts the byte
  *   before them says how many bytes earlier.
+ *   3.11's thread state and data stack chunks: python_dead_stacks.
  * At the snapshot each object's ob_refcnt is recorded (the OBJECTS record),
  * with a hash of a list's or tuple's items, and the scan is told which
  * words are no reference (FMT_EDGE_NOT_REF: a weak reference's, a list's
- * items past its size, an object's on a free list), so that the analyzer
- * can count an object's references against its refcount; and on 3.11 the
- * interpreter's data stacks above their top are no roots.
+ * items past its size, a dead tuple's on its free list), so that the
+ * analyzer can count an object's references against its refcount; and on
+ * 3.11 the interpreter's data stacks above their top are no roots.
  * Nothing is trusted: a word is a type only if it points at readable memory
  * whose own type is `type` (PyType_Type, or a metatype whose type is), whose
  * GC and managed dict flags agree with where the object starts, whose sizes
  * give the block's size as CPython allocates it (object_type), and whose
  * name is a short printable string; a str is a compact one (48 bytes of
- * header, then its characters). Every read is checked
- * against the process's readable mappings first.
+ * header, then its characters); the count before it is no address. Every
+ * read is checked against the process's readable mappings first.
  */
 #include "internal.h"
 
@@ -77,7 +79,7 @@ void python_init(void)
         return;
     unsigned long version = v ? *(const unsigned long *)v : 0;
     unsigned major = (unsigned)(version >> 24), minor = (unsigned)(version >> 16 & 0xff);
-    if (major != 3 || minor < 8 || minor > 13) {
+    if (major != 3 || minor < 11 || minor > 13) {
         if (version)
             plat_warn_once("CPython %u.%u: its layout is not one heapscope knows; its objects are not typed "
                            "(the C view is whole)", major, minor);
