@@ -313,9 +313,15 @@ struct out_buf *out_global_acquire(size_t need)
 }
 
 /* A thread is ending: queue what it wrote, and let another thread reuse its
- * buffer. Events it makes after this get a buffer again. */
+ * buffer. Events it makes after this get a buffer again. Called by glibc
+ * (the key's destructor), not through a rec_* entry point, so it holds the
+ * guard itself: without it the snapshot signal, landing while it holds
+ * queue_lock, took a snapshot in its handler, which needs queue_lock (or
+ * waits on snapshot_lock, held by a snapshot waiting on queue_lock), and
+ * the pause signal paused it holding tracer locks. */
 static void retire(void *arg)
 {
+    struct rec_guard g = rec_guard_enter();
     struct out_buf *b = arg;
     plat_lock(&b->lock);
     hand_off(b);
@@ -324,6 +330,7 @@ static void retire(void *arg)
     b->owned = 0;
     pthread_mutex_unlock(&queue_lock);
     my_buf = NULL;
+    rec_guard_leave(g);
 }
 
 /* The periodic work, from the hot path while no writer thread runs. */
