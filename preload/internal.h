@@ -49,6 +49,7 @@ static inline void plat_unlock(struct plat_lock *l)
 
 /* memory: the tracer's own, listed so that a heap scan leaves it out */
 void *plat_map(size_t size);
+void *plat_map_filled(size_t size);
 void *plat_map_file(int fd, off_t off, size_t size);
 void plat_unmap(void *p, size_t size);
 struct plat_range {

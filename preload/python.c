@@ -283,8 +283,8 @@ static void snap_free(void)
 static int snap_alloc(const struct live_block *blocks, size_t n)
 {
     snap_free();
-    snap.per_block = plat_map(n * sizeof *snap.per_block);
-    snap.counts = plat_map(n * sizeof *snap.counts);
+    snap.per_block = plat_map_filled(n * sizeof *snap.per_block);
+    snap.counts = plat_map_filled(n * sizeof *snap.counts);
     snap.blocks = blocks;
     snap.n = n;
     if (snap.per_block && snap.counts)

@@ -855,9 +855,9 @@ int scan_heap(const struct live_block *blocks, size_t n, uintptr_t caller_sp, st
         s.lo = blocks[0].addr;
         s.hi = blocks[n - 1].addr + blocks[n - 1].size + 1;
     }
-    out->hashes = plat_map((n ? n : 1) * sizeof *out->hashes);
-    out->word0 = plat_map((n ? n : 1) * sizeof *out->word0);
-    s.readable = plat_map(n ? n : 1);
+    out->hashes = plat_map_filled((n ? n : 1) * sizeof *out->hashes);
+    out->word0 = plat_map_filled((n ? n : 1) * sizeof *out->word0);
+    s.readable = plat_map_filled(n ? n : 1);
     if (!out->hashes || !out->word0 || !s.readable) {
         plat_unmap(s.readable, n ? n : 1);
         maps_free(&maps);
@@ -873,7 +873,7 @@ int scan_heap(const struct live_block *blocks, size_t n, uintptr_t caller_sp, st
     for (unsigned i = 0; i < np && i < THREADS_MAX; i++)
         thread_roots(&s, slots[i].tid, slots[i].sp, slots[i].tp, slots[i].has_regs ? slots[i].regs : NULL);
     /* where live threads are: every other thread stack is dead */
-    uintptr_t *live = plat_map((2 * (np + out->late.n) + 2) * sizeof *live);
+    uintptr_t *live = plat_map_filled((2 * (np + out->late.n) + 2) * sizeof *live);
     size_t n_live = 0;
     int all_known = live != NULL;
     if (live && caller_sp) {
