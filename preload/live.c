@@ -6,19 +6,24 @@
  * that much more (live_request), and take it off malloc_usable_size. Its
  * free reads the tag from memory the allocator itself touches on free, so
  * the hot path keeps no table and misses no cache line of its own (as
- * bytehound does). Which addresses hold tagged blocks is a bitmap, one bit
- * per 16-byte granule, in leaves of 4 GiB of address space made on first
- * use, with a bit per page of bitmap touched so that a snapshot reads only
- * those: one atomic operation an event, on a line neighbouring blocks share.
- * A snapshot reads the tags with the program's threads paused (a block
- * freed meanwhile could be unmapped under it).
+ * bytehound does). Which addresses hold tagged blocks is a byte map, one
+ * byte per 16-byte granule, in leaves of 4 GiB of address space made on
+ * first use (256 MiB of address space each, touched only under the heap),
+ * with a bit per page of it touched so that a snapshot reads only those.
+ * Two blocks never share a granule, so an event is a plain store of its own
+ * byte: no atomic read-modify-write, which a bit in a word neighbouring
+ * blocks share would need. A free clears its byte before the real free and
+ * an allocation sets it after the real malloc, so the allocator's own
+ * locking orders the two stores of a reused address. A snapshot reads the
+ * map and the tags with the program's threads paused (a block freed
+ * meanwhile could be unmapped under it).
  *
  * A block can be freed where the hooks do not see it: a library loaded
- * with RTLD_DEEPBIND (PHP's extensions) calls libc's free directly. Its bit
+ * with RTLD_DEEPBIND (PHP's extensions) calls libc's free directly. Its byte
  * stays, over memory that is free or another block's. So a tag carries a
  * 39-bit check of its address and contents, and a snapshot reads a tag only
  * where the chunk it would belong to lies within one mapping; a tag that
- * fails is the memory's, not ours, and its bit is cleared. With glibc, a
+ * fails is the memory's, not ours, and its byte is cleared. With glibc, a
  * block whose second word is glibc's tcache key is in its tcache: free. (A
  * block freed so into a fastbin still looks live.)
  *
@@ -192,19 +197,19 @@ static void table_unlock(struct table *t)
         plat_unlock(&t->shards[i].lock);
 }
 
-/* ----------------------------------------------------------- the bitmap */
+/* --------------------------------------------------------- the byte map */
 
-#define GRAIN_SHIFT 4                 /* a bit per 16 bytes */
+#define GRAIN_SHIFT 4                 /* a byte per 16 bytes */
 #define LEAF_SHIFT 32                 /* a leaf per 4 GiB of addresses */
 #define ADDR_BITS 47                  /* user space */
 #define LEAVES (1u << (ADDR_BITS - LEAF_SHIFT))
-#define LEAF_WORDS (1ull << (LEAF_SHIFT - GRAIN_SHIFT - 6))
-#define PAGE_WORDS 512                /* bitmap words in a 4 KiB page */
+#define LEAF_WORDS (1ull << (LEAF_SHIFT - GRAIN_SHIFT - 3)) /* of 8 bytes */
+#define PAGE_WORDS 512                /* map words in a 4 KiB page */
 #define LEAF_PAGES (LEAF_WORDS / PAGE_WORDS)
 
 struct leaf {
-    _Atomic uint64_t touched[LEAF_PAGES / 64]; /* a bit per page of bits written */
-    _Atomic uint64_t bits[LEAF_WORDS];
+    _Atomic uint64_t touched[LEAF_PAGES / 64]; /* a bit per page of the map written */
+    uint64_t starts[LEAF_WORDS]; /* a byte per granule: 1 where a tagged block starts */
 };
 
 static struct leaf *_Atomic leaves[LEAVES];
@@ -315,30 +320,37 @@ static void tag_read(uintptr_t a, const uint64_t *t, struct live_block *b)
     }
 }
 
-static inline int bit_set(uintptr_t a)
+/* a's byte, or NULL without a leaf. The hot path reads and writes it with
+ * __atomic builtins of one byte (plain moves on x86); a snapshot reads it
+ * eight bytes at a time, with the writers paused. */
+static inline uint8_t *start_of(uintptr_t a)
 {
     struct leaf *l = leaf_of(a);
-    size_t g = grain_of(a);
-    return l && (atomic_load_explicit(&l->bits[g / 64], memory_order_relaxed) >> (g % 64) & 1);
+    return l ? (uint8_t *)l->starts + grain_of(a) : NULL;
+}
+
+static inline int tagged(uintptr_t a)
+{
+    const uint8_t *s = start_of(a);
+    return s && __atomic_load_n(s, __ATOMIC_RELAXED);
 }
 
 size_t live_usable(const void *p, size_t usable)
 {
     uintptr_t a = (uintptr_t)p;
-    return usable >= LIVE_TAG && bit_set(a) && tag_valid(a, tag_at(a, usable)) ? usable - LIVE_TAG : usable;
+    return usable >= LIVE_TAG && tagged(a) && tag_valid(a, tag_at(a, usable)) ? usable - LIVE_TAG : usable;
 }
 
-/* Clears a's bit; whether it was set. */
+/* Clears a's byte; whether it was set. A plain load and store will do: no
+ * other thread writes this byte until the real free, which follows, has
+ * given the address back to the allocator. */
 static int untag(uintptr_t a)
 {
-    struct leaf *l = leaf_of(a);
-    if (!l)
+    uint8_t *s = start_of(a);
+    if (!s || !__atomic_load_n(s, __ATOMIC_RELAXED))
         return 0;
-    size_t g = grain_of(a);
-    uint64_t m = 1ull << (g % 64);
-    if (!(atomic_load_explicit(&l->bits[g / 64], memory_order_relaxed) & m))
-        return 0;
-    return (atomic_fetch_and_explicit(&l->bits[g / 64], ~m, memory_order_relaxed) & m) != 0;
+    __atomic_store_n(s, 0, __ATOMIC_RELAXED);
+    return 1;
 }
 
 int live_insert(const struct live_block *b)
@@ -353,17 +365,17 @@ int live_insert(const struct live_block *b)
               b->stack_id | (b->birth_ns >> BIRTH_SHIFT) << 32);
     if (b->type_id)
         table_insert(&types, &(struct live_block){ .addr = a, .type_id = b->type_id });
-    size_t g = grain_of(a), w = g / 64, page = w / PAGE_WORDS;
+    size_t g = grain_of(a), page = g / 8 / PAGE_WORDS;
     if (HS_UNLIKELY(!(atomic_load_explicit(&l->touched[page / 64], memory_order_relaxed) >> (page % 64) & 1)))
         atomic_fetch_or_explicit(&l->touched[page / 64], 1ull << (page % 64), memory_order_relaxed);
-    atomic_fetch_or_explicit(&l->bits[w], 1ull << (g % 64), memory_order_release);
+    __atomic_store_n((uint8_t *)l->starts + g, 1, __ATOMIC_RELEASE);
     return 0;
 }
 
 int live_remove(uintptr_t addr, struct live_block *out)
 {
     const uint64_t *t;
-    if (untag(addr) && tag_valid(addr, t = tag_of(addr))) { /* (else a bit left by a free we did not see) */
+    if (untag(addr) && tag_valid(addr, t = tag_of(addr))) { /* (else a byte left by a free we did not see) */
         struct live_block b;
         tag_read(addr, t, &b);
         if (t[0] & TYPED)
@@ -383,7 +395,7 @@ int live_forget(uintptr_t addr)
 int live_update(uintptr_t addr, uint32_t type_id, uint32_t flags)
 {
     uint64_t *t;
-    if (bit_set(addr) && tag_valid(addr, t = tag_of(addr))) {
+    if (tagged(addr) && tag_valid(addr, t = tag_of(addr))) {
         uint64_t low = (t[0] & ((1ull << CHECK_SHIFT) - 1)) | (uint64_t)(flags & 3) << 22 | (type_id ? TYPED : 0);
         if (type_id)
             table_insert(&types, &(struct live_block){ .addr = addr, .type_id = type_id });
@@ -465,16 +477,16 @@ void live_foreach(void (*fn)(const struct live_block *b, void *arg), void *arg)
             if (!(atomic_load_explicit(&l->touched[page / 64], memory_order_relaxed) >> (page % 64) & 1))
                 continue;
             for (size_t w = page * PAGE_WORDS; w < (page + 1) * PAGE_WORDS; w++) {
-                uint64_t bits = atomic_load_explicit(&l->bits[w], memory_order_acquire);
-                while (bits) {
-                    unsigned k = (unsigned)__builtin_ctzll(bits);
-                    bits &= bits - 1;
-                    uintptr_t a = base + ((w * 64 + k) << GRAIN_SHIFT);
+                uint64_t bytes = __atomic_load_n(&l->starts[w], __ATOMIC_ACQUIRE);
+                while (bytes) {
+                    unsigned k = (unsigned)__builtin_ctzll(bytes) / 8; /* little-endian: byte k */
+                    bytes &= ~(0xffull << (k * 8));
+                    uintptr_t a = base + ((w * 8 + k) << GRAIN_SHIFT);
                     while (at < sp.n && sp.r[at].end <= a)
                         at++;
                     const uint64_t *t = at < sp.n ? tag_if_any(a, sp.r[at].start, sp.r[at].end) : NULL;
                     if (!t) { /* freed where we did not see it */
-                        atomic_fetch_and_explicit(&l->bits[w], ~(1ull << k), memory_order_relaxed);
+                        __atomic_store_n((uint8_t *)&l->starts[w] + k, 0, __ATOMIC_RELAXED);
                         continue;
                     }
                     struct live_block b;
