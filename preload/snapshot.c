@@ -58,9 +58,9 @@ static void radix_sort(struct live_block *a, struct live_block *tmp, size_t n)
 
 /* Sorts the n blocks live_foreach gave by address: the tagged ones come in
  * address order, the table's (64 KiB and more) after them in any order. So
- * only those are sorted, and the two runs merged: the radix sort's
- * scattered writes over all blocks were a third of a peak snapshot. 0, or
- * -1 out of memory. */
+ * only those are sorted, apart, and merged in from the end: the radix
+ * sort's scattered writes over all blocks were a third of a peak snapshot.
+ * 0, or -1 out of memory. */
 static int sort_blocks(struct live_block *a, size_t n)
 {
     size_t k = 1;
@@ -68,16 +68,16 @@ static int sort_blocks(struct live_block *a, size_t n)
         k++;
     if (k >= n)
         return 0;
-    struct live_block *tmp = plat_map_filled(n * sizeof *tmp);
-    if (!tmp)
+    size_t m = n - k;
+    struct live_block *tail = plat_map_filled(2 * m * sizeof *tail);
+    if (!tail)
         return -1;
-    radix_sort(a + k, tmp, n - k);
-    size_t i = 0, j = k, o = 0;
-    while (i < k && j < n)
-        tmp[o++] = a[i].addr < a[j].addr ? a[i++] : a[j++];
-    memcpy(tmp + o, i < k ? a + i : a + j, (i < k ? k - i : n - j) * sizeof *a);
-    memcpy(a, tmp, n * sizeof *a);
-    plat_unmap(tmp, n * sizeof *tmp);
+    memcpy(tail, a + k, m * sizeof *a);
+    radix_sort(tail, tail + m, m);
+    size_t i = k, j = m, o = n; /* merge from the end: tagged blocks above the tail's lowest move once */
+    while (j > 0)
+        a[--o] = i > 0 && a[i - 1].addr > tail[j - 1].addr ? a[--i] : tail[--j];
+    plat_unmap(tail, 2 * m * sizeof *tail);
     return 0;
 }
 
