@@ -474,7 +474,12 @@ void live_foreach(void (*fn)(const struct live_block *b, void *arg), void *arg)
             continue;
         uintptr_t base = (uintptr_t)i << LEAF_SHIFT;
         for (size_t page = 0; page < LEAF_PAGES; page++) {
-            if (!(atomic_load_explicit(&l->touched[page / 64], memory_order_relaxed) >> (page % 64) & 1))
+            uint64_t touched = atomic_load_explicit(&l->touched[page / 64], memory_order_relaxed) >> (page % 64);
+            if (!touched) { /* none from here to the word's end */
+                page |= 63;
+                continue;
+            }
+            if (!(touched & 1))
                 continue;
             for (size_t w = page * PAGE_WORDS; w < (page + 1) * PAGE_WORDS; w++) {
                 uint64_t bytes = __atomic_load_n(&l->starts[w], __ATOMIC_ACQUIRE);
