@@ -416,8 +416,10 @@ void scan_pause_deferred(void) HS_HIDDEN;
 void python_init(void) HS_HIDDEN;
 /* At a snapshot, the program's threads paused: gives each block (sorted by
  * address) that is a Python object its type's name as its type, and those
- * an object owns ("list items", "dict keys") theirs; marks GC objects. */
-void python_type_blocks(struct live_block *blocks, size_t n) HS_HIDDEN;
+ * an object owns ("list items", "dict keys") theirs; marks GC objects.
+ * hashes: a list's or tuple's value (a hash of its items) is read too, for
+ * a snapshot that is scanned (whose blocks carry their contents' hash). */
+void python_type_blocks(struct live_block *blocks, size_t n, int hashes) HS_HIDDEN;
 /* For the scan of the same snapshot: FMT_EDGE_NOT_REF if the word off
  * bytes into block src (an index) is no reference to CPython (a weak
  * reference's pointer, a list's items past its size, a dead object's),

@@ -364,7 +364,7 @@ static uint64_t value_of(uintptr_t o, uintptr_t t, uintptr_t end)
 }
 
 /* The facts of the object of type t that starts o bytes into block i. */
-static void note_object(size_t i, uintptr_t o, uintptr_t t)
+static void note_object(size_t i, uintptr_t o, uintptr_t t, int hashes)
 {
     const struct live_block *b = &snap.blocks[i];
     struct py_block *p = &snap.per_block[i];
@@ -374,10 +374,11 @@ static void note_object(size_t i, uintptr_t o, uintptr_t t)
         p->weak_at = (uint16_t)(o - b->addr + weaklist);
     if (o + WEAKREF_SIZE <= b->addr + b->size && is_weakref_type(t))
         p->flags |= WEAKREF;
-    snap.counts[snap.n_objects++] = (struct py_count){ word(o + OB_REFCNT), value_of(o, t, b->addr + b->size) };
+    snap.counts[snap.n_objects++] =
+        (struct py_count){ word(o + OB_REFCNT), hashes ? value_of(o, t, b->addr + b->size) : 0 };
 }
 
-void python_type_blocks(struct live_block *blocks, size_t n)
+void python_type_blocks(struct live_block *blocks, size_t n, int hashes)
 {
     snap_free();
     if (!type_type || !n || readable_read() != 0 || snap_alloc(blocks, n) != 0)
@@ -406,7 +407,7 @@ void python_type_blocks(struct live_block *blocks, size_t n)
             continue;
         }
         uintptr_t o = b->addr + 16u * head;
-        note_object(i, o, t);
+        note_object(i, o, t, hashes);
         uint32_t id = b->type_id ? 0 : type_id(t);
         if (id)
             b->type_id = id & ((1u << 22) - 1);

@@ -167,7 +167,7 @@ void rec_snapshot_write(const char *name, int scan, uintptr_t caller_sp)
         c.blocks = NULL; /* out of memory: no snapshot */
     }
     if (c.blocks)
-        python_type_blocks(c.blocks, c.n);
+        python_type_blocks(c.blocks, c.n, scan);
     int scanned = scan && c.blocks && scan_heap(c.blocks, c.n, caller_sp, &graph) == 0;
     scan_resume();
     if (!c.blocks)
