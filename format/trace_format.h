@@ -386,12 +386,12 @@ static inline void fmt_put_block(struct fmt_buf *b, uint64_t addr, uint64_t size
 }
 
 /* OBJECTS: n, then n items: addr - the previous item's addr (from 0 for the
- * first), what, refcount, value. A snapshot's blocks that hold CPython
- * objects, after its BLOCKS, in address order: what is 1 + offset / 8 for a
+ * first), what, refcount, value. A scanned snapshot's blocks that hold
+ * CPython objects, after its BLOCKS, in address order: what is 1 + offset / 8 for a
  * block that holds an object offset bytes in (past its PyGC_Head), with its
  * ob_refcnt; 0 for the storage an object owns (a list's items, a dict's
  * keys or values), refcount 0. value: a hash of a list's or tuple's items
- * (equal items, equal values), 0 for none (and at a snapshot not scanned). The reader hands out one item at
+ * (equal items, equal values), 0 for none. The reader hands out one item at
  * a time, each as a FMT_REC_OBJECTS record with absolute values. */
 struct fmt_object {
     uint64_t addr, what, refcount, value;

@@ -417,9 +417,10 @@ void python_init(void) HS_HIDDEN;
 /* At a snapshot, the program's threads paused: gives each block (sorted by
  * address) that is a Python object its type's name as its type, and those
  * an object owns ("list items", "dict keys") theirs; marks GC objects.
- * hashes: a list's or tuple's value (a hash of its items) is read too, for
- * a snapshot that is scanned (whose blocks carry their contents' hash). */
-void python_type_blocks(struct live_block *blocks, size_t n, int hashes) HS_HIDDEN;
+ * scanned: the snapshot is to be scanned, and each object's refcount and
+ * a list's or tuple's value (a hash of its items) are read for its OBJECTS
+ * (a snapshot not scanned has none: what reads them reads the graph too). */
+void python_type_blocks(struct live_block *blocks, size_t n, int scanned) HS_HIDDEN;
 /* For the scan of the same snapshot: FMT_EDGE_NOT_REF if the word off
  * bytes into block src (an index) is no reference to CPython (a weak
  * reference's pointer, a list's items past its size, a dead object's),
@@ -434,7 +435,8 @@ void python_dead_stacks(void (*skip)(uintptr_t lo, uintptr_t hi, void *arg), voi
  * values (past their prefix), else 0. */
 unsigned python_interior_rules(size_t dst, uint64_t off) HS_HIDDEN;
 /* Writes the snapshot's OBJECTS records (after its BLOCKS): each object's
- * refcount, read at python_type_blocks; then forgets the snapshot. */
+ * refcount, read at python_type_blocks (none for a snapshot not scanned);
+ * then forgets the snapshot. */
 void python_put_objects(void) HS_HIDDEN;
 
 /* ---- rc.c: refcount events ---- */

@@ -280,14 +280,14 @@ static void snap_free(void)
     memset(&snap, 0, sizeof snap);
 }
 
-static int snap_alloc(const struct live_block *blocks, size_t n)
+static int snap_alloc(const struct live_block *blocks, size_t n, int counts)
 {
     snap_free();
     snap.per_block = plat_map_filled(n * sizeof *snap.per_block);
-    snap.counts = plat_map_filled(n * sizeof *snap.counts);
+    snap.counts = counts ? plat_map_filled(n * sizeof *snap.counts) : NULL;
     snap.blocks = blocks;
     snap.n = n;
-    if (snap.per_block && snap.counts)
+    if (snap.per_block && (snap.counts || !counts))
         return 0;
     snap_free();
     return -1;
@@ -364,7 +364,7 @@ static uint64_t value_of(uintptr_t o, uintptr_t t, uintptr_t end)
 }
 
 /* The facts of the object of type t that starts o bytes into block i. */
-static void note_object(size_t i, uintptr_t o, uintptr_t t, int hashes)
+static void note_object(size_t i, uintptr_t o, uintptr_t t)
 {
     const struct live_block *b = &snap.blocks[i];
     struct py_block *p = &snap.per_block[i];
@@ -374,14 +374,14 @@ static void note_object(size_t i, uintptr_t o, uintptr_t t, int hashes)
         p->weak_at = (uint16_t)(o - b->addr + weaklist);
     if (o + WEAKREF_SIZE <= b->addr + b->size && is_weakref_type(t))
         p->flags |= WEAKREF;
-    snap.counts[snap.n_objects++] =
-        (struct py_count){ word(o + OB_REFCNT), hashes ? value_of(o, t, b->addr + b->size) : 0 };
+    if (snap.counts)
+        snap.counts[snap.n_objects++] = (struct py_count){ word(o + OB_REFCNT), value_of(o, t, b->addr + b->size) };
 }
 
-void python_type_blocks(struct live_block *blocks, size_t n, int hashes)
+void python_type_blocks(struct live_block *blocks, size_t n, int scanned)
 {
     snap_free();
-    if (!type_type || !n || readable_read() != 0 || snap_alloc(blocks, n) != 0)
+    if (!type_type || !n || readable_read() != 0 || snap_alloc(blocks, n, scanned) != 0)
         return;
     memset(cache, 0, sizeof cache);
     uint32_t items = 0, keys = 0, values = 0;
@@ -407,7 +407,7 @@ void python_type_blocks(struct live_block *blocks, size_t n, int hashes)
             continue;
         }
         uintptr_t o = b->addr + 16u * head;
-        note_object(i, o, t, hashes);
+        note_object(i, o, t);
         uint32_t id = b->type_id ? 0 : type_id(t);
         if (id)
             b->type_id = id & ((1u << 22) - 1);
@@ -499,8 +499,10 @@ unsigned python_edge_rules(size_t src, uint64_t off)
 
 void python_put_objects(void)
 {
-    if (!snap.per_block)
+    if (!snap.counts) { /* a snapshot not scanned: its objects' counts are read by nothing */
+        snap_free();
         return;
+    }
     size_t have = 0, next = 0;
     for (size_t i = 0; i < snap.n; i++)
         have += snap.per_block[i].what != WHAT_NONE;
