@@ -80,11 +80,14 @@ static uint32_t rule_for(uintptr_t pc)
     return rule;
 }
 
+/* The cache is cleared before the generation moves: a thread that copied a
+ * stale rule into its near cache meanwhile drops it at the move (the other
+ * order let it keep one copied between the move and the clearing). */
 void stack_capture_forget(void)
 {
-    atomic_fetch_add_explicit(&memo_gen, 1, memory_order_relaxed);
     for (unsigned i = 0; i < (1u << RULE_SLOT_BITS); i++)
         atomic_store_explicit(&rule_cache[i], 0, memory_order_relaxed);
+    atomic_fetch_add_explicit(&memo_gen, 1, memory_order_release);
 }
 
 /*
@@ -196,7 +199,6 @@ static void memo_write(struct stack_memo *m, unsigned keep, unsigned n, unsigned
         f[i].need_bp = need;
     }
     m->n = i;
-    m->gen = atomic_load_explicit(&memo_gen, memory_order_relaxed);
 }
 
 unsigned stack_capture(const struct stack_origin *from, struct stack_memo *m, uintptr_t *frames, unsigned max,
@@ -210,9 +212,14 @@ unsigned stack_capture(const struct stack_origin *from, struct stack_memo *m, ui
     } else {
         __asm__ volatile("lea 0(%%rip), %0\n\tmov %%rsp, %1\n\tmov %%rbp, %2" : "=r"(pc), "=r"(sp), "=r"(bp));
     }
-    if (m && (max > m->cap || m->gen != atomic_load_explicit(&memo_gen, memory_order_relaxed))) {
+    /* A memo and near rules from before the last forget are dropped, once:
+     * the generation is noted here, since a walk left to libunwind writes no
+     * memo. */
+    unsigned gen = atomic_load_explicit(&memo_gen, memory_order_acquire);
+    if (m && (max > m->cap || m->gen != gen)) {
         m->n = 0;
         memset(m->near, 0, sizeof m->near);
+        m->gen = gen;
         m = m->cap >= max ? m : NULL;
     }
     unsigned kept = 0, own = 0, end = END_MAX, tries = MEMO_TRIES;

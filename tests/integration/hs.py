@@ -5,6 +5,7 @@ HEAPSCOPE (the command), HEAPSCOPE_LIB (libheapscope.so), TEST_PROGRAMS (the
 directory of built test programs), TEST_SOURCES (their sources). A test
 fails by raising (an assert or fail()); it prints what it checked.
 """
+import atexit
 import json
 import os
 import re
@@ -19,15 +20,54 @@ PROGRAMS = os.environ.get("TEST_PROGRAMS", "")
 SOURCES = os.environ.get("TEST_SOURCES", "")
 
 
+# The directories of traced runs: removed when the test passes, kept (and
+# named) when it fails, to be read.
+_dirs = []
+_failed = []
+
+
+def _clean():
+    if _failed:
+        if _dirs:
+            print("traces kept in: " + " ".join(_dirs), file=sys.stderr)
+        return
+    for d in _dirs:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+atexit.register(_clean)
+_excepthook = sys.excepthook
+
+
+def _failing_hook(*exc):
+    _failed.append(True)
+    _excepthook(*exc)
+
+
+sys.excepthook = _failing_hook
+
+
+def workdir(prefix):
+    """A fresh directory under /tmp, removed when the test passes."""
+    d = tempfile.mkdtemp(prefix=prefix)
+    _dirs.append(d)
+    return d
+
+
 def fail(msg):
+    _failed.append(True)
+    sys.stdout.flush()
     print("FAIL: " + msg, file=sys.stderr)
     sys.exit(1)
 
 
 def check(cond, msg):
+    """A passing check prints one short line (what it found, cut to 200
+    characters), so that a failure's whole message stays in a CI log
+    that keeps only so much."""
     if not cond:
         fail(msg)
-    print("ok: " + msg)
+    print("ok: " + (msg if len(msg) <= 200 else msg[:200] + "..."))
 
 
 def program(name):
@@ -66,7 +106,7 @@ class Traced:
 
     def __init__(self, argv, env=None, output="%e.%p.hst", cwd=None, timeout=300, stdin=None,
                  base_env=None):
-        self.dir = tempfile.mkdtemp(prefix="hs-test-")
+        self.dir = workdir("hs-test-")
         self.proc = run([HEAPSCOPE, "run", "-o", os.path.join(self.dir, output), "--"] + argv,
                         env=env, cwd=cwd or self.dir, timeout=timeout, stdin=stdin, base_env=base_env)
         self.traces = sorted(os.path.join(self.dir, f) for f in os.listdir(self.dir)

@@ -18,7 +18,7 @@ import tempfile
 import time
 from hs import *
 
-d = tempfile.mkdtemp(prefix="hs-accounting-")
+d = workdir("hs-accounting-")
 static = program("static_hello")
 PY = "/usr/bin/python3"
 

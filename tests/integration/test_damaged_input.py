@@ -3,11 +3,10 @@ never crash or hang any command; each run ends with status 0 (what could be
 read, with one warning line) or 2 (one error line)."""
 import os
 import random
-import tempfile
 from hs import *
 
 rng = random.Random(7)
-d = tempfile.mkdtemp(prefix="hs-damaged-")
+d = workdir("hs-damaged-")
 good = Traced([program("graph_demo"), "chain"]).only_trace()
 data = open(good, "rb").read()
 cases = []

@@ -4,7 +4,6 @@ is readable up to what was written; success is silent under LD_PRELOAD."""
 import os
 import signal
 import subprocess
-import tempfile
 import time
 from hs import *
 
@@ -12,7 +11,7 @@ argv = [program("leak_known")]
 n = native(argv)
 
 # silent on success
-d = tempfile.mkdtemp(prefix="hs-quiet-")
+d = workdir("hs-quiet-")
 p = run(argv, env={"LD_PRELOAD": LIB}, cwd=d)
 check(p.stdout == n.stdout and p.returncode == 0 and p.stderr == "", "LD_PRELOAD: same stdout, nothing on stderr")
 check(len([f for f in os.listdir(d) if f.endswith(".hst")]) == 1, "LD_PRELOAD: one trace in the working directory")
@@ -24,7 +23,7 @@ check(p.stderr.count("\n") == 1 and p.stderr.startswith("heapscope: ") and "/non
       "missing output directory: one warning line naming the path: " + p.stderr.strip())
 
 # unwritable directory (as root, use a read-only bind is not possible: use a file as the directory)
-d = tempfile.mkdtemp(prefix="hs-ro-")
+d = workdir("hs-ro-")
 blocker = os.path.join(d, "file")
 open(blocker, "w").close()
 p = run(argv, env={"LD_PRELOAD": LIB, "HEAPSCOPE_OUTPUT": blocker + "/x.hst"})
@@ -36,7 +35,7 @@ p = run([HEAPSCOPE, "run", "-o", "/nonexistent/dir/x.hst", "--", "/bin/sh", "-c"
 check(p.stdout == "out\n" and p.returncode == 9, "heapscope run keeps stdout and status 9 despite the tracer's failure")
 
 # killed with SIGKILL: readable up to the last write (writes at least every second)
-d = tempfile.mkdtemp(prefix="hs-kill-")
+d = workdir("hs-kill-")
 out = os.path.join(d, "k.hst")
 proc = subprocess.Popen([program("sleeper")], env=dict(os.environ, LD_PRELOAD=LIB, HEAPSCOPE_OUTPUT=out),
                         stdout=subprocess.PIPE, text=True)

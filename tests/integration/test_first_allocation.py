@@ -7,7 +7,6 @@ emergency pool), so they equal valgrind's `total heap usage` exactly."""
 import os
 import re
 import shutil
-import tempfile
 from hs import *
 
 VALGRIND = shutil.which("valgrind")
@@ -54,7 +53,7 @@ check((summary["allocations"], summary["bytes_allocated"]) == vg_total,
 # Preloaded by hand, nothing has set HEAPSCOPE_ROOT_PID: the tracer sets it
 # for the children (setenv), which it must not do from inside the
 # constructor's setenv.
-trace = os.path.join(tempfile.mkdtemp(prefix="hs-test-"), "plain.hst")
+trace = os.path.join(workdir("hs-test-"), "plain.hst")
 env = {"LD_PRELOAD": LIB, "HEAPSCOPE_OUTPUT": trace}
 p = run(argv, env=env, timeout=20)
 check(p.returncode == 0 and p.stdout == "ready 1, started yes\n", "the same preloaded by hand")

@@ -5,11 +5,10 @@ helper."""
 import json
 import os
 import subprocess
-import tempfile
 import xml.etree.ElementTree as ET
 from hs import *
 
-d = tempfile.mkdtemp(prefix="hs-gate-")
+d = workdir("hs-gate-")
 demo, supp_demo = program("gate_demo"), program("gate_demo_supp")
 site = marker_line("gate_demo.c", "LEAK-SITE")
 

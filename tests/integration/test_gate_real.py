@@ -5,10 +5,9 @@ unless suppressed (docs/suppressions/perl.supp), and heapscope's lost bytes
 for perl are exactly valgrind memcheck's."""
 import os
 import re
-import tempfile
 from hs import *
 
-d = tempfile.mkdtemp(prefix="hs-gate-real-")
+d = workdir("hs-gate-real-")
 root = os.path.dirname(os.environ["SAMPLE_SOURCES"])
 
 def gate(argv, *opts, env=None, cwd=None):

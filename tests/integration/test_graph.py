@@ -119,8 +119,7 @@ lk = analyze("leaks", t.only_trace())
 check(lk["scanned"] is False and list(lk["summary"]) == ["not_freed"], "HEAPSCOPE_SCAN=0: not_freed only")
 
 # snapshots by signal and by interval
-import tempfile
-d = tempfile.mkdtemp(prefix="hs-sig-")
+d = workdir("hs-sig-")
 out = os.path.join(d, "sig.hst")
 # an idle program with one thread (and no thread of ours): the signal's
 # snapshot is taken in its handler; killed later, its trace still reads

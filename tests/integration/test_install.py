@@ -2,11 +2,10 @@
 the man page and the bash completion in place, and the installed command
 runs programs with the installed library."""
 import os
-import tempfile
 from hs import *
 
 build = os.environ["BUILD_DIR"]
-prefix = tempfile.mkdtemp(prefix="hs-prefix-")
+prefix = workdir("hs-prefix-")
 p = run(["cmake", "--install", build, "--prefix", prefix])
 check(p.returncode == 0, "cmake --install succeeds")
 files = {os.path.relpath(os.path.join(d, f), prefix) for d, _, fs in os.walk(prefix) for f in fs}
@@ -42,7 +41,7 @@ check(complete("gate", "--kinds", "definitely_lost,p") == ["definitely_lost,poss
       "the last item of a list: %s" % complete("gate", "--kinds", "definitely_lost,p"))
 check("--max-leaked-bytes" in complete("run", "--"), "run's options: %s" % complete("run", "--"))
 
-d = tempfile.mkdtemp(prefix="hs-inst-")
+d = workdir("hs-inst-")
 env = {"HEAPSCOPE_PRELOAD": ""}
 p = run([os.path.join(prefix, "bin/heapscope"), "run", "-o", os.path.join(d, "t.hst"), "--", program("leak_known")],
         env=env)

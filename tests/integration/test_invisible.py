@@ -11,7 +11,7 @@ import shutil
 import tempfile
 from hs import *
 
-d = tempfile.mkdtemp(prefix="hs-invisible-")
+d = workdir("hs-invisible-")
 
 
 def both(argv, timeout=120):

@@ -9,11 +9,10 @@ import os
 import random
 import signal
 import subprocess
-import tempfile
 import time
 from hs import *
 
-d = tempfile.mkdtemp(prefix="hs-kill-")
+d = workdir("hs-kill-")
 rng = random.Random(12)
 short = []
 threads = set()

@@ -7,7 +7,6 @@ library is placed at the first frame past the allocator (strdup)."""
 import json
 import os
 import re
-import tempfile
 import xml.etree.ElementTree as ET
 from hs import *
 
@@ -26,7 +25,7 @@ def return_address(prog, function, callee):
 def gate(argv, *opts):
     """heapscope run --gate with JUnit and SARIF: (verdict lines, SARIF
     results, JUnit failure messages)."""
-    d = tempfile.mkdtemp(prefix="hs-loc-")
+    d = workdir("hs-loc-")
     sarif, junit = os.path.join(d, "s.json"), os.path.join(d, "j.xml")
     p = run([HEAPSCOPE, "run", "--gate", "--sarif", sarif, "--junit", junit] + list(opts) +
             ["-o", os.path.join(d, "%e.%p.hst"), "--"] + argv)

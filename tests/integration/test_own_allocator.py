@@ -18,7 +18,7 @@ import subprocess
 import tempfile
 from hs import *
 
-d = tempfile.mkdtemp(prefix="hs-own-allocator-")
+d = workdir("hs-own-allocator-")
 
 
 def hs_run(argv, *opts, timeout=300):

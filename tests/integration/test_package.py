@@ -10,7 +10,6 @@ import json
 import os
 import re
 import shutil
-import tempfile
 from hs import *
 
 build = os.environ["BUILD_DIR"]
@@ -31,7 +30,7 @@ p = run(["cmake", "--build", build, "--target", "package"])
 check(p.returncode == 0, "cmake --build --target package" + ("" if p.returncode == 0 else ": " + p.stdout[-800:] + p.stderr[-800:]))
 debs = glob.glob(os.path.join(build, "heapscope_%s_*.deb" % version))
 check(len(debs) == 1, "it makes heapscope_%s_ARCH.deb: %s" % (version, [os.path.basename(d) for d in debs]))
-out = tempfile.mkdtemp(prefix="hs-deb-")
+out = workdir("hs-deb-")
 os.chmod(out, 0o755)  # apt's _apt user reads the .deb
 deb = shutil.copy(debs[0], out)
 control = run(["dpkg-deb", "-f", deb, "Depends"]).stdout
@@ -60,7 +59,7 @@ try:
     check(p.returncode == 0 and p.stdout == "heapscope %s\n" % version, "heapscope --version: " + p.stdout.strip())
 
     # The installed command finds the installed library by itself.
-    d = tempfile.mkdtemp(prefix="hs-deb-run-")
+    d = workdir("hs-deb-run-")
     env = {"HEAPSCOPE_PRELOAD": "", "LD_PRELOAD": ""}
     p = run([hs, "run", "-o", os.path.join(d, "cat.hst"), "--", "cat", "/proc/self/maps"], env=env)
     mapped = {l.split()[-1] for l in p.stdout.splitlines() if l.endswith("libheapscope.so")}

@@ -16,7 +16,6 @@ Where heaptrack_print must differ, the difference is computed and checked:
   heaptrack_print counts one temporary allocation more, there."""
 import re
 import shutil
-import tempfile
 from hs import *
 
 argv = [program("profile_known")]
@@ -79,7 +78,7 @@ check(heads == ["97.7 KiB in 100 blocks", "48.8 KiB in 10 blocks"],
 # heaptrack_print on the same program
 if not shutil.which("heaptrack"):
     fail("heaptrack is needed for this test (scripts/test installs it)")
-d = tempfile.mkdtemp(prefix="hs-profile-")
+d = workdir("hs-profile-")
 p = run(["heaptrack", "-o", os.path.join(d, "ht"), program("profile_known")], cwd=d, timeout=120)
 ht_file = [f for f in os.listdir(d) if f.startswith("ht")]
 check(p.returncode == 0 and len(ht_file) == 1, "heaptrack runs the program: %s" % p.stderr[-300:])

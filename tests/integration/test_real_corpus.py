@@ -2,10 +2,9 @@
 status identical to the native run, every trace (parents and the children
 they fork and exec) complete and readable, and a leak report for each."""
 import os
-import tempfile
 from hs import *
 
-d = tempfile.mkdtemp(prefix="hs-corpus-")
+d = workdir("hs-corpus-")
 src = os.path.join(d, "hello.c")
 with open(src, "w") as f:
     f.write('#include <stdio.h>\nint main(void) { puts("hello from gcc"); return 0; }\n')
@@ -50,7 +49,7 @@ for entry in corpus:
     if stdin is not None:
         import subprocess
         n = subprocess.run(argv, input=stdin, capture_output=True, text=True, env=dict(os.environ, **env))
-        t_dir = tempfile.mkdtemp(prefix="hs-test-")
+        t_dir = workdir("hs-test-")
         tp = subprocess.run([HEAPSCOPE, "run", "-o", os.path.join(t_dir, "%e.%p.hst"), "--"] + argv, input=stdin,
                             capture_output=True, text=True, env=dict(os.environ, **env))
         traces = [os.path.join(t_dir, f) for f in os.listdir(t_dir) if ".hst" in f]

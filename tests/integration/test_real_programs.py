@@ -1,7 +1,6 @@
 """Unmodified real programs under `heapscope run`: stdout and exit status are
 the native ones, and every trace they leave is readable and consistent."""
 import os
-import tempfile
 from hs import *
 
 def compare(name, argv, env=None, cwd=None, min_allocs=100):
@@ -33,7 +32,7 @@ compare("sqlite3", ["sqlite3", ":memory:",
 compare("perl", ["perl", "-e", 'my %h; $h{$_} = "x" x $_ for 1..3000; print scalar(keys %h), "\\n"; exit 3'],
         min_allocs=3000)
 
-repo = tempfile.mkdtemp(prefix="hs-git-")
+repo = workdir("hs-git-")
 genv = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
         "GIT_COMMITTER_EMAIL": "t@t", "GIT_AUTHOR_DATE": "2020-01-01T00:00:00Z",
         "GIT_COMMITTER_DATE": "2020-01-01T00:00:00Z", "HOME": repo}

@@ -7,13 +7,12 @@ import json
 import os
 import signal
 import subprocess
-import tempfile
 import threading
 import time
 from hs import *
 
 faults = program("faults")
-d = tempfile.mkdtemp(prefix="hs-rel-")
+d = workdir("hs-rel-")
 
 def preload_run(argv, out, timeout=120, **kw):
     return subprocess.run(argv, env=dict(os.environ, LD_PRELOAD=LIB, HEAPSCOPE_OUTPUT=out), capture_output=True,

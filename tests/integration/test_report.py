@@ -10,13 +10,12 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 from html.parser import HTMLParser
 from hs import *
 
 chromium = shutil.which("chromium") or shutil.which("chromium-browser")
 check(chromium is not None, "Debian's chromium is installed (scripts/test installs it)")
-d = tempfile.mkdtemp(prefix="hs-report-")
+d = workdir("hs-report-")
 
 def report(argv, name, *opts):
     return report_of(Traced(argv).only_trace(), name, *opts)
@@ -31,7 +30,7 @@ def report_of(trace, name, *opts):
     return out
 
 def chrome(args, out_html, timeout=120):
-    prof = tempfile.mkdtemp(prefix="hs-chrome-")
+    prof = workdir("hs-chrome-")
     return run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
                 "--user-data-dir=" + prof, "--virtual-time-budget=5000"] + args + ["file://" + out_html],

@@ -3,7 +3,6 @@ it, not the shim's hs_rc_new that every such object shares: in diff --by
 site, referrers --site, the gate's SARIF location and the report."""
 import json
 import os
-import tempfile
 from hs import *
 
 t = Traced([sample("08_cycles")])
@@ -15,7 +14,7 @@ check("new_node (08_cycles.c:%d)" % line in keys and not any("hs_rc_new" in k fo
       "diff --by site keys refcounted objects by new_node's line, never hs_rc_new: %s" % keys)
 r = analyze("referrers", tr, "--site", "new_node")
 check(r["matched"] == 2, "referrers --site new_node finds the 2 objects still allocated")
-sarif = os.path.join(tempfile.mkdtemp(prefix="hs-sites-"), "s.json")
+sarif = os.path.join(workdir("hs-sites-"), "s.json")
 run([HEAPSCOPE, "gate", "--sarif", sarif, tr])
 loc = json.load(open(sarif))["runs"][0]["results"][0]["locations"][0]["physicalLocation"]
 check(loc["artifactLocation"]["uri"].endswith("08_cycles.c") and loc["region"]["startLine"] == line,

@@ -21,7 +21,6 @@ native runs only; how many differ traced is printed as a note."""
 import difflib
 import os
 import re
-import tempfile
 from hs import *
 
 argv = [program("transparent")]
@@ -99,7 +98,7 @@ check(compared(t.proc.stdout) == want,
 
 # plain LD_PRELOAD: here the preload sets HEAPSCOPE_ROOT_PID itself, so the
 # program's heap starts further in than under heapscope run
-out = tempfile.mkdtemp(prefix="hs-transparent-")
+out = workdir("hs-transparent-")
 p = run(argv, env={"LD_PRELOAD": LIB, "HEAPSCOPE_OUTPUT": os.path.join(out, "%e.%p.hst")})
 check(p.returncode == 0 and len(os.listdir(out)) == 1,
       "transparent exits 0 under LD_PRELOAD, one trace: %s" % os.listdir(out))

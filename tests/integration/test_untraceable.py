@@ -15,7 +15,7 @@ import tempfile
 import xml.etree.ElementTree as ET
 from hs import *
 
-d = tempfile.mkdtemp(prefix="hs-untraceable-")
+d = workdir("hs-untraceable-")
 static, static_pie = program("static_hello"), program("static-pie_hello")
 NOT_PRELOADABLE = "it cannot be traced by preloading; running it untraced"
 

@@ -71,7 +71,7 @@ from hs import *
 VALGRIND_RULES = "stdstring,length64,newarray,multipleinheritance,dtv"
 
 T0 = time.time()
-WORK = tempfile.mkdtemp(prefix="hs-oracle-")
+WORK = workdir("hs-oracle-")
 SR = "still_reachable"
 
 # ---------------------------------------------------------------- programs
