@@ -300,7 +300,12 @@ size_t live_request(size_t n) HS_HIDDEN;
 /* The usable size of block p to tell the program, from the real one: a
  * tagged block's is LIVE_TAG less. */
 size_t live_usable(const void *p, size_t usable) HS_HIDDEN;
-/* Records a block just allocated (with live_request's size, if tagged). */
+/* Records a block just allocated (with live_request's size, if tagged), of
+ * no type. Scalars, not a live_block: the hot path built one with narrow
+ * stores that the wider loads reading it could not be forwarded from (half
+ * of the insert's time under python3). */
+int live_add(uintptr_t addr, uint64_t size, uint32_t stack_id, uint64_t birth_ns, unsigned gen) HS_HIDDEN;
+/* Puts back a block live_remove took out (a realloc that failed). */
 int live_insert(const struct live_block *b) HS_HIDDEN;
 /* Removes addr; 1 and *out filled (if out) if it was live, 0 if not. */
 int live_remove(uintptr_t addr, struct live_block *out) HS_HIDDEN;

@@ -361,23 +361,37 @@ static int untag(uintptr_t a)
     return 1;
 }
 
-int live_insert(const struct live_block *b)
+/* Tags the block at a with the tag's two words (low: word 0 without its
+ * check) and sets its byte. */
+static inline int tag_insert(uintptr_t a, uint64_t low, uint64_t w1, uint32_t type_id)
 {
-    if (b->size >= LIVE_TAG_MAX || !usable_size)
-        return table_insert(&big, b);
-    uintptr_t a = b->addr;
     struct leaf *l = leaf_of(a);
     if (HS_UNLIKELY(!l) && !(l = leaf_make(a)))
         return -1;
-    tag_write(a, tag_of(a), b->size | (uint64_t)b->gen << 16 | (uint64_t)b->flags << 22 | (b->type_id ? TYPED : 0),
-              b->stack_id | (b->birth_ns >> BIRTH_SHIFT) << 32);
-    if (b->type_id)
-        table_insert(&types, &(struct live_block){ .addr = a, .type_id = b->type_id });
+    tag_write(a, tag_of(a), low, w1);
+    if (type_id)
+        table_insert(&types, &(struct live_block){ .addr = a, .type_id = type_id });
     size_t g = grain_of(a), page = g / 8 / PAGE_WORDS;
     if (HS_UNLIKELY(!(atomic_load_explicit(&l->touched[page / 64], memory_order_relaxed) >> (page % 64) & 1)))
         atomic_fetch_or_explicit(&l->touched[page / 64], 1ull << (page % 64), memory_order_relaxed);
     __atomic_store_n((uint8_t *)l->starts + g, 1, __ATOMIC_RELEASE);
     return 0;
+}
+
+int live_insert(const struct live_block *b)
+{
+    if (b->size >= LIVE_TAG_MAX || !usable_size)
+        return table_insert(&big, b);
+    return tag_insert(b->addr, b->size | (uint64_t)b->gen << 16 | (uint64_t)b->flags << 22 | (b->type_id ? TYPED : 0),
+                      b->stack_id | (b->birth_ns >> BIRTH_SHIFT) << 32, b->type_id);
+}
+
+int live_add(uintptr_t a, uint64_t size, uint32_t stack_id, uint64_t birth_ns, unsigned gen)
+{
+    if (size >= LIVE_TAG_MAX || !usable_size)
+        return table_insert(&big, &(struct live_block){ .addr = a, .size = size, .stack_id = stack_id,
+                                                        .birth_ns = birth_ns, .gen = gen & 63 });
+    return tag_insert(a, size | (uint64_t)(gen & 63) << 16, stack_id | (birth_ns >> BIRTH_SHIFT) << 32, 0);
 }
 
 int live_remove(uintptr_t addr, struct live_block *out)

@@ -86,9 +86,7 @@ static void alloc_locked(unsigned fn, void *ptr, size_t size, const struct stack
     int is_new;
     uint32_t sid = intern_stack(ob, frames, n, hash, &is_new);
     uint64_t now = rec_now_coarse();
-    struct live_block blk = { .addr = (uintptr_t)ptr, .size = size, .stack_id = sid, .birth_ns = now,
-                              .gen = rec_generation };
-    live_insert(&blk);
+    live_add((uintptr_t)ptr, size, sid, now, rec_generation);
     rec_self.last_alloc = ~(uintptr_t)ptr; /* not a pointer: TLS is a root the scan reads */
     note_live((int64_t)size, 1, now);
     struct out_counters *cnt = out_counters(ob);

@@ -132,6 +132,28 @@ START_TEST(test_live_200k)
 }
 END_TEST
 
+/* live_add (the hot path's insert, from scalars) records what live_insert
+ * would: remove gives back each field, with no type and no flags. */
+START_TEST(test_live_add)
+{
+    enum { N = 5000 };
+    for (size_t i = 0; i < N; i++) {
+        struct live_block b = live_block_of(i);
+        REQ_EQ(live_add(b.addr, b.size, b.stack_id, b.birth_ns, (unsigned)(i % 64)), 0);
+    }
+    for (size_t i = 0; i < N; i++) {
+        struct live_block want = live_block_of(i), out;
+        want.type_id = 0;
+        want.flags = 0;
+        memset(&out, 0xff, sizeof out);
+        REQUIRE(live_remove(want.addr, &out) == 1, "remove of block %zu failed", i);
+        assert_block_eq(&out, &want, "added block");
+        REQUIRE(out.gen == i % 64, "block %zu: gen %u, want %zu", i, (unsigned)out.gen, i % 64);
+    }
+    REQ_EQ(live_count(), 0);
+}
+END_TEST
+
 START_TEST(test_live_replace)
 {
     struct live_block a = { .addr = 0x5000, .size = 10, .stack_id = 1, .type_id = 0, .birth_ns = 1 };
@@ -808,6 +830,7 @@ static Suite *tables_suite(void)
     TCase *live = tcase_create("live");
     tcase_set_timeout(live, 60);
     tcase_add_test(live, test_live_200k);
+    tcase_add_test(live, test_live_add);
     tcase_add_test(live, test_live_replace);
     tcase_add_test(live, test_live_remove_missing);
     tcase_add_test(live, test_live_update);
