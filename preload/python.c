@@ -117,8 +117,14 @@ static void readable_cb(const struct plat_mapping *m, void *arg)
     n_readable++;
 }
 
+/* The type objects found at this snapshot (nearly every block asks about
+ * one of a few): direct-mapped, emptied when the mappings are read. */
+#define TYPES_SEEN 256
+static uintptr_t types_seen[TYPES_SEEN];
+
 static int readable_read(void)
 {
+    memset(types_seen, 0, sizeof types_seen);
     for (;;) {
         n_readable = 0;
         plat_maps_foreach(readable_cb, NULL);
@@ -133,10 +139,12 @@ static int readable_read(void)
     }
 }
 
-/* Whether [a, a + n) is readable (the mappings are sorted). */
+/* Whether [a, a + n) is readable (the mappings are sorted). A refcount is
+ * asked about too (it must not look like an address): below the first
+ * mapping, it is answered without a search. */
 static int can_read(uintptr_t a, size_t n)
 {
-    if (a + n < a)
+    if (a + n < a || !n_readable || a < readable[0].start || a + n > readable[n_readable - 1].end)
         return 0;
     size_t lo = 0, hi = n_readable;
     while (lo < hi) {
@@ -156,18 +164,33 @@ static int can_read(uintptr_t a, size_t n)
     return 0;
 }
 
+/* can_read for blocks visited in address order: *at follows them through
+ * the mappings, so a block within one costs no search. */
+static int can_read_next(size_t *at, uintptr_t a, size_t n)
+{
+    while (*at < n_readable && readable[*at].end <= a)
+        ++*at;
+    if (*at < n_readable && readable[*at].start <= a && a + n >= a && a + n <= readable[*at].end)
+        return 1;
+    return can_read(a, n);
+}
+
 static inline uintptr_t word(uintptr_t a) { return *(const uintptr_t *)a; }
 
 /* Whether t is a type object: its own type is `type`, or a metatype of it. */
 static int is_type(uintptr_t t)
 {
+    uintptr_t *seen = &types_seen[(t >> 4) % TYPES_SEEN];
+    if (t && *seen == t)
+        return 1;
     if (!t || t & 7 || !can_read(t, TYPE_SIZE))
         return 0;
     uintptr_t meta = word(t + OB_TYPE);
-    if (meta == type_type)
-        return 1;
-    return meta && !(meta & 7) && can_read(meta, TYPE_SIZE) && word(meta + OB_TYPE) == type_type &&
-           (word(meta + TP_FLAGS) & TYPE_SUBCLASS);
+    if (meta != type_type && !(meta && !(meta & 7) && can_read(meta, TYPE_SIZE) && word(meta + OB_TYPE) == type_type &&
+                               (word(meta + TP_FLAGS) & TYPE_SUBCLASS)))
+        return 0;
+    *seen = t;
+    return 1;
 }
 
 /* The object's type if a Python object of a type with head 16-byte units
@@ -385,10 +408,11 @@ void python_type_blocks(struct live_block *blocks, size_t n, int scanned)
         return;
     memset(cache, 0, sizeof cache);
     uint32_t items = 0, keys = 0, values = 0;
+    size_t at = 0;
     for (size_t i = 0; i < n; i++) {
         struct live_block *b = &blocks[i];
         uintptr_t end = b->addr + b->size;
-        if (b->size < 16 || !can_read(b->addr, b->size))
+        if (b->size < 16 || !can_read_next(&at, b->addr, b->size))
             continue;
         if (snap.per_block[i].what == WHAT_OWNED) /* an object's storage, named before */
             continue;
