@@ -5,13 +5,20 @@
  * Sharded by the stack's hash, one small lock per shard, so threads meet only
  * when two of them intern stacks of the same shard at the same instant. Entries
  * are compared frame by frame, so a hash collision cannot merge two stacks.
- * Memory comes from plat_map; stacks are never removed.
+ * Stacks are never removed.
+ *
+ * Every process pays for what the table touches first: each shard starts
+ * in a small static array (64 entries, 1.5 KiB, where 1,024 in a mapping of
+ * their own cost sqlite3 "select 1" 6 pages a shard), and the frames of all
+ * shards share one arena (the arena's lock is taken only under a shard's).
+ * Grown slot arrays and further arena chunks come from plat_map.
  */
 #include "internal.h"
 
 #include <string.h>
 
 #define SHARDS 64
+#define FIRST_CAP 64
 #define ARENA_CHUNK (1u << 20)
 
 struct entry {
@@ -23,14 +30,20 @@ struct entry {
 
 struct shard {
     struct plat_lock lock;
-    struct entry *slots;
+    struct entry *slots; /* first_slots[i] until it grows */
     size_t cap, count;
-    uint8_t *arena; /* bump allocator for frame arrays */
-    size_t arena_left;
 };
 
 static struct shard shards[SHARDS];
+static struct entry first_slots[SHARDS][FIRST_CAP];
 static atomic_uint next_id = 1;
+
+/* The frames' bump allocator, shared by the shards. */
+static struct {
+    struct plat_lock lock;
+    uint8_t *next;
+    size_t left;
+} arena;
 
 uint64_t stack_hash(const uintptr_t *f, unsigned n)
 {
@@ -42,7 +55,12 @@ uint64_t stack_hash(const uintptr_t *f, unsigned n)
 
 static int grow(struct shard *s)
 {
-    size_t cap = s->cap ? s->cap * 2 : 1024;
+    if (!s->cap) {
+        s->slots = first_slots[s - shards];
+        s->cap = FIRST_CAP;
+        return 0;
+    }
+    size_t cap = s->cap * 2;
     struct entry *slots = plat_map(cap * sizeof *slots);
     if (!slots)
         return -1;
@@ -54,27 +72,32 @@ static int grow(struct shard *s)
             j = (j + 1) & (cap - 1);
         slots[j] = s->slots[i];
     }
-    plat_unmap(s->slots, s->cap * sizeof *s->slots);
+    if (s->slots != first_slots[s - shards])
+        plat_unmap(s->slots, s->cap * sizeof *s->slots);
     s->slots = slots;
     s->cap = cap;
     return 0;
 }
 
-static uintptr_t *arena_copy(struct shard *s, const uintptr_t *f, unsigned n)
+static uintptr_t *arena_copy(const uintptr_t *f, unsigned n)
 {
     size_t need = (size_t)n * sizeof *f;
-    if (need > s->arena_left) {
+    plat_lock(&arena.lock);
+    if (need > arena.left) {
         size_t size = need > ARENA_CHUNK ? need : ARENA_CHUNK;
         uint8_t *a = plat_map(size);
-        if (!a)
+        if (!a) {
+            plat_unlock(&arena.lock);
             return NULL;
-        s->arena = a;
-        s->arena_left = size;
+        }
+        arena.next = a;
+        arena.left = size;
     }
-    uintptr_t *copy = (uintptr_t *)s->arena;
+    uintptr_t *copy = (uintptr_t *)arena.next;
+    arena.next += need;
+    arena.left -= need;
+    plat_unlock(&arena.lock);
     memcpy(copy, f, need);
-    s->arena += need;
-    s->arena_left -= need;
     return copy;
 }
 
@@ -100,7 +123,7 @@ uint32_t stack_table_intern_hashed(const uintptr_t *frames, unsigned n, uint64_t
     for (size_t j = h & mask;; j = (j + 1) & mask) {
         struct entry *e = &s->slots[j];
         if (!e->hash) {
-            uintptr_t *copy = arena_copy(s, frames, n);
+            uintptr_t *copy = arena_copy(frames, n);
             if (!copy) {
                 plat_unlock(&s->lock);
                 return 0;
