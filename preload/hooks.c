@@ -463,10 +463,10 @@ EXPORT void _Exit(int status)
  * stale pointer there would keep a lost block "reachable". */
 static void finish_at_exit(void)
 {
-    static const char *const exit_fns[] = { "exit", "__libc_start_call_main", NULL };
-    uintptr_t sp = HS_CALLER_SP();
+    uintptr_t sp = HS_CALLER_SP(), start, end, caller = 0;
     rec_self.guard++;
-    uintptr_t caller = stack_caller_sp(exit_fns);
+    if (plat_function_range("exit", &start, &end) == 0)
+        caller = stack_caller_sp(start, end);
     rec_self.guard--;
     rec_exit(caller > sp ? caller : sp);
 }

@@ -134,6 +134,9 @@ void plat_segments_foreach(void (*fn)(const struct plat_segment *seg, void *arg)
 void *plat_program_function(const char *name);
 void *plat_symbol(const char *name);
 int plat_symbol_definer(const char *name, void **addr, const void **base);
+/* The code of function name as dlsym finds it, [*start, *end) from its
+ * symbol's size; -ENOENT if not found or of no size. */
+int plat_function_range(const char *name, uintptr_t *start, uintptr_t *end);
 struct plat_symbol {
     const char *module;
     uintptr_t module_base;
@@ -228,9 +231,9 @@ unsigned stack_capture(const struct stack_origin *from, struct stack_memo *memo,
                        unsigned max, uint64_t *hash) HS_HIDDEN;
 /* Forgets the cached unwind rules (code was unloaded). */
 void stack_capture_forget(void) HS_HIDDEN;
-/* The stack pointer of the caller of the innermost frame running one of the
- * named functions (a NULL-terminated list), or 0 if none is on the stack. */
-uintptr_t stack_caller_sp(const char *const *names) HS_HIDDEN;
+/* The stack pointer of the caller of the innermost frame running code in
+ * [start, end), or 0 if none is on the stack. */
+uintptr_t stack_caller_sp(uintptr_t start, uintptr_t end) HS_HIDDEN;
 
 /* ---- stack_table.c: stack deduplication ---- */
 

@@ -585,6 +585,18 @@ void plat_modules_counts(uint64_t *loaded, uint64_t *unloaded)
  * no module defines it: a program built without -fPIE that takes a
  * function's address (python3) has a PLT stub that dlsym finds in its place,
  * named by an undefined symbol, and that is no definition. */
+int plat_function_range(const char *name, uintptr_t *start, uintptr_t *end)
+{
+    void *f = dlsym(RTLD_DEFAULT, name);
+    Dl_info info;
+    const ElfW(Sym) *sym = NULL;
+    if (!f || !dladdr1(f, &info, (void **)&sym, RTLD_DL_SYMENT) || !sym || !sym->st_size)
+        return -ENOENT;
+    *start = (uintptr_t)f;
+    *end = *start + sym->st_size;
+    return 0;
+}
+
 int plat_symbol_definer(const char *name, void **addr, const void **base)
 {
     void *f = dlsym(RTLD_DEFAULT, name);

@@ -283,25 +283,23 @@ unsigned stack_capture(const struct stack_origin *from, struct stack_memo *m, ui
     return kept;
 }
 
-uintptr_t stack_caller_sp(const char *const *names)
+/* By address, not by name: libunwind's names read /proc/self/maps and map
+ * each module's file from disk, a millisecond of every process's exit. */
+uintptr_t stack_caller_sp(uintptr_t start, uintptr_t end)
 {
     unw_context_t ctx;
     unw_cursor_t cur;
     if (unw_getcontext(&ctx) != 0 || unw_init_local(&cur, &ctx) != 0)
         return 0;
     for (int depth = 0; depth < 64 && unw_step(&cur) > 0; depth++) {
-        char name[64];
-        unw_word_t off;
-        if (unw_get_proc_name(&cur, name, sizeof name, &off) != 0)
+        unw_word_t ip, sp;
+        if (unw_get_reg(&cur, UNW_REG_IP, &ip) != 0)
+            return 0;
+        if (ip - 1 < start || ip - 1 >= end) /* a return address: its call is the byte before */
             continue;
-        for (const char *const *n = names; *n; n++) {
-            if (strcmp(name, *n) != 0)
-                continue;
-            unw_word_t sp;
-            if (unw_step(&cur) <= 0 || unw_get_reg(&cur, UNW_REG_SP, &sp) != 0)
-                return 0;
-            return (uintptr_t)sp;
-        }
+        if (unw_step(&cur) <= 0 || unw_get_reg(&cur, UNW_REG_SP, &sp) != 0)
+            return 0;
+        return (uintptr_t)sp;
     }
     return 0;
 }
