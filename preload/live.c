@@ -474,7 +474,9 @@ static const uint64_t *tag_if_any(uintptr_t a, uintptr_t start, uintptr_t end)
 
 void live_foreach(void (*fn)(const struct live_block *b, void *arg), void *arg)
 {
-    struct spans sp = { 0 };
+    struct spans sp = { .cap = 256 }; /* a page: most processes read the maps once */
+    if (!(sp.r = plat_map(sp.cap * sizeof *sp.r)))
+        sp.cap = 0;
     for (;;) { /* the threads are paused: the count holds from one pass to the next */
         plat_maps_foreach(span_cb, &sp);
         if (sp.n <= sp.cap)

@@ -769,6 +769,45 @@ int plat_append_file(const char *path, const void *p, size_t n)
     return err;
 }
 
+/* A hexadecimal number at p, then the character sep; past them, or NULL. */
+static const char *maps_hex(const char *p, unsigned long *v, char sep)
+{
+    unsigned long x = 0;
+    const char *start = p;
+    for (;; p++) {
+        unsigned d = *p >= '0' && *p <= '9' ? (unsigned)(*p - '0') : *p >= 'a' && *p <= 'f' ? (unsigned)(*p - 'a' + 10) : 16;
+        if (d == 16)
+            break;
+        x = x << 4 | d;
+    }
+    *v = x;
+    return p > start && *p == sep ? p + 1 : NULL;
+}
+
+/* One line of /proc/self/maps, "start-end perms offset dev inode   path",
+ * parsed by hand (sscanf was a tenth of a short process's exit). */
+static int maps_line(const char *line, struct plat_mapping *m)
+{
+    unsigned long s, e, off;
+    const char *p = maps_hex(line, &s, '-');
+    if (!p || !(p = maps_hex(p, &e, ' ')) || !p[0] || !p[1] || !p[2] || !p[3] || p[4] != ' ')
+        return 0;
+    const char *perms = p;
+    if (!(p = maps_hex(p + 5, &off, ' ')))
+        return 0;
+    for (int field = 0; field < 2; field++) { /* dev, inode */
+        while (*p && *p != ' ')
+            p++;
+        while (*p == ' ')
+            p++;
+    }
+    *m = (struct plat_mapping){ .start = s, .end = e, .offset = off, .path = p };
+    m->prot |= perms[0] == 'r' ? PLAT_PROT_READ : 0;
+    m->prot |= perms[1] == 'w' ? PLAT_PROT_WRITE : 0;
+    m->prot |= perms[2] == 'x' ? PLAT_PROT_EXEC : 0;
+    return 1;
+}
+
 /* Calls fn for each mapping of /proc/self/maps, in address order. 0, or
  * -errno if it cannot be read. Never allocates. */
 int plat_maps_foreach(void (*fn)(const struct plat_mapping *m, void *arg), void *arg)
@@ -788,17 +827,9 @@ int plat_maps_foreach(void (*fn)(const struct plat_mapping *m, void *arg), void 
         char *line = buf, *nl;
         while ((nl = memchr(line, '\n', (size_t)(buf + have - line)))) {
             *nl = 0;
-            unsigned long s, e, off;
-            char perms[8];
-            int path_at = 0;
-            if (sscanf(line, "%lx-%lx %7s %lx %*x:%*x %*u %n", &s, &e, perms, &off, &path_at) >= 4) {
-                struct plat_mapping m = { .start = s, .end = e, .offset = off,
-                                          .path = path_at ? line + path_at : "" };
-                m.prot |= perms[0] == 'r' ? PLAT_PROT_READ : 0;
-                m.prot |= perms[1] == 'w' ? PLAT_PROT_WRITE : 0;
-                m.prot |= perms[2] == 'x' ? PLAT_PROT_EXEC : 0;
+            struct plat_mapping m;
+            if (maps_line(line, &m))
                 fn(&m, arg);
-            }
             line = nl + 1;
         }
         have = (size_t)(buf + have - line);
