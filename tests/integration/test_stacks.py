@@ -67,7 +67,7 @@ for (size, variant), part in zip(((777, "fp"), (778, "nofp")), parts):
 # A block recorded with any other stack leaves its group short, and another
 # group long or a stack no group has.
 MAX_FRAMES = 128  # HEAPSCOPE_MAX_FRAMES's default
-CASES = {"stackcheck_cases": ("sites", "depths", "vla", "tail", "longjmp", "deep", "signal", "timer",
+CASES = {"stackcheck_cases": ("sites", "depths", "vla", "rbp", "tail", "longjmp", "deep", "signal", "timer",
                               "coroutine", "thread", "dlopen"),
          "stackcheck_throw": ("throw", "unwind", "catch", "after")}
 

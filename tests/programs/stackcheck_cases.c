@@ -12,6 +12,10 @@
  *   vla        a variable-length array or alloca of changing size between
  *              the outer frames and the allocation: the same return
  *              addresses at other places, stale ones in dead stack below
+ *   rbp        every return address where it was, but a saved frame pointer
+ *              changed: a frame with alloca (its frame pointer its CFA) at
+ *              another depth, its alloca sized so that the frames below sit
+ *              where they sat, over the stale frames of the deeper call
  *   tail       other return addresses in the same slots: calls in sequence
  *              from one frame, sibling (tail) calls
  *   longjmp    out of deep frames, then into the dead frames through the same
@@ -214,6 +218,69 @@ NOINLINE static void vla_case(void)
     for (int r = 0; r < 2; r++)
         for (int i = 0; i < rounds; i++)
             down(4 + r, (i + r) % 2 ? alloca_frame : vla_frame, i);
+}
+
+/* -------------------------------------------------------------------- rbp */
+
+/* Saves the caller's frame pointer in its own frame (the clobber), without
+ * a frame pointer of its own: the only word that tells the two calls of
+ * rbp_alloca apart from here out. */
+__attribute__((noipa, optimize("omit-frame-pointer"))) static void rbp_saver(int k)
+{
+    __asm__ volatile("" ::: "rbp");
+    work = k;
+    probe("rbp");
+    KEEP_FRAME();
+}
+
+static uintptr_t rbp_deep_fp;
+
+/* Its frame pointer is its CFA (alloca). The deep call notes where its frame
+ * is; the shallow one allocas that much more, so rbp_saver's frame and
+ * probe's land where they were, and the deep call's frames, in the stack
+ * this alloca skips, are left as they were: every return-address slot of
+ * the previous walk still holds what it held. */
+NOINLINE static void rbp_alloca(int deep, int extra)
+{
+    uintptr_t fp = (uintptr_t)__builtin_frame_address(0);
+    if (deep)
+        rbp_deep_fp = fp;
+    char *buf = alloca(64 + 16 * (size_t)extra + (deep ? 0 : fp - rbp_deep_fp));
+    KEEP_ARRAY(buf);
+    rbp_saver(extra);
+    KEEP_FRAME();
+}
+
+NOINLINE static void rbp_a(int deep, int extra)
+{
+    rbp_alloca(deep, extra);
+    KEEP_FRAME();
+}
+
+/* The deep call's extra frame, larger than rbp_a's and rbp_alloca's. */
+NOINLINE static void rbp_q(int deep, int extra)
+{
+    char pad[2048];
+    KEEP_ARRAY(pad);
+    rbp_a(deep, extra);
+    KEEP_FRAME();
+}
+
+/* One call instruction for both, so that the slot of the return into here
+ * holds the same either way. */
+NOINLINE static void rbp_p(void (*fn)(int, int), int deep, int extra)
+{
+    fn(deep, extra);
+    KEEP_FRAME();
+}
+
+/* Deep, then shallow, from one call instruction (a loop the compiler
+ * cannot unroll): every slot from rbp_p out holds the same either way. */
+NOINLINE static void rbp_case(void)
+{
+    static volatile int rounds = 16;
+    for (int i = 0; i < rounds; i++)
+        rbp_p(i % 2 ? rbp_a : rbp_q, !(i % 2), i / 2);
 }
 
 /* ------------------------------------------------------------------- tail */
@@ -750,6 +817,7 @@ int main(int argc, char **argv)
     sites_case();
     depths_case();
     vla_case();
+    rbp_case();
     tail_case();
     longjmp_case();
     deep_case();
