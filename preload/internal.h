@@ -134,8 +134,8 @@ void plat_segments_foreach(void (*fn)(const struct plat_segment *seg, void *arg)
 void *plat_program_function(const char *name);
 void *plat_symbol(const char *name);
 int plat_symbol_definer(const char *name, void **addr, const void **base);
-/* The code of function name as dlsym finds it, [*start, *end) from its
- * symbol's size; -ENOENT if not found or of no size. */
+/* The code of function name as plat_symbol_definer finds it, [*start,
+ * *end) from its symbol's size; -ENOENT if not found or of no size. */
 int plat_function_range(const char *name, uintptr_t *start, uintptr_t *end);
 struct plat_symbol {
     const char *module;

@@ -378,12 +378,20 @@ static inline int tag_insert(uintptr_t a, uint64_t low, uint64_t w1, uint32_t ty
     return 0;
 }
 
+/* The tag's words (word 0 without its check), as tag_read reads them. */
+static inline uint64_t tag_low(uint64_t size, unsigned gen, unsigned flags, uint32_t type_id)
+{
+    return size | (uint64_t)(gen & 63) << 16 | (uint64_t)(flags & 3) << 22 | (type_id ? TYPED : 0);
+}
+
+static inline uint64_t tag_w1(uint32_t stack_id, uint64_t birth_ns) { return stack_id | (birth_ns >> BIRTH_SHIFT) << 32; }
+
 int live_insert(const struct live_block *b)
 {
     if (b->size >= LIVE_TAG_MAX || !usable_size)
         return table_insert(&big, b);
-    return tag_insert(b->addr, b->size | (uint64_t)b->gen << 16 | (uint64_t)b->flags << 22 | (b->type_id ? TYPED : 0),
-                      b->stack_id | (b->birth_ns >> BIRTH_SHIFT) << 32, b->type_id);
+    return tag_insert(b->addr, tag_low(b->size, b->gen, b->flags, b->type_id), tag_w1(b->stack_id, b->birth_ns),
+                      b->type_id);
 }
 
 int live_add(uintptr_t a, uint64_t size, uint32_t stack_id, uint64_t birth_ns, unsigned gen)
@@ -391,7 +399,7 @@ int live_add(uintptr_t a, uint64_t size, uint32_t stack_id, uint64_t birth_ns, u
     if (size >= LIVE_TAG_MAX || !usable_size)
         return table_insert(&big, &(struct live_block){ .addr = a, .size = size, .stack_id = stack_id,
                                                         .birth_ns = birth_ns, .gen = gen & 63 });
-    return tag_insert(a, size | (uint64_t)(gen & 63) << 16, stack_id | (birth_ns >> BIRTH_SHIFT) << 32, 0);
+    return tag_insert(a, tag_low(size, gen, 0, 0), tag_w1(stack_id, birth_ns), 0);
 }
 
 int live_remove(uintptr_t addr, struct live_block *out)

@@ -580,32 +580,41 @@ void plat_modules_counts(uint64_t *loaded, uint64_t *unloaded)
     *unloaded = c[1];
 }
 
-/* What the program's calls to the function name bind to: its address in
- * *addr and the base of the module that defines it in *base. 0, or -ENOENT if
- * no module defines it: a program built without -fPIE that takes a
- * function's address (python3) has a PLT stub that dlsym finds in its place,
- * named by an undefined symbol, and that is no definition. */
-int plat_function_range(const char *name, uintptr_t *start, uintptr_t *end)
+/* The definition dlsym finds for name through handle, with its symbol;
+ * NULL if none: a program built without -fPIE that takes a function's
+ * address (python3) has a PLT stub that dlsym finds in its place, named by
+ * an undefined symbol, and that is no definition. */
+static void *definition(void *handle, const char *name, Dl_info *info, const ElfW(Sym) **sym)
 {
-    void *f = dlsym(RTLD_DEFAULT, name);
-    Dl_info info;
-    const ElfW(Sym) *sym = NULL;
-    if (!f || !dladdr1(f, &info, (void **)&sym, RTLD_DL_SYMENT) || !sym || !sym->st_size)
-        return -ENOENT;
-    *start = (uintptr_t)f;
-    *end = *start + sym->st_size;
-    return 0;
+    void *f = dlsym(handle, name);
+    *sym = NULL;
+    return f && dladdr1(f, info, (void **)sym, RTLD_DL_SYMENT) && *sym && (*sym)->st_shndx != SHN_UNDEF ? f : NULL;
 }
 
+/* What the program's calls to the function name bind to: its address in
+ * *addr and the base of the module that defines it in *base. 0, or -ENOENT if
+ * no module defines it. */
 int plat_symbol_definer(const char *name, void **addr, const void **base)
 {
-    void *f = dlsym(RTLD_DEFAULT, name);
     Dl_info info;
-    const ElfW(Sym) *sym = NULL;
-    if (!f || !dladdr1(f, &info, (void **)&sym, RTLD_DL_SYMENT) || !sym || sym->st_shndx == SHN_UNDEF)
+    const ElfW(Sym) *sym;
+    void *f = definition(RTLD_DEFAULT, name, &info, &sym);
+    if (!f)
         return -ENOENT;
     *addr = f;
     *base = info.dli_fbase;
+    return 0;
+}
+
+int plat_function_range(const char *name, uintptr_t *start, uintptr_t *end)
+{
+    Dl_info info;
+    const ElfW(Sym) *sym;
+    void *f = definition(RTLD_DEFAULT, name, &info, &sym);
+    if (!f || !sym->st_size)
+        return -ENOENT;
+    *start = (uintptr_t)f;
+    *end = *start + sym->st_size;
     return 0;
 }
 
