@@ -18,6 +18,7 @@
 #define HS_ENV_MAX_FRAMES HS_ENV_PREFIX "MAX_FRAMES"
 #define HS_ENV_FOLLOW HS_ENV_PREFIX "FOLLOW"
 #define HS_ENV_SCAN HS_ENV_PREFIX "SCAN"
+#define HS_ENV_CHECK_STACKS HS_ENV_PREFIX "CHECK_STACKS"
 
 /* set for traced processes, by `heapscope run` or the first traced process */
 #define HS_ENV_RUN_LOG HS_ENV_PREFIX "RUN_LOG"

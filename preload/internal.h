@@ -96,6 +96,8 @@ ssize_t plat_exe_path(char *out, size_t room);
 ssize_t plat_cmdline(char *out, size_t room);
 ssize_t plat_fd_path(int fd, char *out, size_t room);
 void plat_warn_once(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The same line, said whatever was said before. */
+void plat_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void plat_warn_reset(void);
 
 /* threads */
@@ -160,6 +162,7 @@ struct hs_options {
     unsigned max_frames;     /* HEAPSCOPE_MAX_FRAMES */
     int follow;              /* HEAPSCOPE_FOLLOW */
     int scan;                /* HEAPSCOPE_SCAN */
+    unsigned check_stacks;   /* HEAPSCOPE_CHECK_STACKS: every Nth walk against libunwind, 0 for off */
     const char *run_log;     /* HEAPSCOPE_RUN_LOG: set by `heapscope run` */
     int first_process;       /* no traced process came before this one */
 };
@@ -231,6 +234,9 @@ unsigned stack_capture(const struct stack_origin *from, struct stack_memo *memo,
                        unsigned max, uint64_t *hash) HS_HIDDEN;
 /* Forgets the cached unwind rules (code was unloaded). */
 void stack_capture_forget(void) HS_HIDDEN;
+/* With HEAPSCOPE_CHECK_STACKS: the walks compared with libunwind's
+ * unw_backtrace, and how many of them differed. */
+void stack_check_counts(uint64_t *compared, uint64_t *differ) HS_HIDDEN;
 /* The stack pointer of the caller of the innermost frame running code in
  * [start, end), or 0 if none is on the stack. */
 uintptr_t stack_caller_sp(uintptr_t start, uintptr_t end) HS_HIDDEN;

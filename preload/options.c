@@ -32,6 +32,7 @@ enum {
     OPT_MAX_FRAMES,
     OPT_FOLLOW,
     OPT_SCAN,
+    OPT_CHECK_STACKS,
     OPT_RUN_LOG,
     OPT_ROOT_PID,
     OPT_COUNT
@@ -57,6 +58,8 @@ static const struct option {
                      .doc = "trace forked and exec'd children (1/0)" },
     [OPT_SCAN] = { .name = HS_ENV_SCAN, .kind = OPTION_SWITCH, .number = 1, .max = 1,
                    .doc = "pointer-scan the heap at snapshots (1/0)" },
+    [OPT_CHECK_STACKS] = { .name = HS_ENV_CHECK_STACKS, .kind = OPTION_NUMBER, .number = 0, .max = 1000000,
+                           .doc = "walk every Nth stack again with libunwind and say at exit how many differ" },
     [OPT_RUN_LOG] = { .name = HS_ENV_RUN_LOG, .kind = OPTION_TEXT, .internal = 1,
                       .doc = "the run log: each traced process appends its trace's path (heapscope run)" },
     [OPT_ROOT_PID] = { .name = HS_ENV_ROOT_PID, .kind = OPTION_TEXT, .internal = 1,
@@ -177,6 +180,7 @@ void options_init(void)
     hs_opt.max_frames = (unsigned)option_number(&options[OPT_MAX_FRAMES]);
     hs_opt.follow = (int)option_number(&options[OPT_FOLLOW]);
     hs_opt.scan = (int)option_number(&options[OPT_SCAN]);
+    hs_opt.check_stacks = (unsigned)option_number(&options[OPT_CHECK_STACKS]);
     /* copied: a program may write over its environment's strings (Chromium's
      * setproctitle does) */
     const char *run_log = option_text(&options[OPT_RUN_LOG]);

@@ -262,23 +262,36 @@ uint64_t plat_rss_bytes(void)
 static atomic_int spoke;
 
 /* One line on stderr, "heapscope: " before it and the newline after, at
- * most 511 bytes; at most one line per process, the first (plat_warn_reset
- * forgets it). Leaves errno as it was. */
-void plat_warn_once(const char *fmt, ...)
+ * most 511 bytes. Leaves errno as it was. */
+static void say(const char *fmt, va_list ap)
 {
-    if (atomic_exchange(&spoke, 1))
-        return;
     char line[512];
     int n = snprintf(line, sizeof line, "heapscope: ");
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
-    va_end(ap);
     size_t len = strlen(line);
     line[len++] = '\n';
     int saved = errno;
     (void)!write(STDERR_FILENO, line, len);
     errno = saved;
+}
+
+/* At most one line per process, the first (plat_warn_reset forgets it). */
+void plat_warn_once(const char *fmt, ...)
+{
+    if (atomic_exchange(&spoke, 1))
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    say(fmt, ap);
+    va_end(ap);
+}
+
+void plat_say(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    say(fmt, ap);
+    va_end(ap);
 }
 
 /* Forgets that this process spoke (a forked child speaks for itself). */

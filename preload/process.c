@@ -114,6 +114,12 @@ static void finish(const char *snapshot, unsigned reason, int closing, uintptr_t
     write_end(reason);
     rec_snapshot_unlock();
     out_finish(closing);
+    if (hs_opt.check_stacks) {
+        uint64_t compared, differ;
+        stack_check_counts(&compared, &differ);
+        plat_say("stack check: %llu walks compared with libunwind's, %llu differ (pid %d)",
+                 (unsigned long long)compared, (unsigned long long)differ, (int)getpid());
+    }
 }
 
 void rec_exit(uintptr_t caller_sp)

@@ -201,8 +201,8 @@ static void memo_write(struct stack_memo *m, unsigned keep, unsigned n, unsigned
     m->n = i;
 }
 
-unsigned stack_capture(const struct stack_origin *from, struct stack_memo *m, uintptr_t *frames, unsigned max,
-                       uint64_t *hash)
+static inline unsigned walk(const struct stack_origin *from, struct stack_memo *m, uintptr_t *frames,
+                            unsigned max, uint64_t *hash)
 {
     uintptr_t pc, sp, bp;
     if (from) {
@@ -281,6 +281,40 @@ unsigned stack_capture(const struct stack_origin *from, struct stack_memo *m, ui
         *hash = stack_hash(frames, kept);
     }
     return kept;
+}
+
+/* HEAPSCOPE_CHECK_STACKS: libunwind as the oracle, on whatever program runs
+ * (test_stacks runs real ones): every Nth walk of a thread is made again by
+ * unw_backtrace, from here, and compared whole. */
+static atomic_uint_least64_t checks_compared, checks_differ;
+static __thread unsigned check_countdown;
+
+static void check_walk(const uintptr_t *frames, unsigned n, unsigned max)
+{
+    if (check_countdown-- > 0)
+        return;
+    check_countdown = hs_opt.check_stacks - 1;
+    uintptr_t again[FMT_MAX_FRAMES];
+    uint64_t hash;
+    unsigned m = capture_slow(again, max, &hash);
+    atomic_fetch_add_explicit(&checks_compared, 1, memory_order_relaxed);
+    if (m != n || memcmp(again, frames, n * sizeof *frames) != 0)
+        atomic_fetch_add_explicit(&checks_differ, 1, memory_order_relaxed);
+}
+
+void stack_check_counts(uint64_t *compared, uint64_t *differ)
+{
+    *compared = atomic_load(&checks_compared);
+    *differ = atomic_load(&checks_differ);
+}
+
+unsigned stack_capture(const struct stack_origin *from, struct stack_memo *m, uintptr_t *frames, unsigned max,
+                       uint64_t *hash)
+{
+    unsigned n = walk(from, m, frames, max, hash);
+    if (HS_UNLIKELY(hs_opt.check_stacks))
+        check_walk(frames, n, max);
+    return n;
 }
 
 /* By address, not by name: libunwind's names read /proc/self/maps and map

@@ -146,3 +146,31 @@ for variant in ("nofp", "fp"):
     what = "stackcheck_throw_" + variant
     compare(what, Traced([program(what)]), CASES["stackcheck_throw"])
 print("the cases took %.1f s" % (time.time() - started))
+
+# The same oracle on unmodified real programs: with HEAPSCOPE_CHECK_STACKS=1
+# every stack the tracer walks is walked again by libunwind's unw_backtrace
+# at the same call, and each traced process says at exit how many differed.
+# (gcc forks its compiler and assembler: every process must say it.)
+CHECK = re.compile(r"^heapscope: stack check: (\d+) walks compared with libunwind's, (\d+) differ \(pid \d+\)$", re.M)
+src = os.path.join(workdir("hs-stacks-real-"), "t.c")
+with open(src, "w") as f:
+    f.write("#include <stdio.h>\nint main(void) { puts(\"hi\"); return 0; }\n")
+REAL = [
+    ("python3", ["/usr/bin/python3", "-c", "import json, re\n"
+                 "d = {str(i): [i, 'x' * (i % 50), {'k': i}] for i in range(20000)}\n"
+                 "print(len(re.findall('k', json.dumps(d))))"], {"PYTHONMALLOC": "malloc"}, 100000, 1),
+    ("sqlite3", ["sqlite3", ":memory:", "create table t(a, b); "
+                 "with recursive c(x) as (select 1 union all select x + 1 from c where x < 20000) "
+                 "insert into t select x, hex(randomblob(20)) from c; create index i on t(b); select count(*) from t;"],
+     {}, 1000, 1),
+    ("perl", ["perl", "-e", 'my %h; $h{$_} = "x" x $_ for 1..3000; print scalar(keys %h), "\\n"'], {}, 1000, 1),
+    ("git", ["git", "--version"], {}, 10, 1),
+    ("gcc", ["gcc", "-c", "-o", src + ".o", src], {}, 100, 3),
+]
+for name, argv, env, least, processes in REAL:
+    t = Traced(argv, env=dict(env, HEAPSCOPE_CHECK_STACKS="1"))
+    check(t.proc.returncode == 0, "%s runs traced: %s" % (name, t.proc.stderr[-500:]))
+    said = [(int(a), int(b)) for a, b in CHECK.findall(t.proc.stderr)]
+    check(len(said) >= processes and all(d == 0 for _, d in said) and said[0][0] >= least,
+          "%s: every walk of its %d process(es) equals libunwind's (%s walks compared, at least %d in the first)"
+          % (name, len(said), "+".join(str(c) for c, _ in said), least))
