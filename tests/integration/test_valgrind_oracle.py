@@ -79,8 +79,13 @@ SR = "still_reachable"
 SCRIPTS = {
     # a dict of 20,000 strings, 2,000 bytearrays; two threads started and
     # joined; both wait at a barrier so that both are alive at once: glibc
-    # then caches two stacks, with their DTVs
-    "oracle.py": """import threading
+    # then caches two stacks, with their DTVs. join() returns before a
+    # thread is gone: CPython frees the thread's PyThreadState (360 bytes)
+    # after it lets go of the GIL, and glibc caches the stack after that, so
+    # the script waits until the kernel has no such thread; else, when the
+    # main thread wins the race, the state is still reachable at exit (from
+    # the thread's stack: CI saw it once)
+    "oracle.py": """import os, threading, time
 d = {"key%d" % i: "value %d " % i * 4 for i in range(20000)}
 l = [bytearray(64 + i % 64) for i in range(2000)]
 both = threading.Barrier(2)
@@ -89,6 +94,9 @@ for t in ts:
     t.start()
 for t in ts:
     t.join()
+tids = {str(t.native_id) for t in ts}
+while tids & set(os.listdir("/proc/self/task")):
+    time.sleep(0.001)
 print(len(d), len(l))
 """,
     # %ENV is emptied first, so that the environment's values (whose
