@@ -4,7 +4,10 @@ with SIGKILL at 50 random moments (in its first 0.6 s, when most of what it
 recorded is still in its buffers). Every trace reads (the trace's chunks,
 then its journal's regions), and holds at least as many allocations as the
 program had reported. The traced process is as threaded as the program: one
-thread."""
+thread. A kill within a few milliseconds can come before the tracer has made
+its file on a loaded machine (CI saw one at 21 ms): no trace is then right
+only if the program had reported nothing, and at least 40 of the 50 runs
+must leave one."""
 import os
 import random
 import signal
@@ -15,6 +18,7 @@ from hs import *
 d = workdir("hs-kill-")
 rng = random.Random(12)
 short = []
+unstarted = []
 threads = set()
 for i in range(50):
     out = os.path.join(d, "k%d.hst" % i)
@@ -40,11 +44,16 @@ for i in range(50):
     p.stdout.close()
     lines = [x for x in buf.decode().split("\n") if x]
     reported = int(lines[-1]) if lines else 0
+    if not os.path.exists(out) and not reported:
+        unstarted.append(i)
+        continue
     r = run([HEAPSCOPE, "summary", "--format", "json", out])
     if r.returncode != 0:
         fail("run %d: the trace does not read: %s" % (i, r.stderr))
     got = json.loads(r.stdout)["allocations"]
     if got < reported:
         short.append((i, reported, got))
+check(len(unstarted) <= 10, "%d of 50 kills came before the tracer had made its file, the program had "
+      "reported nothing (runs %s)" % (len(unstarted), unstarted))
 check(not short, "50 kills: every trace holds all the allocations reported (short: %s)" % short)
 check(threads == {1}, "the traced program has one thread, its own: %s" % threads)
