@@ -4,10 +4,13 @@ with SIGKILL at 50 random moments (in its first 0.6 s, when most of what it
 recorded is still in its buffers). Every trace reads (the trace's chunks,
 then its journal's regions), and holds at least as many allocations as the
 program had reported. The traced process is as threaded as the program: one
-thread. A kill within a few milliseconds can come before the tracer has made
-its file on a loaded machine (CI saw one at 21 ms): no trace is then right
-only if the program had reported nothing, and at least 40 of the 50 runs
-must leave one."""
+thread. On a loaded machine a kill within a few milliseconds can come while
+the tracer is still starting: before it has made its file (CI saw one at
+21 ms), or between making it and writing the process record (an empty file,
+or a header and an empty journal: seen at 16 ms with ctest -j3). Such a
+trace, which the analyzer rejects in one line, is right only if the program
+had reported nothing (it reports after its first 100 allocations), and at
+most 10 of the 50 runs may end so."""
 import os
 import random
 import signal
@@ -18,7 +21,8 @@ from hs import *
 d = workdir("hs-kill-")
 rng = random.Random(12)
 short = []
-unstarted = []
+unstarted = []  # killed while the tracer was starting
+STARTING = (": not a heapscope trace (empty file)", ": trace holds no process record")
 threads = set()
 for i in range(50):
     out = os.path.join(d, "k%d.hst" % i)
@@ -48,12 +52,15 @@ for i in range(50):
         unstarted.append(i)
         continue
     r = run([HEAPSCOPE, "summary", "--format", "json", out])
+    if r.returncode != 0 and not reported and r.stderr.strip().endswith(STARTING):
+        unstarted.append(i)
+        continue
     if r.returncode != 0:
         fail("run %d: the trace does not read: %s" % (i, r.stderr))
     got = json.loads(r.stdout)["allocations"]
     if got < reported:
         short.append((i, reported, got))
-check(len(unstarted) <= 10, "%d of 50 kills came before the tracer had made its file, the program had "
-      "reported nothing (runs %s)" % (len(unstarted), unstarted))
+check(len(unstarted) <= 10, "%d of 50 kills came while the tracer was starting, before the program had "
+      "reported anything (runs %s)" % (len(unstarted), unstarted))
 check(not short, "50 kills: every trace holds all the allocations reported (short: %s)" % short)
 check(threads == {1}, "the traced program has one thread, its own: %s" % threads)
