@@ -17,7 +17,7 @@
  * Lifetimes are measured with the coarse clock (a 4 ms tick here): "under
  * 1 ms" is born and freed within one tick. So the short-lived groups start
  * just after a tick (next_tick): else a group straddling one counts some
- * blocks under 1 s (CI saw two of burst's, on a loaded machine). */
+ * blocks under 1 s (two of burst's, once in two runs of ctest -j3). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
