@@ -324,9 +324,11 @@ int live_remove(uintptr_t addr, struct live_block *out) HS_HIDDEN;
 int live_forget(uintptr_t addr) HS_HIDDEN;
 /* Sets a live block's type (type_id != 0) and ORs flags in; 1 if addr is live. */
 int live_update(uintptr_t addr, uint32_t type_id, uint32_t flags) HS_HIDDEN;
-/* Calls fn for every live block. The program's threads must be paused
- * (scan_pause): a tag is read from the block. */
-void live_foreach(void (*fn)(const struct live_block *b, void *arg), void *arg) HS_HIDDEN;
+/* Copies the live blocks into out (room for cap), the tagged ones (below
+ * LIVE_TAG_MAX) first, in address order; returns how many there are (if
+ * more than cap, out holds the first cap). The program's threads must be
+ * paused (scan_pause): a tag is read from the block. */
+size_t live_collect(struct live_block *out, size_t cap) HS_HIDDEN;
 void live_lock_all(void) HS_HIDDEN;
 void live_unlock_all(void) HS_HIDDEN;
 

@@ -116,10 +116,43 @@ static void *map_anon(size_t size, int flags)
 
 void *plat_map(size_t size) { return map_anon(size, 0); }
 
-/* As plat_map, for memory about to be written whole: its pages are made in
- * one call (a snapshot's arrays; a page fault each was 6% of a traced
- * python3 run, under a hypervisor that makes faults dear). */
-void *plat_map_filled(size_t size) { return map_anon(size, MAP_POPULATE); }
+/* As plat_map, for memory about to be written whole (a snapshot's arrays):
+ * its pages are made in one call, and from 2 MiB on they are huge pages.
+ * Under this machine's hypervisor the first write to each 4 KiB page cost
+ * about 1.4 us even after MAP_POPULATE (10 MiB: 14 ms; in huge pages
+ * 0.4 ms), and a peak snapshot of 256,000 blocks spent half its time
+ * there. The mapping is cut to whole huge pages; plat_unmap takes its
+ * length from the list. Without transparent huge pages it is as below. */
+#define HUGE_PAGE (2ul << 20)
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
+#endif
+void *plat_map_filled(size_t size)
+{
+    if (size < HUGE_PAGE)
+        return map_anon(size, MAP_POPULATE);
+    size_t len = (size + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+    char *p = mmap(NULL, len + HUGE_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+    char *a = (char *)(((uintptr_t)p + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1));
+    if (a > p)
+        munmap(p, (size_t)(a - p));
+    if (a + len < p + len + HUGE_PAGE)
+        munmap(a + len, (size_t)(p + len + HUGE_PAGE - (a + len)));
+    madvise(a, len, MADV_HUGEPAGE); /* (may fail: then small pages) */
+    if (madvise(a, len, MADV_POPULATE_WRITE) != 0) /* (an older kernel: as MAP_POPULATE) */
+        for (size_t off = 0; off < len; off += 4096)
+            a[off] = 0;
+    plat_lock(&own_lock);
+    int err = own_add((uintptr_t)a, (uintptr_t)a + len);
+    plat_unlock(&own_lock);
+    if (err) {
+        munmap(a, len);
+        return NULL;
+    }
+    return a;
+}
 
 /* A file's bytes [off, off + size) (off page-aligned), mapped shared: what
  * is written there is the file's, even if the process dies. Listed like
@@ -141,7 +174,8 @@ void *plat_map_file(int fd, off_t off, size_t size)
     return p;
 }
 
-/* Undoes plat_map or plat_map_file (the same size); NULL is nothing. */
+/* Undoes plat_map, plat_map_filled or plat_map_file (the same size; the
+ * length mapped is the list's); NULL is nothing. */
 void plat_unmap(void *p, size_t size)
 {
     if (!p)
@@ -149,6 +183,7 @@ void plat_unmap(void *p, size_t size)
     plat_lock(&own_lock);
     for (size_t i = 0; i < n_own; i++)
         if (own[i].start == (uintptr_t)p) {
+            size = own[i].end - own[i].start;
             own[i] = own[--n_own];
             break;
         }

@@ -61,7 +61,7 @@ static void radix_sort(struct live_block *a, struct live_block *tmp, size_t n)
         memcpy(a, src, n * sizeof *a);
 }
 
-/* Sorts the n blocks live_foreach gave by address: the tagged ones come in
+/* Sorts the n blocks live_collect gave by address: the tagged ones come in
  * address order, the table's (64 KiB and more) after them in any order. So
  * only those are sorted, apart, and merged in from the end: the radix
  * sort's scattered writes over all blocks were a third of a peak snapshot.
@@ -90,19 +90,7 @@ struct collect {
     struct live_block *blocks;
     size_t n, cap;
     uint64_t bytes;
-    int overflow;
 };
-
-static void collect_cb(const struct live_block *b, void *arg)
-{
-    struct collect *c = arg;
-    if (c->n == c->cap) {
-        c->overflow = 1;
-        return;
-    }
-    c->blocks[c->n++] = *b;
-    c->bytes += b->size;
-}
 
 static void put_blocks(const struct live_block *blocks, size_t n, const struct scan_result *scan)
 {
@@ -161,12 +149,13 @@ void rec_snapshot_write(const char *name, int scan, uintptr_t caller_sp)
         c = (struct collect){ .cap = cap + cap / 4 };
         if (!(c.blocks = plat_map_filled(c.cap * sizeof *c.blocks)))
             break;
-        live_foreach(collect_cb, &c);
-        if (!c.overflow)
+        if ((c.n = live_collect(c.blocks, c.cap)) <= c.cap)
             break;
         plat_unmap(c.blocks, c.cap * sizeof *c.blocks);
-        cap = c.cap * 2;
+        cap = c.n * 2;
     }
+    for (size_t i = 0; c.blocks && i < c.n; i++)
+        c.bytes += c.blocks[i].size;
     if (c.blocks && sort_blocks(c.blocks, c.n) != 0) {
         plat_unmap(c.blocks, c.cap * sizeof *c.blocks);
         c.blocks = NULL; /* out of memory: no snapshot */

@@ -58,23 +58,11 @@ static void assert_block_eq(const struct live_block *got, const struct live_bloc
                   got->birth_ns, want->birth_ns);
 }
 
-/* Everything live_foreach hands out, copied. */
+/* Everything live_collect hands out. */
 struct collect {
     struct live_block *v;
-    size_t n, cap;
+    size_t n;
 };
-
-static void collect_cb(const struct live_block *b, void *arg)
-{
-    struct collect *c = arg;
-    if (c->n == c->cap) {
-        c->cap = c->cap ? c->cap * 2 : 1024;
-        c->v = realloc(c->v, c->cap * sizeof *c->v);
-        if (!c->v)
-            abort();
-    }
-    c->v[c->n++] = *b;
-}
 
 static int cmp_addr(const void *a, const void *b)
 {
@@ -82,11 +70,17 @@ static int cmp_addr(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* The live set, sorted by address. */
+/* The live set, sorted by address: asked for with too little room first,
+ * which must say how many there are. */
 static struct collect live_snapshot(void)
 {
     struct collect c = { 0 };
-    live_foreach(collect_cb, &c);
+    size_t n = live_collect(NULL, 0);
+    c.v = malloc((n + 1) * sizeof *c.v);
+    if (!c.v)
+        abort();
+    c.n = live_collect(c.v, n + 1);
+    REQUIRE(c.n == n, "live_collect: %zu blocks, then %zu", n, c.n);
     if (c.n)
         qsort(c.v, c.n, sizeof *c.v, cmp_addr);
     return c;
