@@ -1,7 +1,7 @@
 /*
  * Unit tests of the preload's two tables: the live-block table (live.c) and
  * the stack table (stack_table.c), compiled straight into this executable
- * with platform.c.
+ * with platform.c; and platform.c's memory for snapshots.
  *
  * Both tables are process-wide static state. Every test runs in its own
  * forked process (CK_FORK is forced in main), so each starts with empty
@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "check_quiet.h"
 
@@ -818,6 +819,74 @@ START_TEST(test_stack_threads)
 }
 END_TEST
 
+/* ------------------------------------------------------ the tracer's memory */
+
+/* Whether the tracer's own list holds [start, end) exactly. */
+static int listed(uintptr_t start, uintptr_t end)
+{
+    struct plat_range r[4096];
+    size_t n = plat_own_mappings(r, 4096);
+    for (size_t i = 0; i < n && i < 4096; i++)
+        if (r[i].start == start)
+            return r[i].end == end;
+    return 0;
+}
+
+/* The kB of huge pages in the mapping that holds a, from /proc/self/smaps;
+ * -1 if not found. */
+static long huge_kb(uintptr_t a)
+{
+    FILE *f = fopen("/proc/self/smaps", "r");
+    char line[512];
+    int in = 0;
+    long kb = -1;
+    while (f && fgets(line, sizeof line, f)) {
+        unsigned long lo, hi;
+        if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') < strchr(line, ' '))
+            in = lo <= a && a < hi;
+        else if (in && sscanf(line, "AnonHugePages: %ld kB", &kb) == 1)
+            break;
+    }
+    if (f)
+        fclose(f);
+    return kb;
+}
+
+/* Memory about to be written whole: from 2 MiB on, whole huge pages (the
+ * request rounded up to them, aligned to them, listed so, and unmapped
+ * whole by the caller's size); below, the request's pages. */
+START_TEST(test_map_filled)
+{
+    const size_t huge = 2u << 20, size = 3 * huge / 2 + 1; /* 3 MiB and a byte: 4 MiB mapped */
+    uint8_t *p = plat_map_filled(size);
+    REQUIRE(p != NULL, "plat_map_filled(%zu) failed", size);
+    REQ_EQ((uintptr_t)p % huge, 0);
+    REQUIRE(listed((uintptr_t)p, (uintptr_t)p + 2 * huge), "not listed as [p, p + 4 MiB)");
+    for (size_t i = 0; i < 2 * huge; i++)
+        REQUIRE(p[i] == 0, "byte %zu is %u, not zero", i, p[i]);
+    char mode[128] = "";
+    FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+    if (f) {
+        if (!fgets(mode, sizeof mode, f))
+            mode[0] = 0;
+        fclose(f);
+    }
+    if (strstr(mode, "[always]") || strstr(mode, "[madvise]")) /* else small pages are all there are */
+        REQUIRE(huge_kb((uintptr_t)p) >= 4096, "%ld kB of huge pages, want 4096 (THP: %s)", huge_kb((uintptr_t)p),
+                mode);
+    plat_unmap(p, size);
+    REQUIRE(!listed((uintptr_t)p, (uintptr_t)p + 2 * huge), "still listed after plat_unmap");
+    unsigned char vec;
+    REQUIRE(mincore(p + 2 * huge - 4096, 4096, &vec) != 0, "the rounded-up tail is still mapped");
+
+    uint8_t *q = plat_map_filled(100000);
+    REQUIRE(q != NULL, "plat_map_filled(100000) failed");
+    REQUIRE(listed((uintptr_t)q, (uintptr_t)q + 100000), "a small one not listed as its request");
+    plat_unmap(q, 100000);
+    REQUIRE(!listed((uintptr_t)q, (uintptr_t)q + 100000), "a small one still listed after plat_unmap");
+}
+END_TEST
+
 static Suite *tables_suite(void)
 {
     Suite *s = suite_create("tables");
@@ -841,6 +910,9 @@ static Suite *tables_suite(void)
     tcase_add_test(stack, test_stack_huge);
     tcase_add_test(stack, test_stack_threads);
     suite_add_tcase(s, stack);
+    TCase *memory = tcase_create("memory");
+    tcase_add_test(memory, test_map_filled);
+    suite_add_tcase(s, memory);
     return s;
 }
 
