@@ -379,7 +379,7 @@ struct scan {
 static int grow_edges(struct scan_result *r)
 {
     size_t cap = r->edges_cap ? r->edges_cap * 2 : 65536;
-    struct scan_edge *e = plat_map(cap * sizeof *e);
+    struct scan_edge *e = plat_map_filled(cap * sizeof *e); /* faulted in page by page: 40% of a scan of 4M blocks */
     if (!e)
         return -1;
     if (r->edges) {
