@@ -69,8 +69,15 @@ static struct plat_lock own_lock;
 static struct plat_range *own;
 static size_t n_own, cap_own;
 
+/* [start, end) is listed as the whole pages that hold it: the rest of its
+ * last page is the tracer's too. Listed to the byte, that rest was scanned
+ * as the program's memory, and if another of the tracer's threads unmapped
+ * the mapping meanwhile, the scan faulted there (a program's exit snapshot
+ * while the writer let go of a buffer of 31 KiB). */
 static int own_add(uintptr_t start, uintptr_t end)
 {
+    uintptr_t page = (uintptr_t)getpagesize();
+    end = (end + page - 1) & ~(page - 1);
     if (n_own == cap_own) {
         size_t cap = cap_own ? cap_own * 2 : 256;
         void *p = mmap(NULL, cap * sizeof *own, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

@@ -881,9 +881,29 @@ START_TEST(test_map_filled)
 
     uint8_t *q = plat_map_filled(100000);
     REQUIRE(q != NULL, "plat_map_filled(100000) failed");
-    REQUIRE(listed((uintptr_t)q, (uintptr_t)q + 100000), "a small one not listed as its request");
+    REQUIRE(listed((uintptr_t)q, (uintptr_t)q + 102400), "a small one not listed as its request's 25 pages");
     plat_unmap(q, 100000);
-    REQUIRE(!listed((uintptr_t)q, (uintptr_t)q + 100000), "a small one still listed after plat_unmap");
+    REQUIRE(!listed((uintptr_t)q, (uintptr_t)q + 102400), "a small one still listed after plat_unmap");
+}
+END_TEST
+
+/* A mapping is listed as its whole pages: the rest of the last page is the
+ * tracer's too, never a root of the program's (the scan read it, and
+ * faulted when the writer thread unmapped it meanwhile). */
+START_TEST(test_map_whole_pages)
+{
+    const size_t page = (size_t)getpagesize();
+    uint8_t *p = plat_map(page + 1);
+    REQUIRE(p != NULL, "plat_map(%zu) failed", page + 1);
+    REQUIRE(listed((uintptr_t)p, (uintptr_t)p + 2 * page), "plat_map(page + 1) not listed as 2 pages");
+    plat_unmap(p, page + 1);
+    REQUIRE(!listed((uintptr_t)p, (uintptr_t)p + 2 * page), "still listed after plat_unmap");
+    int fd = fileno(tmpfile());
+    REQUIRE(fd >= 0 && ftruncate(fd, (off_t)page) == 0, "no temporary file");
+    uint8_t *f = plat_map_file(fd, 0, 100);
+    REQUIRE(f != NULL, "plat_map_file(100) failed");
+    REQUIRE(listed((uintptr_t)f, (uintptr_t)f + page), "plat_map_file(100) not listed as its page");
+    plat_unmap(f, 100);
 }
 END_TEST
 
@@ -912,6 +932,7 @@ static Suite *tables_suite(void)
     suite_add_tcase(s, stack);
     TCase *memory = tcase_create("memory");
     tcase_add_test(memory, test_map_filled);
+    tcase_add_test(memory, test_map_whole_pages);
     suite_add_tcase(s, memory);
     return s;
 }
