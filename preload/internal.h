@@ -438,10 +438,10 @@ void python_init(void) HS_HIDDEN;
  * (a snapshot not scanned has none: what reads them reads the graph too). */
 void python_type_blocks(struct live_block *blocks, size_t n, int scanned) HS_HIDDEN;
 /* For the scan of the same snapshot: FMT_EDGE_NOT_REF if the word off
- * bytes into block src (an index) is no reference to CPython (a weak
- * reference's pointer, a list's items past its size, a dead object's),
- * else 0. */
-unsigned python_edge_rules(size_t src, uint64_t off) HS_HIDDEN;
+ * bytes into block src (an index), which points into block dst, is no
+ * reference to CPython (a weak reference's pointer, a list's items past its
+ * size, a dead object's but its free list's link), else 0. */
+unsigned python_edge_rules(size_t src, uint64_t off, size_t dst) HS_HIDDEN;
 /* For the scan of the same snapshot: gives skip each part of the
  * interpreter's data stacks above their top (CPython 3.11), which holds
  * what popped frames left, no reference. */

@@ -273,10 +273,10 @@ static uint32_t type_id(uintptr_t t)
 
 /* Per block: WHAT_*, and which words are no reference: weak_at (a word's
  * offset in the block, 0 for none), all past live_end (if BOUNDED), a dead
- * tuple's (if DEAD; but its first item, which links its free list), a weak
+ * object's (if DEAD; but its free list's link, python_edge_rules), a weak
  * reference's (if WEAKREF). */
 enum { WHAT_NONE, WHAT_OWNED, WHAT_OBJECT };
-enum { WEAKREF = 1, BOUNDED = 2, DEAD = 4 };
+enum { WEAKREF = 1, BOUNDED = 2, DEAD = 4, DEAD_TUPLE = 8 };
 struct py_block {
     uint32_t live_end;
     uint16_t weak_at;
@@ -444,10 +444,8 @@ void python_type_blocks(struct live_block *blocks, size_t n, int scanned)
         if (!t)
             continue;
         b->py_head = head; /* the free lists point past a dead one's PyGC_Head too */
-        if (dead) { /* a dead tuple's items are stale but the first, its free list's link; other
-                       free lists link through fields of their own (MemoryError's dict): kept */
-            if (t == tuple_type && head == 1)
-                snap.per_block[i].flags |= DEAD;
+        if (dead) { /* its words are stale but its free list's link (see python_edge_rules) */
+            snap.per_block[i].flags |= DEAD | (t == tuple_type && head == 1 ? DEAD_TUPLE : 0);
             continue;
         }
         uintptr_t o = b->addr + 16u * head;
@@ -526,7 +524,13 @@ unsigned python_interior_rules(size_t dst, uint64_t off)
                : 0;
 }
 
-unsigned python_edge_rules(size_t src, uint64_t off)
+/* A dead object (refcount 0, on a free list) holds what it held when it
+ * died: a list its item array, freed since and maybe another object now
+ * (malloc gives the same size back), a dict its keys. None of that is a
+ * reference. Only a free list's link is, and it points at another dead
+ * object: a tuple's first item, a context's ctx_prev, a MemoryError's
+ * dict; other free lists are arrays in the interpreter. */
+unsigned python_edge_rules(size_t src, uint64_t off, size_t dst)
 {
     if (!snap.per_block || src >= snap.n)
         return 0;
@@ -534,7 +538,8 @@ unsigned python_edge_rules(size_t src, uint64_t off)
     uint64_t o = 16u * snap.blocks[src].py_head;
     if ((p->weak_at && off == p->weak_at) || ((p->flags & BOUNDED) && off >= p->live_end))
         return FMT_EDGE_NOT_REF;
-    if ((p->flags & DEAD) && off != GC_HEAD + TUPLE_ITEMS)
+    if ((p->flags & DEAD) && (dst >= snap.n || !(snap.per_block[dst].flags & DEAD) ||
+                              ((p->flags & DEAD_TUPLE) && off != GC_HEAD + TUPLE_ITEMS)))
         return FMT_EDGE_NOT_REF;
     if ((p->flags & WEAKREF) && (off == o + WR_OBJECT || off == o + WR_PREV || off == o + WR_NEXT))
         return FMT_EDGE_NOT_REF;

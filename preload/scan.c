@@ -540,7 +540,7 @@ static uint64_t scan_words(struct scan *s, uintptr_t start, uintptr_t end, uint3
         unsigned rules = off ? interior_rules(s, (const uintptr_t *)a, start, end, &s->blocks[b], off) : 0;
         rules |= gc_list(&s->blocks[b], off);
         if (!is_root)
-            rules |= python_edge_rules(src, a - start);
+            rules |= python_edge_rules(src, a - start, (size_t)b);
         add_edge(s, src, is_root, a - start, (size_t)b, off, rules);
     }
     for (; a < end; a++)

@@ -1,6 +1,11 @@
 """Drives the hsleak extension: a Kept object held by a global and, once
 more, by hold() (nowhere); then leak(N) Widgets. A snapshot "leaked"; prints
-what Python says of the Kept object, as JSON."""
+what Python says of the Kept object, as JSON.
+
+Before the leak, N one-item lists are made and dropped: each goes to
+CPython's list free list, dead, still pointing at its item array, which
+malloc gives next to a Widget (the same size). Those stale words are no
+references: the Widgets stay lost."""
 import json
 import sys
 
@@ -14,6 +19,8 @@ class Kept:
 
 def main(n):
     hsleak.hold(kept)
+    rows = [[i] for i in range(n)]
+    del rows
     hsleak.leak(n)
 
 
