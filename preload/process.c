@@ -151,8 +151,11 @@ void rec_exec_failed(void)
 static void fork_prepare(void)
 {
     rec_self.guard++;
-    out_fork_prepare();
+    /* the snapshot's lock first: a snapshot holds it while it takes the
+     * output's locks (the other order deadlocked a fork against an interval
+     * or signal snapshot) */
     rec_snapshot_lock();
+    out_fork_prepare();
     rec_modules_lock();
     stack_table_lock_all();
     type_table_lock();
@@ -167,8 +170,8 @@ static void fork_parent(void)
     type_table_unlock();
     stack_table_unlock_all();
     rec_modules_unlock();
-    rec_snapshot_unlock();
     out_fork_parent();
+    rec_snapshot_unlock();
     rec_self.guard--;
 }
 

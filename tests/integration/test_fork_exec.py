@@ -4,6 +4,7 @@ the first process. A pattern without %p: the first process takes it as it
 is, later ones add .PID."""
 import os
 import re
+import subprocess
 from hs import *
 
 def leak_lines(trace, source):
@@ -86,3 +87,33 @@ check(len(base) == 2 and base[0] == "trace.hst" and base[1].startswith("trace.hs
       "pattern without %%p: trace.hst and trace.hst.PID (%s)" % base)
 check(analyze("summary", os.path.join(t.dir, "trace.hst"))["program"] == "execer",
       "the first process has the plain name")
+
+# fork while a snapshot is being taken: a snapshot holds its lock while it
+# takes the output's, so a fork must take them in that order too (the other
+# order hung every run of this, a thread forking while the writer thread took
+# an interval snapshot).
+FORK_DURING_SNAPSHOTS = r"""
+import os, threading
+def forker():
+    for _ in range(3):
+        pid = os.fork()
+        if pid == 0:
+            os._exit(7 if len([dict(a=i) for i in range(500)]) == 500 else 1)
+        os.waitpid(pid, 0)
+def worker():
+    for i in range(200):
+        d = {j: [j] * (j % 5) for j in range(50)}
+for rnd in range(10):
+    ts = [threading.Thread(target=(forker, worker)[n % 2]) for n in range(8)]
+    for t in ts: t.start()
+    for t in ts: t.join()
+print("done")
+"""
+for attempt in range(3):
+    try:
+        t = Traced(["/usr/bin/python3", "-c", FORK_DURING_SNAPSHOTS], timeout=90,
+                   env={"PYTHONMALLOC": "malloc", "HEAPSCOPE_SNAPSHOT_INTERVAL_MS": "2"})
+    except subprocess.TimeoutExpired:
+        fail("forks during interval snapshots: run %d hung" % attempt)
+    check(t.proc.returncode == 0 and t.proc.stdout == "done\n",
+          "forks during interval snapshots: run %d exits 0: %s" % (attempt, t.proc.stderr[-1000:]))
