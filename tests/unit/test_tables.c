@@ -898,12 +898,14 @@ START_TEST(test_map_whole_pages)
     REQUIRE(listed((uintptr_t)p, (uintptr_t)p + 2 * page), "plat_map(page + 1) not listed as 2 pages");
     plat_unmap(p, page + 1);
     REQUIRE(!listed((uintptr_t)p, (uintptr_t)p + 2 * page), "still listed after plat_unmap");
-    int fd = fileno(tmpfile());
-    REQUIRE(fd >= 0 && ftruncate(fd, (off_t)page) == 0, "no temporary file");
+    FILE *tmp = tmpfile();
+    REQUIRE(tmp && ftruncate(fileno(tmp), (off_t)page) == 0, "no temporary file");
+    int fd = fileno(tmp);
     uint8_t *f = plat_map_file(fd, 0, 100);
     REQUIRE(f != NULL, "plat_map_file(100) failed");
     REQUIRE(listed((uintptr_t)f, (uintptr_t)f + page), "plat_map_file(100) not listed as its page");
     plat_unmap(f, 100);
+    fclose(tmp);
 }
 END_TEST
 
