@@ -235,8 +235,9 @@ unsigned stack_capture(const struct stack_origin *from, struct stack_memo *memo,
 /* Forgets the cached unwind rules (code was unloaded). */
 void stack_capture_forget(void) HS_HIDDEN;
 /* With HEAPSCOPE_CHECK_STACKS: the walks compared with libunwind's
- * unw_backtrace, and how many of them differed. */
-void stack_check_counts(uint64_t *compared, uint64_t *differ) HS_HIDDEN;
+ * unw_backtrace, how many of them differed, and the rules derived from CFI
+ * (the rule cache's misses). */
+void stack_check_counts(uint64_t *compared, uint64_t *differ, uint64_t *derived) HS_HIDDEN;
 /* The stack pointer of the caller of the innermost frame running code in
  * [start, end), or 0 if none is on the stack. */
 uintptr_t stack_caller_sp(uintptr_t start, uintptr_t end) HS_HIDDEN;

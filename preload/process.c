@@ -115,10 +115,11 @@ static void finish(const char *snapshot, unsigned reason, int closing, uintptr_t
     rec_snapshot_unlock();
     out_finish(closing);
     if (hs_opt.check_stacks) {
-        uint64_t compared, differ;
-        stack_check_counts(&compared, &differ);
-        plat_say("stack check: %llu walks compared with libunwind's, %llu differ (pid %d)",
-                 (unsigned long long)compared, (unsigned long long)differ, (int)getpid());
+        uint64_t compared, differ, derived;
+        stack_check_counts(&compared, &differ, &derived);
+        plat_say("stack check: %llu walks compared with libunwind's, %llu differ, %llu unwind rules derived (pid %d)",
+                 (unsigned long long)compared, (unsigned long long)differ, (unsigned long long)derived,
+                 (int)getpid());
     }
 }
 

@@ -45,14 +45,20 @@ static unsigned capture_slow(uintptr_t *frames, unsigned max, uint64_t *hash)
     return kept;
 }
 
-/* The rule cache, shared by all threads without a lock. A slot is one
- * 64-bit word, so it is never torn: indexed by the code address's low 16
- * bits, it holds the rest of the address (user addresses have 47 bits) over
- * the rule packed in 32 bits: the CFA offset in bits 0-19, rbp's slot / 8
- * in 20-26 (signed), rbp saved in 27, the kind in 28-31. A rule that does not
- * fit is CFI_FAIL. */
-#define RULE_SLOT_BITS 16
-static atomic_uint_least64_t rule_cache[1u << RULE_SLOT_BITS];
+/* The rule cache, shared by all threads without a lock: two-way sets of
+ * one 64-bit word a slot, so a slot is never torn. The set is a hash of the
+ * code address (its low bits alone put every call site 64 KiB apart in one
+ * slot: a program with thousands of hot call sites spent a fifth of its
+ * time re-deriving rules); a slot holds the address's bits from
+ * RULE_SET_BITS up (user addresses have 47 bits), from which with the set
+ * the address is whole, over the rule packed in 32 bits: the CFA offset in
+ * bits 0-19, rbp's slot / 8 in 20-26 (signed), rbp saved in 27, the kind in
+ * 28-31. A rule that does not fit is CFI_FAIL. A new rule takes way 0 and
+ * moves way 0's to way 1: a reader meeting a word mid-move reads a right
+ * rule for the address the word names, or misses. */
+#define RULE_SET_BITS 15
+static atomic_uint_least64_t rule_cache[2u << RULE_SET_BITS];
+static atomic_uint_least64_t rules_derived; /* misses: HEAPSCOPE_CHECK_STACKS says how many */
 
 enum { RULE_OFF_BITS = 20, RULE_KIND_SHIFT = 28, RULE_RBP_SAVED = 1u << 27 };
 
@@ -70,13 +76,21 @@ static uint32_t pack(struct cfi_rule r)
 
 static uint32_t rule_for(uintptr_t pc)
 {
-    atomic_uint_least64_t *slot = &rule_cache[pc & ((1u << RULE_SLOT_BITS) - 1)];
-    uint64_t v = atomic_load_explicit(slot, memory_order_relaxed);
-    if (HS_LIKELY((v >> 32) == (pc >> RULE_SLOT_BITS) && (uint32_t)v))
-        return (uint32_t)v;
+    uint64_t high = pc >> RULE_SET_BITS;
+    size_t set = (pc ^ high ^ high >> RULE_SET_BITS) & ((1u << RULE_SET_BITS) - 1);
+    atomic_uint_least64_t *way = &rule_cache[2 * set];
+    uint64_t v0 = atomic_load_explicit(&way[0], memory_order_relaxed);
+    if (HS_LIKELY((v0 >> 32) == high && (uint32_t)v0))
+        return (uint32_t)v0;
+    uint64_t v1 = atomic_load_explicit(&way[1], memory_order_relaxed);
+    if ((v1 >> 32) == high && (uint32_t)v1)
+        return (uint32_t)v1;
     uint32_t rule = pack(cfi_rule_at(pc));
-    if ((pc >> RULE_SLOT_BITS) <= UINT32_MAX)
-        atomic_store_explicit(slot, (uint64_t)(pc >> RULE_SLOT_BITS) << 32 | rule, memory_order_relaxed);
+    atomic_fetch_add_explicit(&rules_derived, 1, memory_order_relaxed);
+    if (high <= UINT32_MAX) {
+        atomic_store_explicit(&way[1], v0, memory_order_relaxed);
+        atomic_store_explicit(&way[0], high << 32 | rule, memory_order_relaxed);
+    }
     return rule;
 }
 
@@ -85,7 +99,7 @@ static uint32_t rule_for(uintptr_t pc)
  * order let it keep one copied between the move and the clearing). */
 void stack_capture_forget(void)
 {
-    for (unsigned i = 0; i < (1u << RULE_SLOT_BITS); i++)
+    for (size_t i = 0; i < sizeof rule_cache / sizeof rule_cache[0]; i++)
         atomic_store_explicit(&rule_cache[i], 0, memory_order_relaxed);
     atomic_fetch_add_explicit(&memo_gen, 1, memory_order_release);
 }
@@ -302,10 +316,11 @@ static void check_walk(const uintptr_t *frames, unsigned n, unsigned max)
         atomic_fetch_add_explicit(&checks_differ, 1, memory_order_relaxed);
 }
 
-void stack_check_counts(uint64_t *compared, uint64_t *differ)
+void stack_check_counts(uint64_t *compared, uint64_t *differ, uint64_t *derived)
 {
     *compared = atomic_load(&checks_compared);
     *differ = atomic_load(&checks_differ);
+    *derived = atomic_load(&rules_derived);
 }
 
 unsigned stack_capture(const struct stack_origin *from, struct stack_memo *m, uintptr_t *frames, unsigned max,
