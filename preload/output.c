@@ -38,7 +38,7 @@
 #define ZSTD_STATIC_LINKING_ONLY /* ZSTD_customMem */
 #include <zstd.h>
 
-#define QUEUE_MAX 64          /* full regions waiting to be written */
+#define QUEUE_MAX 16          /* full regions waiting to be written */
 #define TICK_NS 100000000ull
 #define ZSTD_LEVEL 1
 #define REGION_SIZE OUT_BUF_SIZE /* a multiple of the page size: regions are mapped one by one */
