@@ -53,9 +53,8 @@ static unsigned capture_slow(uintptr_t *frames, unsigned max, uint64_t *hash)
  * RULE_SET_BITS up (user addresses have 47 bits), from which with the set
  * the address is whole, over the rule packed in 32 bits: the CFA offset in
  * bits 0-19, rbp's slot / 8 in 20-26 (signed), rbp saved in 27, the kind in
- * 28-31. A rule that does not fit is CFI_FAIL. A new rule takes way 0 and
- * moves way 0's to way 1: a reader meeting a word mid-move reads a right
- * rule for the address the word names, or misses. */
+ * 28-31. A rule that does not fit is CFI_FAIL. A new rule takes an empty
+ * way, else either way in turn; only a rule just derived is ever stored. */
 #define RULE_SET_BITS 15
 static atomic_uint_least64_t rule_cache[2u << RULE_SET_BITS];
 static atomic_uint_least64_t rules_derived; /* misses: HEAPSCOPE_CHECK_STACKS says how many */
@@ -86,11 +85,9 @@ static uint32_t rule_for(uintptr_t pc)
     if ((v1 >> 32) == high && (uint32_t)v1)
         return (uint32_t)v1;
     uint32_t rule = pack(cfi_rule_at(pc));
-    atomic_fetch_add_explicit(&rules_derived, 1, memory_order_relaxed);
-    if (high <= UINT32_MAX) {
-        atomic_store_explicit(&way[1], v0, memory_order_relaxed);
-        atomic_store_explicit(&way[0], high << 32 | rule, memory_order_relaxed);
-    }
+    uint64_t misses = atomic_fetch_add_explicit(&rules_derived, 1, memory_order_relaxed);
+    if (high <= UINT32_MAX) /* an empty way, else either in turn */
+        atomic_store_explicit(&way[!v0 ? 0 : !v1 ? 1 : misses & 1], high << 32 | rule, memory_order_relaxed);
     return rule;
 }
 
