@@ -78,6 +78,7 @@ static int fd = -1;
 static struct plat_file_id fd_id; /* what fd was opened on: a program that closes all its
                                      descriptors may be given our number for a file of its own */
 static int jfd = -1;  /* the journal */
+static struct plat_file_id jfd_id;
 static uint64_t journal_size, next_seq = 1;
 static atomic_int failed;       /* the trace is dead: stop recording */
 static ZSTD_CCtx *cctx;
@@ -104,6 +105,7 @@ static void fail(const char *what, int err);
  * memory, as they were before the journal: what a killed process had not
  * written yet is lost. */
 static int journal_impossible;
+static int journal_made; /* this process made a journal, to remove at the end */
 
 static struct fmt_region_header *private_region(void)
 {
@@ -113,6 +115,34 @@ static struct fmt_region_header *private_region(void)
     return r;
 }
 
+/* Whether descriptor d is still the file we opened as `want`. */
+static int is_ours(int d, const struct plat_file_id *want)
+{
+    struct plat_file_id id;
+    return d >= 0 && plat_file_id(d, &id) == 0 && id.dev == want->dev && id.ino == want->ino;
+}
+
+static int still_ours(void) { return is_ours(fd, &fd_id); }
+
+/* A program that closes every descriptor (a daemon after fork) closes ours
+ * too: the file is opened again by its path, high, if it is still the same
+ * file; else *d is -1 (never closed: the number may be the program's now).
+ * 0 if *d is ours. */
+static int reopen(int *d, const struct plat_file_id *want, const char *file, int flags)
+{
+    if (is_ours(*d, want))
+        return 0;
+    int again = plat_open(file, flags, plat_fd_floor());
+    if (again >= 0 && !is_ours(again, want)) { /* removed, or another file there now */
+        plat_close(again);
+        again = -1;
+    }
+    *d = again;
+    return again >= 0 ? 0 : -1;
+}
+
+static void journal_path(char *out, size_t room) { snprintf(out, room, "%s%s", path, FMT_JOURNAL_SUFFIX); }
+
 /* A free region, from the spare list or a new one at the journal's end.
  * queue_lock held; opens the trace and journal first if need be (which
  * takes file_lock: the caller holds no queue_lock then, see take_region). */
@@ -120,6 +150,10 @@ static struct fmt_region_header *new_region(void)
 {
     if (spare_len)
         return spare[--spare_len];
+    char jpath[sizeof path + sizeof FMT_JOURNAL_SUFFIX];
+    journal_path(jpath, sizeof jpath);
+    if (jfd >= 0 && reopen(&jfd, &jfd_id, jpath, O_RDWR) != 0)
+        journal_impossible = 1; /* (its regions stay mapped, and it is removed at the end) */
     if (jfd < 0)
         return private_region();
     uint64_t off = journal_size;
@@ -395,10 +429,14 @@ static void fail(const char *what, int err)
 static int open_journal(void)
 {
     char jpath[sizeof path + sizeof FMT_JOURNAL_SUFFIX];
-    snprintf(jpath, sizeof jpath, "%s%s", path, FMT_JOURNAL_SUFFIX);
+    journal_path(jpath, sizeof jpath);
     struct plat_file_id id;
     int j = plat_file_id(fd, &id) == 0 && id.regular ? plat_open(jpath, O_RDWR | O_CREAT | O_TRUNC, fd + 1)
                                                      : -1; /* beside the trace's, high */
+    if (j >= 0 && plat_file_id(j, &jfd_id) != 0) {
+        plat_close(j);
+        j = -1;
+    }
     if (j < 0) {
         journal_impossible = 1;
         return 0;
@@ -414,6 +452,7 @@ static int open_journal(void)
         return 0;
     }
     jfd = j;
+    journal_made = 1;
     journal_size = FMT_JOURNAL_HEADER_SIZE;
     return 0;
 }
@@ -421,13 +460,15 @@ static int open_journal(void)
 /* Removes the journal once every region is in the trace. file_lock held. */
 static void close_journal(void)
 {
-    if (jfd < 0)
+    if (!journal_made)
         return;
     char jpath[sizeof path + sizeof FMT_JOURNAL_SUFFIX];
-    snprintf(jpath, sizeof jpath, "%s%s", path, FMT_JOURNAL_SUFFIX);
+    journal_path(jpath, sizeof jpath);
     plat_unlink(jpath);
-    plat_close(jfd);
+    if (is_ours(jfd, &jfd_id))
+        plat_close(jfd);
     jfd = -1;
+    journal_made = 0;
 }
 
 /* Opens the trace and writes its header and preamble. file_lock held. */
@@ -504,13 +545,6 @@ static void zstd_free(void *opaque, void *address)
 
 static const ZSTD_customMem zstd_mem = { zstd_alloc, zstd_free, NULL };
 
-/* Whether fd is still the trace we opened. */
-static int still_ours(void)
-{
-    struct plat_file_id id;
-    return plat_file_id(fd, &id) == 0 && id.dev == fd_id.dev && id.ino == fd_id.ino;
-}
-
 /* Compresses one buffer into a chunk and writes it. file_lock held. */
 static int write_chunk_locked(const uint8_t *raw, size_t len)
 {
@@ -539,9 +573,8 @@ static int write_chunk_locked(const uint8_t *raw, size_t len)
         fail("cannot compress", EIO);
         return -1;
     }
-    if (!still_ours()) { /* the program may have closed it */
-        fd = -1; /* not ours to write to, nor to close */
-        fail("lost the trace file (the program closed its descriptor)", EBADF);
+    if (reopen(&fd, &fd_id, path, O_WRONLY | O_APPEND) != 0) { /* the program may have closed it */
+        fail("lost the trace file (the program closed its descriptor, and the file is gone)", EBADF);
         return -1;
     }
     int err = plat_write_all(fd, chunk_out, n);
@@ -761,10 +794,11 @@ void out_fork_child(void)
     if (my_buf)
         my_buf->tid = (uint32_t)plat_gettid();
     plat_unlock(&global_buf.lock);
-    if (jfd >= 0)
+    if (is_ours(jfd, &jfd_id)) /* the parent's journal */
         plat_close(jfd);
     jfd = -1;
     journal_impossible = 0;
+    journal_made = 0;
     next_seq = 1;
     if (fd >= 0 && still_ours()) /* the parent's trace */
         plat_close(fd);

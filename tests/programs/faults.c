@@ -1,6 +1,7 @@
 /* Programs that make life hard for a tracer. Each prints what it knows.
  *   closefds      once the tracer has its file open, closes every descriptor
- *                 above 2 (the tracer's too), opens a file of its own and
+ *                 above 2 (the tracer's too), opens a file of its own, puts
+ *                 it on numbers 700-999 too (where the tracer's were) and
  *                 writes to it
  *   forks N       forks N children that allocate and exit
  *   signals       allocates in a signal handler firing every 50 us, for 1 s
@@ -33,13 +34,22 @@ static int closefds(const char *path)
     FILE *f = fopen(path, "w");
     if (!f)
         return 5;
+    for (int fd = 700; fd < 1000; fd++)
+        if (dup2(fileno(f), fd) != fd)
+            return 6;
     for (int i = 0; i < 20000; i++) { /* enough allocation for the tracer to write */
         char *p = malloc(64);
         snprintf(p, 64, "line %d\n", i);
         fputs(p, f);
         free(p);
     }
+    for (int i = 0; i < 300000; i++) { /* and more: new regions, new chunks */
+        void *p = malloc(100);
+        free(p);
+    }
     fclose(f);
+    for (int fd = 700; fd < 1000; fd++)
+        close(fd);
     printf("wrote %s\n", path);
     return 0;
 }
