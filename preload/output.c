@@ -122,8 +122,6 @@ static int is_ours(int d, const struct plat_file_id *want)
     return d >= 0 && plat_file_id(d, &id) == 0 && id.dev == want->dev && id.ino == want->ino;
 }
 
-static int still_ours(void) { return is_ours(fd, &fd_id); }
-
 /* A program that closes every descriptor (a daemon after fork) closes ours
  * too: the file is opened again by its path, high, if it is still the same
  * file; else *d is -1 (never closed: the number may be the program's now).
@@ -150,10 +148,12 @@ static struct fmt_region_header *new_region(void)
 {
     if (spare_len)
         return spare[--spare_len];
-    char jpath[sizeof path + sizeof FMT_JOURNAL_SUFFIX];
-    journal_path(jpath, sizeof jpath);
-    if (jfd >= 0 && reopen(&jfd, &jfd_id, jpath, O_RDWR) != 0)
-        journal_impossible = 1; /* (its regions stay mapped, and it is removed at the end) */
+    if (jfd >= 0) {
+        char jpath[sizeof path + sizeof FMT_JOURNAL_SUFFIX];
+        journal_path(jpath, sizeof jpath);
+        if (reopen(&jfd, &jfd_id, jpath, O_RDWR) != 0)
+            journal_impossible = 1; /* (its regions stay mapped, and it is removed at the end) */
+    }
     if (jfd < 0)
         return private_region();
     uint64_t off = journal_size;
@@ -800,7 +800,7 @@ void out_fork_child(void)
     journal_impossible = 0;
     journal_made = 0;
     next_seq = 1;
-    if (fd >= 0 && still_ours()) /* the parent's trace */
+    if (is_ours(fd, &fd_id)) /* the parent's trace */
         plat_close(fd);
     fd = -1;
     path[0] = 0;
