@@ -275,8 +275,7 @@ EXPORT int dlclose(void *handle)
     ENSURE_REAL();
     rec_modules_changed(); /* record what is there before it goes */
     int r = real.dlclose(handle);
-    stack_capture_forget(); /* its code addresses may be reused */
-    rec_modules_changed();
+    rec_modules_changed(); /* and forget its unwind rules: its addresses may be reused */
     return r;
 }
 

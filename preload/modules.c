@@ -31,6 +31,7 @@ static struct plat_lock modules_lock;   /* a leaf: nothing else is taken under i
 static struct module *modules;          /* plat_map'd, MODULES_MAX */
 static unsigned n_modules, next_module_id = 1;
 static uint64_t dl_adds = ~0ull, dl_subs = ~0ull;
+static atomic_uint_least64_t forgot_subs = ~0ull; /* the unloads whose code has its unwind rules forgotten */
 
 static void module_record(struct fmt_buf *b, const struct module *m)
 {
@@ -70,15 +71,19 @@ static void rescan_cb(const struct plat_module *pm, void *arg)
 }
 
 /* Brings the module map up to date; cheap when nothing was loaded or
- * unloaded since the last call (glibc counts both). */
+ * unloaded since the last call (glibc counts both). Code unloaded since
+ * has its unwind rules forgotten here, whoever unloaded it: besides the
+ * program's dlclose (hooks.c), glibc unloads its own modules (iconv's)
+ * through no function we interpose. */
 void rec_modules_changed(void)
 {
-    if (!modules) /* not started (dlclose may come first), or out of memory */
-        return;
     struct rec_guard g = rec_guard_enter();
     uint64_t c[2];
     plat_modules_counts(&c[0], &c[1]);
-    if (c[0] == dl_adds && c[1] == dl_subs) {
+    uint64_t forgot = atomic_exchange(&forgot_subs, c[1]); /* two threads may both forget: only time lost */
+    if (forgot != c[1] && forgot != ~0ull)
+        stack_capture_forget();
+    if (!modules || (c[0] == dl_adds && c[1] == dl_subs)) { /* not started (dlclose may come first), out of memory */
         rec_guard_leave(g);
         return;
     }

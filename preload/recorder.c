@@ -77,7 +77,7 @@ static uint32_t intern_stack(struct out_buf *ob, const uintptr_t *frames, unsign
 
 static void alloc_locked(unsigned fn, void *ptr, size_t size, const struct stack_origin *from)
 {
-    uintptr_t frames[FMT_MAX_FRAMES];
+    uintptr_t frames[hs_opt.max_frames]; /* not FMT_MAX_FRAMES: a split-stack program's segment is small */
     uint64_t hash;
     unsigned n = stack_capture(from, out_stack_memo(), frames, hs_opt.max_frames, &hash);
     struct out_buf *ob = out_acquire(FMT_STACK_ROOM(n) + FMT_ALLOC_ROOM);

@@ -31,10 +31,35 @@ void stack_capture_init(void)
 /* A frame larger than this is taken for a bad rule and handed to libunwind. */
 #define FRAME_BYTES_MAX (1u << 20)
 
+/* Set once code has been unloaded: unw_backtrace keeps a cache of frames
+ * per thread that nothing clears (libunwind 1.6's unw_flush_cache does
+ * not), so it walked a library loaded where an unloaded one was with the
+ * old one's frames. From then on the fallback steps with unw_step, whose
+ * caches unw_flush_cache does clear: slower, and right. */
+static atomic_int code_unloaded;
+
+static int backtrace_stepping(void **raw, int max)
+{
+    unw_context_t ctx;
+    unw_cursor_t cur;
+    unw_word_t ip;
+    int n = 0;
+    if (unw_getcontext(&ctx) != 0 || unw_init_local(&cur, &ctx) != 0)
+        return 0;
+    while (n < max && unw_get_reg(&cur, UNW_REG_IP, &ip) == 0) {
+        raw[n++] = (void *)ip;
+        if (unw_step(&cur) <= 0)
+            break;
+    }
+    return n;
+}
+
 static unsigned capture_slow(uintptr_t *frames, unsigned max, uint64_t *hash)
 {
-    void *raw[FMT_MAX_FRAMES + OWN_FRAMES_MAX];
-    int n = unw_backtrace(raw, (int)(max + OWN_FRAMES_MAX));
+    void *raw[max + OWN_FRAMES_MAX];
+    int n = atomic_load_explicit(&code_unloaded, memory_order_relaxed)
+                ? backtrace_stepping(raw, (int)(max + OWN_FRAMES_MAX))
+                : unw_backtrace(raw, (int)(max + OWN_FRAMES_MAX));
     int skip = 0;
     while (skip < n && (uintptr_t)raw[skip] >= self_start && (uintptr_t)raw[skip] < self_end)
         skip++;
@@ -98,6 +123,8 @@ void stack_capture_forget(void)
 {
     for (size_t i = 0; i < sizeof rule_cache / sizeof rule_cache[0]; i++)
         atomic_store_explicit(&rule_cache[i], 0, memory_order_relaxed);
+    atomic_store_explicit(&code_unloaded, 1, memory_order_relaxed);
+    unw_flush_cache(unw_local_addr_space, 0, 0);
     atomic_fetch_add_explicit(&memo_gen, 1, memory_order_release);
 }
 
@@ -305,7 +332,7 @@ static void check_walk(const uintptr_t *frames, unsigned n, unsigned max)
     if (check_countdown-- > 0)
         return;
     check_countdown = hs_opt.check_stacks - 1;
-    uintptr_t again[FMT_MAX_FRAMES];
+    uintptr_t again[max];
     uint64_t hash;
     unsigned m = capture_slow(again, max, &hash);
     atomic_fetch_add_explicit(&checks_compared, 1, memory_order_relaxed);

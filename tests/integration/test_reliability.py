@@ -1,8 +1,9 @@
 """Faults of the tracer's own making never reach the program: a program that
 closes all its descriptors, a full disk, a trace file deleted while written,
 a writer slower than the program, hundreds of forked children, signal
-handlers that allocate, exit from a thread; and 8 threads under load with a
-snapshot signal every 100 ms lose no event."""
+handlers that allocate, a coroutine on a small stack, exit from a thread;
+and 8 threads under load with a snapshot signal every 100 ms lose no
+event."""
 import json
 import os
 import signal
@@ -91,6 +92,15 @@ t = Traced([faults, "signals"], timeout=120)
 check(t.proc.returncode == 0 and "many" in t.proc.stdout, "signals: no deadlock, the handler allocated many times (%d, %r, %r)" % (t.proc.returncode, t.proc.stdout, t.proc.stderr[-300:]))
 s = analyze("summary", t.only_trace())
 check(consistent(s), "signals: allocations - frees == live at exit")
+
+# a coroutine on a small stack (coroutine libraries give 16-64 KiB): the
+# tracer's own frames must fit beside the program's (they took 17 KiB for a
+# stack array of the most frames a trace allows, not the frames kept)
+t = Traced([faults, "smallstack", "16"], timeout=120)
+check(t.proc.returncode == 0 and t.proc.stdout == "a coroutine on 16 KiB allocated 1000 times\n",
+      "a coroutine on a 16 KiB stack: exits 0, stdout unchanged (%d, %r)" % (t.proc.returncode, t.proc.stdout))
+s = analyze("summary", t.only_trace()) if t.proc.returncode == 0 else {}
+check(s.get("allocations", 0) >= 1000 and consistent(s), "a coroutine on a 16 KiB stack: its 1000 allocations are traced")
 
 # exit from a thread
 t = Traced([faults, "threadexit"], timeout=120)

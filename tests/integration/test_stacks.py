@@ -59,6 +59,25 @@ for (size, variant), part in zip(((777, "fp"), (778, "nofp")), parts):
     check(len(seen) >= 8 and recorded[1:] == seen[1:],
           "reload, %s: frames past the first are identical (%d frames)" % (variant, len(recorded) - 1))
 
+# A signal handler's stack is walked by libunwind, whose cache of frames
+# nothing empties at a dlclose: a library loaded where an unloaded one was,
+# with the same code and other frame sizes, was walked with the old one's
+# frames (8 of these 16 blocks under "???;plug_call;keep"). Every block
+# must be under the one right stack, through main and its call of raise.
+t = Traced([program("stackcheck_resignal"), os.environ["TEST_PROGRAMS"]])
+check(t.proc.returncode == 0, "stackcheck_resignal exits 0: %s" % t.proc.stderr)
+lines = [line.split() for line in t.proc.stdout.splitlines()]
+bases = {fields[2] for fields in lines if fields[0] == "base"}
+sizes = [int(fields[1]) for fields in lines if fields[0] == "block"]
+print("resignal: %d blocks, the libraries at %s" % (len(sizes), "one address" if len(bases) == 1 else "other addresses"))
+recs = [r for r in analyze("leaks", t.only_trace())["records"]
+        if any(f["function"] == "plug_call" for f in r["stack"])]
+names = [[f["function"] or "???" for f in r["stack"] if not f["inlined"]] for r in recs]
+check(len(recs) == 1 and recs[0]["blocks"] == len(sizes) == 16 and recs[0]["bytes"] == sum(sizes)
+      and names[0][:2] == ["keep", "plug_call"] and {"through", "main"} <= set(names[0]),
+      "resignal: the 16 blocks under one stack, keep, plug_call ... through, main (got %s)"
+      % ["%d blocks: %s" % (r["blocks"], ";".join(n)) for r, n in zip(recs, names)])
+
 # Every checked block of stackcheck_cases and stackcheck_throw (their cases
 # are listed there) has a size of its own and stays allocated. leaks groups
 # blocks by stack, so each group of blocks libunwind saw one stack for must

@@ -8,6 +8,8 @@
  *   threadexit    a thread calls exit() while main keeps allocating
  *   load T S      T threads allocate and free for S seconds, then join;
  *                 prints how many allocations they made
+ *   smallstack K  a coroutine on a stack of K KiB (a guard page below)
+ *                 allocates and frees 1000 times
  */
 #include <pthread.h>
 #include <signal.h>
@@ -15,9 +17,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 static void *volatile sink;
@@ -154,6 +158,32 @@ static int load(int threads, int seconds)
     return 0;
 }
 
+static ucontext_t main_ctx, co_ctx;
+
+static void co_body(void)
+{
+    for (int i = 0; i < 1000; i++) {
+        sink = malloc(16 + i % 64);
+        free(sink);
+    }
+}
+
+static int smallstack(size_t kib)
+{
+    size_t page = (size_t)getpagesize(), size = (kib * 1024 + page - 1) / page * page;
+    char *stack = mmap(NULL, size + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (stack == MAP_FAILED || mprotect(stack, page, PROT_NONE) != 0 || getcontext(&co_ctx) != 0)
+        return 1;
+    co_ctx.uc_stack.ss_sp = stack + page;
+    co_ctx.uc_stack.ss_size = size;
+    co_ctx.uc_link = &main_ctx;
+    makecontext(&co_ctx, co_body, 0);
+    if (swapcontext(&main_ctx, &co_ctx) != 0)
+        return 1;
+    printf("a coroutine on %zu KiB allocated 1000 times\n", kib);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2)
@@ -168,5 +198,7 @@ int main(int argc, char **argv)
         return threadexit();
     if (!strcmp(argv[1], "load") && argc > 3)
         return load(atoi(argv[2]), atoi(argv[3]));
+    if (!strcmp(argv[1], "smallstack") && argc > 2)
+        return smallstack((size_t)atoi(argv[2]));
     return 2;
 }
