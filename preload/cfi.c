@@ -108,9 +108,12 @@ static uintptr_t get_encoded(struct cursor *c, uint8_t enc, uintptr_t base, int 
     return v; /* indirect (0x80) only marks personality pointers, which are skipped */
 }
 
-/* The FDE covering pc, by binary search of .eh_frame_hdr's table; NULL if none. */
-static const uint8_t *find_fde(uintptr_t hdr, size_t size, uintptr_t pc)
+/* The FDE whose start is the last at or before pc, by binary search of
+ * .eh_frame_hdr's table; NULL if none (*none set) or the table is of a form
+ * not read here. */
+static const uint8_t *find_fde(uintptr_t hdr, size_t size, uintptr_t pc, int *none)
 {
+    *none = 0;
     const uint8_t *h = (const uint8_t *)hdr;
     if (size < 12 || h[0] != 1 || h[3] != 0x3b) /* version 1, table of datarel sdata4 pairs */
         return NULL;
@@ -129,8 +132,10 @@ static const uint8_t *find_fde(uintptr_t hdr, size_t size, uintptr_t pc)
         else
             hi = mid;
     }
-    if (hdr + (intptr_t)table[2 * lo] > pc)
+    if (hdr + (intptr_t)table[2 * lo] > pc) {
+        *none = 1;
         return NULL;
+    }
     return (const uint8_t *)(hdr + (intptr_t)table[2 * lo + 1]);
 }
 
@@ -322,7 +327,10 @@ struct cfi_rule cfi_rule_at(uintptr_t pc)
     uintptr_t hdr = plat_eh_frame_hdr(pc, &hdr_size);
     if (!hdr)
         return fail();
-    const uint8_t *fde = find_fde(hdr, hdr_size, pc), *body, *end;
+    int none;
+    const uint8_t *fde = find_fde(hdr, hdr_size, pc, &none), *body, *end;
+    if (none)
+        return (struct cfi_rule){ .kind = CFI_NOFDE };
     if (!fde || entry_bounds(fde, &body, &end) != 0)
         return fail();
     struct cursor c = { body, end, 0 };
@@ -333,8 +341,10 @@ struct cfi_rule cfi_rule_at(uintptr_t pc)
     int ok = 1;
     uintptr_t start = get_encoded(&c, cie.fde_enc, 0, &ok);
     uintptr_t range = get_encoded(&c, cie.fde_enc & 0x0f, 0, &ok);
-    if (!ok || c.bad || pc < start || pc - start >= range)
+    if (!ok || c.bad)
         return fail();
+    if (pc < start || pc - start >= range) /* between the FDEs */
+        return (struct cfi_rule){ .kind = CFI_NOFDE };
     if (cie.has_aug_data) {
         uint64_t n = get_uleb(&c);
         if (n > (size_t)(end - c.p))

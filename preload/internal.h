@@ -78,6 +78,15 @@ struct plat_file_id {
     int regular;
 };
 int plat_file_id(int fd, struct plat_file_id *id);
+/* The two lowest descriptor numbers free now (where a pipe made next lands). */
+void plat_free_fds(int fds[2]);
+/* Closes fds[0] and fds[1] if they are the two ends of one pipe, both
+ * close-on-exec and non-blocking; 1 if it did. */
+int plat_close_pipe(const int fds[2]);
+/* Whether len (at most 16) bytes at addr can be read, asked of the kernel
+ * (unmapped or PROT_NONE memory fails there with EFAULT where a load would
+ * fault): 1, 0, or -1 when the kernel will not say. Never faults. */
+int plat_readable(uintptr_t addr, size_t len);
 int64_t plat_file_size(const char *path);
 int plat_file_reserve(int fd, uint64_t off, size_t n);
 /* One line of /proc/self/maps. */
@@ -193,12 +202,15 @@ void options_unpreload(void) HS_HIDDEN;
  * and rbp is either unchanged or saved at CFA plus a constant. Anything else
  * (expressions, signal frames, other registers) is CFI_FAIL, left to the
  * general unwinder. */
-enum { CFI_NONE, CFI_RSP, CFI_RBP, CFI_STOP, CFI_FAIL };
+enum { CFI_NONE, CFI_RSP, CFI_RBP, CFI_STOP, CFI_FAIL, CFI_NOFDE };
 struct cfi_rule {
     int32_t cfa_off;
     int16_t rbp_off;  /* where rbp is saved, from the CFA, when rbp_saved */
     uint8_t kind;     /* CFI_RSP, CFI_RBP: CFA = that register + cfa_off;
-                         CFI_STOP: no caller (the return address is undefined) */
+                         CFI_STOP: no caller (the return address is undefined);
+                         CFI_NOFDE: in a module with an .eh_frame_hdr, but no
+                         FDE covers it (glibc's __start_context, where
+                         makecontext's coroutines return) */
     uint8_t rbp_saved;
 };
 /* The rule in effect at code address pc (for a return address, pass the
@@ -235,9 +247,9 @@ unsigned stack_capture(const struct stack_origin *from, struct stack_memo *memo,
 /* Forgets the cached unwind rules (code was unloaded). */
 void stack_capture_forget(void) HS_HIDDEN;
 /* With HEAPSCOPE_CHECK_STACKS: the walks compared with libunwind's
- * unw_backtrace, how many of them differed, and the rules derived from CFI
- * (the rule cache's misses). */
-void stack_check_counts(uint64_t *compared, uint64_t *differ, uint64_t *derived) HS_HIDDEN;
+ * unw_backtrace, how many of them differed, the rules derived from CFI
+ * (the rule cache's misses), and the walks left to libunwind. */
+void stack_check_counts(uint64_t *compared, uint64_t *differ, uint64_t *derived, uint64_t *fallbacks) HS_HIDDEN;
 /* The stack pointer of the caller of the innermost frame running code in
  * [start, end), or 0 if none is on the stack. */
 uintptr_t stack_caller_sp(uintptr_t start, uintptr_t end) HS_HIDDEN;

@@ -70,24 +70,16 @@ static void rescan_cb(const struct plat_module *pm, void *arg)
     module_record(&c->b, m);
 }
 
-/* Brings the module map up to date; cheap when nothing was loaded or
- * unloaded since the last call (glibc counts both). Code unloaded since
- * has its unwind rules forgotten here, whoever unloaded it: besides the
- * program's dlclose (hooks.c), glibc unloads its own modules (iconv's)
- * through no function we interpose. */
-void rec_modules_changed(void)
+/* The rescan, after the counts moved: the records are made under
+ * modules_lock and written after it is let go, from a copy in memory of
+ * its own (not the stack: a coroutine's may be small, and the records
+ * take some 10 KiB). */
+static void rescan(const uint64_t c[2])
 {
-    struct rec_guard g = rec_guard_enter();
-    uint64_t c[2];
-    plat_modules_counts(&c[0], &c[1]);
-    uint64_t forgot = atomic_exchange(&forgot_subs, c[1]); /* two threads may both forget: only time lost */
-    if (forgot != c[1] && forgot != ~0ull)
-        stack_capture_forget();
-    if (!modules || (c[0] == dl_adds && c[1] == dl_subs)) { /* not started (dlclose may come first), out of memory */
-        rec_guard_leave(g);
-        return;
-    }
     static struct module_changes changes; /* under modules_lock */
+    uint8_t *copy = plat_map(sizeof changes.data);
+    if (!copy) /* the counts stay as they were: tried again at the next check */
+        return;
     int more;
     do {
         plat_lock(&modules_lock);
@@ -108,7 +100,6 @@ void rec_modules_changed(void)
             if (changes.b.len + MODULE_REC_MAX > changes.b.cap)
                 changes.more = 1;
         }
-        uint8_t copy[sizeof changes.data];
         size_t len = changes.b.len;
         memcpy(copy, changes.data, len);
         more = changes.more;
@@ -123,6 +114,24 @@ void rec_modules_changed(void)
             }
         }
     } while (more);
+    plat_unmap(copy, sizeof changes.data);
+}
+
+/* Brings the module map up to date; cheap when nothing was loaded or
+ * unloaded since the last call (glibc counts both). Code unloaded since
+ * has its unwind rules forgotten here, whoever unloaded it: besides the
+ * program's dlclose (hooks.c), glibc unloads its own modules (iconv's)
+ * through no function we interpose. */
+void rec_modules_changed(void)
+{
+    struct rec_guard g = rec_guard_enter();
+    uint64_t c[2];
+    plat_modules_counts(&c[0], &c[1]);
+    uint64_t forgot = atomic_exchange(&forgot_subs, c[1]); /* two threads may both forget: only time lost */
+    if (forgot != c[1] && forgot != ~0ull)
+        stack_capture_forget();
+    if (modules && (c[0] != dl_adds || c[1] != dl_subs)) /* not started (dlclose may come first), out of memory */
+        rescan(c);
     rec_guard_leave(g);
 }
 

@@ -139,7 +139,9 @@ static int reopen(int *d, const struct plat_file_id *want, const char *file, int
     return again >= 0 ? 0 : -1;
 }
 
-static void journal_path(char *out, size_t room) { snprintf(out, room, "%s%s", path, FMT_JOURNAL_SUFFIX); }
+/* The journal's path, made with it (file_lock held), read where it is open:
+ * not on the stack, whose every 4 KiB a coroutine's small one may miss. */
+static char jpath[sizeof path + sizeof FMT_JOURNAL_SUFFIX];
 
 /* A free region, from the spare list or a new one at the journal's end.
  * queue_lock held; opens the trace and journal first if need be (which
@@ -149,8 +151,6 @@ static struct fmt_region_header *new_region(void)
     if (spare_len)
         return spare[--spare_len];
     if (jfd >= 0) {
-        char jpath[sizeof path + sizeof FMT_JOURNAL_SUFFIX];
-        journal_path(jpath, sizeof jpath);
         if (reopen(&jfd, &jfd_id, jpath, O_RDWR) != 0)
             journal_impossible = 1; /* (its regions stay mapped, and it is removed at the end) */
     }
@@ -428,8 +428,7 @@ static void fail(const char *what, int err)
 /* Creates the journal beside the trace. file_lock held. */
 static int open_journal(void)
 {
-    char jpath[sizeof path + sizeof FMT_JOURNAL_SUFFIX];
-    journal_path(jpath, sizeof jpath);
+    snprintf(jpath, sizeof jpath, "%s%s", path, FMT_JOURNAL_SUFFIX);
     struct plat_file_id id;
     int j = plat_file_id(fd, &id) == 0 && id.regular ? plat_open(jpath, O_RDWR | O_CREAT | O_TRUNC, fd + 1)
                                                      : -1; /* beside the trace's, high */
@@ -462,8 +461,6 @@ static void close_journal(void)
 {
     if (!journal_made)
         return;
-    char jpath[sizeof path + sizeof FMT_JOURNAL_SUFFIX];
-    journal_path(jpath, sizeof jpath);
     plat_unlink(jpath);
     if (is_ours(jfd, &jfd_id))
         plat_close(jfd);

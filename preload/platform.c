@@ -34,6 +34,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -773,6 +774,45 @@ int plat_fd_floor(void)
 {
     struct rlimit rl;
     return getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 1024 ? (int)rl.rlim_cur * 3 / 4 : 768;
+}
+
+void plat_free_fds(int fds[2])
+{
+    int n = 0;
+    for (int fd = 0; n < 2 && fd < 1 << 20; fd++)
+        if (fcntl(fd, F_GETFD) == -1 && errno == EBADF)
+            fds[n++] = fd;
+}
+
+int plat_close_pipe(const int fds[2])
+{
+    struct stat a, b;
+    int fl[2], fd[2];
+    for (int i = 0; i < 2; i++) {
+        fd[i] = fcntl(fds[i], F_GETFD);
+        fl[i] = fcntl(fds[i], F_GETFL);
+        if (fd[i] == -1 || fl[i] == -1 || !(fd[i] & FD_CLOEXEC) || !(fl[i] & O_NONBLOCK))
+            return 0;
+    }
+    if (fstat(fds[0], &a) != 0 || fstat(fds[1], &b) != 0 || !S_ISFIFO(a.st_mode) || !S_ISFIFO(b.st_mode) ||
+        a.st_ino != b.st_ino || a.st_dev != b.st_dev || (fl[0] & O_ACCMODE) != O_RDONLY ||
+        (fl[1] & O_ACCMODE) != O_WRONLY)
+        return 0;
+    close(fds[0]);
+    close(fds[1]);
+    return 1;
+}
+
+int plat_readable(uintptr_t addr, size_t len)
+{
+    char buf[16];
+    if (len > sizeof buf)
+        return -1;
+    struct iovec here = { buf, len }, there = { (void *)addr, len };
+    ssize_t n = process_vm_readv(getpid(), &here, 1, &there, 1, 0);
+    if (n == (ssize_t)len)
+        return 1;
+    return n >= 0 || errno == EFAULT ? 0 : -1;
 }
 
 /* Closes fd; unlinks path. Errors are not the caller's concern (nothing to

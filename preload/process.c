@@ -115,11 +115,12 @@ static void finish(const char *snapshot, unsigned reason, int closing, uintptr_t
     rec_snapshot_unlock();
     out_finish(closing);
     if (hs_opt.check_stacks) {
-        uint64_t compared, differ, derived;
-        stack_check_counts(&compared, &differ, &derived);
-        plat_say("stack check: %llu walks compared with libunwind's, %llu differ, %llu unwind rules derived (pid %d)",
+        uint64_t compared, differ, derived, fallbacks;
+        stack_check_counts(&compared, &differ, &derived, &fallbacks);
+        plat_say("stack check: %llu walks compared with libunwind's, %llu differ, %llu unwind rules derived, "
+                 "%llu walks left to libunwind (pid %d)",
                  (unsigned long long)compared, (unsigned long long)differ, (unsigned long long)derived,
-                 (int)getpid());
+                 (unsigned long long)fallbacks, (int)getpid());
     }
 }
 

@@ -19,10 +19,72 @@
 static uintptr_t self_start, self_end;
 static atomic_uint memo_gen = 1; /* memos made before it changed are not reused */
 
+/*
+ * libunwind checks that an address can be read before it reads it, by
+ * writing a byte from it into a pipe it opens at its start: on the lowest
+ * free descriptors, 3 and 4 in most programs. A program that put files of
+ * its own there (a shell's `exec 3<file 4>file`, a daemon that closed
+ * everything) had libunwind read a byte out of one and write bytes into the
+ * other, or close both. So the reads are checked here instead, with
+ * process_vm_readv, which takes no descriptor; a thread remembers a few
+ * pages found readable. libunwind's pipe is closed, if it is the one just
+ * made (libunwind reads its accessors from its address space, whose first
+ * member they are: checked to point into libunwind before they are used).
+ */
+#define READABLE_PAGES 8
+static __thread uintptr_t readable_pages[READABLE_PAGES] __attribute__((tls_model("initial-exec")));
+static __thread unsigned readable_next __attribute__((tls_model("initial-exec")));
+
+static int page_readable(uintptr_t page)
+{
+    for (unsigned i = 0; i < READABLE_PAGES; i++)
+        if (readable_pages[i] == page)
+            return 1;
+    if (plat_readable(page, 1) != 1)
+        return 0;
+    readable_pages[readable_next++ % READABLE_PAGES] = page;
+    return 1;
+}
+
+/* libunwind's access_mem, reading what its own would have: a cursor (arg)
+ * reads only what is readable; without one, as libunwind's, unchecked. */
+static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *val, int write, void *arg)
+{
+    (void)as;
+    if (write) {
+        *(unw_word_t *)addr = *val;
+        return 0;
+    }
+    uintptr_t page = addr & ~(uintptr_t)4095, last = (addr + sizeof *val - 1) & ~(uintptr_t)4095;
+    if (arg && (!page || !page_readable(page) || (last != page && !page_readable(last))))
+        return -1;
+    *val = *(const unw_word_t *)addr;
+    return 0;
+}
+
+static void take_over_access_mem(const int pipe_fds[2])
+{
+    uintptr_t start, end;
+    unw_accessors_t *acc = (unw_accessors_t *)unw_local_addr_space;
+    plat_module_range((const void *)&unw_backtrace, &start, &end);
+    uintptr_t fns[] = { (uintptr_t)acc->find_proc_info, (uintptr_t)acc->access_mem, (uintptr_t)acc->access_reg };
+    for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++)
+        if (fns[i] < start || fns[i] >= end)
+            return;
+    int here;
+    if (plat_readable((uintptr_t)&here, sizeof here) != 1) /* the kernel will not say: libunwind's own way */
+        return;
+    acc->access_mem = access_mem;
+    plat_close_pipe(pipe_fds);
+}
+
 void stack_capture_init(void)
 {
-    unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+    int fds[2];
+    plat_free_fds(fds); /* where libunwind's pipe will be */
+    unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD); /* libunwind starts */
     unw_set_cache_size(unw_local_addr_space, 1024, 0);
+    take_over_access_mem(fds);
     plat_module_range((const void *)&stack_capture_init, &self_start, &self_end);
 }
 
@@ -30,6 +92,10 @@ void stack_capture_init(void)
 #define OWN_FRAMES_MAX 16
 /* A frame larger than this is taken for a bad rule and handed to libunwind. */
 #define FRAME_BYTES_MAX (1u << 20)
+/* At code no FDE covers, libunwind guesses a frame from rbp, and ends the
+ * stack there when rbp is below the frame's sp or more than this above it
+ * (0 included): the walker ends it alike, and leaves the guess to it. */
+#define NOFDE_RBP_MAX 0x4000u
 
 /* Set once code has been unloaded: unw_backtrace keeps a cache of frames
  * per thread that nothing clears (libunwind 1.6's unw_flush_cache does
@@ -68,6 +134,15 @@ static unsigned capture_slow(uintptr_t *frames, unsigned max, uint64_t *hash)
         frames[kept++] = (uintptr_t)raw[i];
     *hash = stack_hash(frames, kept);
     return kept;
+}
+
+/* The walks left to libunwind: HEAPSCOPE_CHECK_STACKS says how many. */
+static atomic_uint_least64_t walks_fallback;
+
+static unsigned fallback(uintptr_t *frames, unsigned max, uint64_t *hash)
+{
+    atomic_fetch_add_explicit(&walks_fallback, 1, memory_order_relaxed);
+    return capture_slow(frames, max, hash);
 }
 
 /* The rule cache, shared by all threads without a lock: two-way sets of
@@ -233,7 +308,7 @@ static void memo_write(struct stack_memo *m, unsigned keep, unsigned n, unsigned
         const struct fresh_frame *x = &m->fresh[g];
         h = stack_hash_step(h, x->pc);
         f[i] = (struct memo_frame){ x->pc, x->sp, x->bp, need ? x->rbp_at : 0, h, 0 };
-        need = x->kind == CFI_RBP || (x->kind == CFI_RSP && !x->rbp_at && need);
+        need = x->kind == CFI_RBP || x->kind == CFI_NOFDE || (x->kind == CFI_RSP && !x->rbp_at && need);
         f[i].need_bp = need;
     }
     m->n = i;
@@ -288,15 +363,15 @@ static inline unsigned walk(const struct stack_origin *from, struct stack_memo *
         unsigned kind = rule >> RULE_KIND_SHIFT;
         if (m && kept)
             m->fresh[kept - 1].kind = kind;
-        if (kind == CFI_STOP) {
+        if (kind == CFI_STOP || (kind == CFI_NOFDE && (bp < sp || bp - sp > NOFDE_RBP_MAX))) {
             end = END_STOP;
             break;
         }
         if (HS_UNLIKELY(kind != CFI_RSP && kind != CFI_RBP))
-            return capture_slow(frames, max, hash);
+            return fallback(frames, max, hash);
         uintptr_t cfa = (kind == CFI_RSP ? sp : bp) + (rule & ((1u << RULE_OFF_BITS) - 1));
         if (HS_UNLIKELY(cfa <= sp || cfa - sp > FRAME_BYTES_MAX))
-            return capture_slow(frames, max, hash);
+            return fallback(frames, max, hash);
         pc = *(const uintptr_t *)(cfa - 8);
         if (rule & RULE_RBP_SAVED) {
             uintptr_t at = cfa + 8 * (intptr_t)((int32_t)(rule << 5) >> 25); /* bits 20-26, signed */
@@ -340,11 +415,12 @@ static void check_walk(const uintptr_t *frames, unsigned n, unsigned max)
         atomic_fetch_add_explicit(&checks_differ, 1, memory_order_relaxed);
 }
 
-void stack_check_counts(uint64_t *compared, uint64_t *differ, uint64_t *derived)
+void stack_check_counts(uint64_t *compared, uint64_t *differ, uint64_t *derived, uint64_t *fallbacks)
 {
     *compared = atomic_load(&checks_compared);
     *differ = atomic_load(&checks_differ);
     *derived = atomic_load(&rules_derived);
+    *fallbacks = atomic_load(&walks_fallback);
 }
 
 unsigned stack_capture(const struct stack_origin *from, struct stack_memo *m, uintptr_t *frames, unsigned max,

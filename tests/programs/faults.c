@@ -10,7 +10,11 @@
  *                 prints how many allocations they made
  *   smallstack K  a coroutine on a stack of K KiB (a guard page below)
  *                 allocates and frees 1000 times
+ *   lowfds DIR    puts files of its own on descriptors 3 and 4 (as a shell's
+ *                 `exec 3<in 4>out`), allocates from signal handlers (whose
+ *                 stacks libunwind walks), then reads 3 and writes 4
  */
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -158,6 +162,51 @@ static int load(int threads, int seconds)
     return 0;
 }
 
+static void on_usr1(int sig)
+{
+    (void)sig;
+    sink = malloc(100);
+    free(sink);
+}
+
+__attribute__((noinline)) static void nest(int n)
+{
+    if (n > 0)
+        nest(n - 1);
+    else {
+        sink = malloc(32);
+        free(sink);
+    }
+    __asm__ volatile("" ::: "memory");
+}
+
+static int lowfds(const char *dir)
+{
+    char in[4096], out[4096];
+    snprintf(in, sizeof in, "%s/in.txt", dir);
+    snprintf(out, sizeof out, "%s/out.txt", dir);
+    int a = open(in, O_RDWR | O_CREAT | O_TRUNC, 0644), b = open(out, O_RDWR | O_CREAT | O_TRUNC, 0644);
+    if (a < 0 || b < 0 || write(a, "0123456789\n", 11) != 11 || lseek(a, 0, SEEK_SET) != 0)
+        return 1;
+    int a2 = fcntl(a, F_DUPFD, 100), b2 = fcntl(b, F_DUPFD, 100);
+    close(a);
+    close(b);
+    if (dup2(a2, 3) != 3 || dup2(b2, 4) != 4)
+        return 1;
+    close(a2);
+    close(b2);
+    signal(SIGUSR1, on_usr1);
+    for (int i = 0; i < 2000; i++) {
+        nest(i % 40);
+        if (i % 10 == 0)
+            raise(SIGUSR1);
+    }
+    char buf[8] = { 0 };
+    ssize_t n = read(3, buf, 5);
+    printf("read(3) %zd %s, write(4) %zd\n", n, buf, write(4, "mine\n", 5));
+    return 0;
+}
+
 static ucontext_t main_ctx, co_ctx;
 
 static void co_body(void)
@@ -198,6 +247,8 @@ int main(int argc, char **argv)
         return threadexit();
     if (!strcmp(argv[1], "load") && argc > 3)
         return load(atoi(argv[2]), atoi(argv[3]));
+    if (!strcmp(argv[1], "lowfds") && argc > 2)
+        return lowfds(argv[2]);
     if (!strcmp(argv[1], "smallstack") && argc > 2)
         return smallstack((size_t)atoi(argv[2]));
     return 2;
