@@ -50,6 +50,7 @@ static struct {
     pid_t (*wait3)(int *, int, struct rusage *);
     pid_t (*wait4)(pid_t, int *, int, struct rusage *);
     int (*waitid)(idtype_t, id_t, siginfo_t *, int);
+    int (*daemon)(int, int);
 } real;
 
 /* ------------------------------------------------------------ bootstrap */
@@ -99,6 +100,7 @@ static void resolve(void)
     FIND(wait3);
     FIND(wait4);
     FIND(waitid);
+    FIND(daemon);
     live_init(real.malloc_usable_size);
     FIND(malloc); /* last: its being set says all are */
 #undef FIND
@@ -436,6 +438,12 @@ EXPORT int waitid(idtype_t idtype, id_t id, siginfo_t *info, int options)
 }
 
 /* ------------------------------------------------------------ lifetime */
+
+EXPORT int daemon(int nochdir, int noclose)
+{
+    ENSURE_REAL();
+    return rec_daemon(real.daemon, nochdir, noclose, HS_CALLER_SP());
+}
 
 /* _exit skips destructors (dash and many daemons leave this way): finish the
  * trace first. A vfork child calling _exit is not ours to finish. */

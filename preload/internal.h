@@ -505,6 +505,7 @@ struct rec_thread {
     int pause_pending; /* a scan asked this thread to pause while it was inside the tracer */
     int64_t pending_bytes, pending_blocks; /* live-heap change not yet published */
     uintptr_t last_alloc; /* ~ the thread's latest block, until its next allocation or free */
+    uintptr_t daemon_sp;  /* inside daemon(): its caller's stack pointer (process.c) */
 };
 extern __thread struct rec_thread rec_self HS_HIDDEN;
 /* Leaves the tracer: drops the guard, and pauses here if a scan asked. */
@@ -571,6 +572,9 @@ void rec_exit(uintptr_t caller_sp) HS_HIDDEN;
 void rec_exec(uintptr_t caller_sp) HS_HIDDEN;
 void rec_exec_failed(void) HS_HIDDEN;
 pid_t rec_pid(void) HS_HIDDEN;
+/* daemon(): the parent's trace ends in its fork (glibc's daemon leaves the
+ * parent by an _exit no hook sees); goes on if daemon fails there. */
+int rec_daemon(int (*real_daemon)(int, int), int nochdir, int noclose, uintptr_t caller_sp) HS_HIDDEN;
 
 /* ---- snapshot.c: snapshots (blocks and heap graph) ---- */
 

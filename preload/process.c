@@ -141,6 +141,30 @@ void rec_exec(uintptr_t caller_sp)
     rec_guard_leave(g);
 }
 
+/* glibc's daemon() forks, and its parent leaves by an _exit of glibc's own,
+ * which no hook sees (the trace was left without its end, and its journal
+ * on disk): the parent's trace ends where its fork returns in it, as at an
+ * exec. Should the fork fail, daemon returns in the parent, and the trace
+ * goes on as after a failed exec. */
+int rec_daemon(int (*real_daemon)(int, int), int nochdir, int noclose, uintptr_t caller_sp)
+{
+    rec_self.daemon_sp = caller_sp;
+    int r = real_daemon(nochdir, noclose);
+    if (rec_self.daemon_sp == 0 && getpid() == pid) /* it ended here: the fork failed */
+        rec_exec_failed();
+    rec_self.daemon_sp = 0;
+    return r;
+}
+
+static void end_for_daemon(void)
+{
+    uintptr_t sp = rec_self.daemon_sp;
+    rec_self.daemon_sp = 0;
+    struct rec_guard g = rec_guard_enter();
+    finish("exit", FMT_END_EXIT, 0, sp);
+    rec_guard_leave(g);
+}
+
 void rec_exec_failed(void)
 {
     /* The program goes on: so does its trace, in the same file. */
@@ -175,6 +199,8 @@ static void fork_parent(void)
     out_fork_parent();
     rec_snapshot_unlock();
     rec_self.guard--;
+    if (HS_UNLIKELY(rec_self.daemon_sp))
+        end_for_daemon();
 }
 
 static void fork_child(void)
@@ -189,6 +215,7 @@ static void fork_child(void)
     plat_warn_reset();
     pid = getpid();
     forked_child = 1;
+    rec_self.daemon_sp = 0; /* daemon's child goes on */
     rec_generation = (rec_generation + 1) & 63;
     hs_opt.first_process = 0;
     atomic_store(&rec_heap.peak_bytes, atomic_load(&rec_heap.live_bytes));

@@ -2,8 +2,8 @@
 closes all its descriptors, a full disk, a trace file deleted while written,
 a writer slower than the program, hundreds of forked children, signal
 handlers that allocate, a coroutine on a small stack, files of its own on
-descriptors 3 and 4, exit from a thread; and 8 threads under load with a
-snapshot signal every 100 ms lose no event."""
+descriptors 3 and 4, daemon(), exit from a thread; and 8 threads under load
+with a snapshot signal every 100 ms lose no event."""
 import json
 import os
 import signal
@@ -116,6 +116,22 @@ check(t.proc.returncode == 0 and t.proc.stdout == "read(3) 5 01234, write(4) 5\n
       "files of the program's own on descriptors 3 and 4: untouched (%r, %r)" % (t.proc.stdout, out))
 s = analyze("summary", t.only_trace())
 check(s["allocations"] >= 2200 and consistent(s), "descriptors 3 and 4: every allocation traced (%d)" % s["allocations"])
+
+# daemon(): glibc's parent leaves by an _exit of glibc's own, which no hook
+# sees: its trace had no end, its journal stayed, and `run` said it died
+dd = workdir("hs-daemon-")
+t = Traced([faults, "daemon", dd], timeout=120)
+check(t.proc.returncode == 0 and t.proc.stdout == "parent goes\n" and "died" not in t.proc.stderr,
+      "daemon(): the parent exits 0, nothing said of its trace but the usual line (%r)" % t.proc.stderr)
+with open(os.path.join(dd, "daemon.txt")) as f:
+    child = int(f.read().split()[1])
+ends = {int(x.rsplit(".", 2)[-2]): analyze("summary", x) for x in t.traces if x.endswith(".hst")}
+check(len(t.traces) == 2 and child in ends and len(ends) == 2,
+      "daemon(): two traces, the parent's and the daemon's, no journal left (%s)" % t.traces)
+parent = [p for p in ends if p != child]
+check(parent and ends[parent[0]]["end"] == "exit" and ends[parent[0]]["allocations"] >= 1000
+      and ends[child]["end"] == "exit" and ends[child]["allocations"] >= 500,
+      "daemon(): both traces complete: the parent's 1000 allocations and the daemon's 500, each ending at exit")
 
 # exit from a thread
 t = Traced([faults, "threadexit"], timeout=120)

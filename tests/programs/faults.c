@@ -10,6 +10,8 @@
  *                 prints how many allocations they made
  *   smallstack K  a coroutine on a stack of K KiB (a guard page below)
  *                 allocates and frees 1000 times
+ *   daemon DIR    allocates, calls daemon(1, 1), and the daemon allocates
+ *                 and writes DIR/daemon.txt
  *   lowfds DIR    puts files of its own on descriptors 3 and 4 (as a shell's
  *                 `exec 3<in 4>out`), allocates from signal handlers (whose
  *                 stacks libunwind walks), then reads 3 and writes 4
@@ -207,6 +209,32 @@ static int lowfds(const char *dir)
     return 0;
 }
 
+static void *volatile kept[100];
+
+static int to_daemon(const char *dir)
+{
+    for (int i = 0; i < 1000; i++) {
+        sink = malloc(24 + i % 100);
+        kept[i % 100] = sink;
+    }
+    printf("parent goes\n");
+    fflush(stdout);
+    if (daemon(1, 1) != 0)
+        return 1;
+    for (int i = 0; i < 500; i++) {
+        sink = malloc(40);
+        free(sink);
+    }
+    char path[4096];
+    snprintf(path, sizeof path, "%s/daemon.txt", dir);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return 1;
+    fprintf(f, "daemon %d done\n", (int)getpid());
+    fclose(f);
+    return 0;
+}
+
 static ucontext_t main_ctx, co_ctx;
 
 static void co_body(void)
@@ -247,6 +275,8 @@ int main(int argc, char **argv)
         return threadexit();
     if (!strcmp(argv[1], "load") && argc > 3)
         return load(atoi(argv[2]), atoi(argv[3]));
+    if (!strcmp(argv[1], "daemon") && argc > 2)
+        return to_daemon(argv[2]);
     if (!strcmp(argv[1], "lowfds") && argc > 2)
         return lowfds(argv[2]);
     if (!strcmp(argv[1], "smallstack") && argc > 2)
