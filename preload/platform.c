@@ -238,22 +238,50 @@ uint64_t plat_unix_now_ns(void) { return clock_ns(CLOCK_REALTIME); }
 
 /* Writes all n bytes of p to fd, retrying short writes and EINTR. 0, or
  * -errno (-EIO if the file takes nothing). Async-signal-safe. */
+/* A write past RLIMIT_FSIZE raises SIGXFSZ, whose default action ends the
+ * program (a traced program that lowered the limit was killed by its
+ * trace): around the tracer's writes it is blocked, and one a write raised
+ * is taken back, so that the write fails with EFBIG and tracing stops with
+ * one line. Async-signal-safe. */
+static void xfsz_hold(sigset_t *old)
+{
+    sigset_t s;
+    sigemptyset(&s);
+    sigaddset(&s, SIGXFSZ);
+    pthread_sigmask(SIG_BLOCK, &s, old);
+}
+
+static int xfsz_release(const sigset_t *old, int err)
+{
+    if (err == -EFBIG && !sigismember(old, SIGXFSZ)) {
+        sigset_t s;
+        sigemptyset(&s);
+        sigaddset(&s, SIGXFSZ);
+        struct timespec now = { 0, 0 };
+        sigtimedwait(&s, NULL, &now); /* the one the write raised */
+    }
+    pthread_sigmask(SIG_SETMASK, old, NULL);
+    return err;
+}
+
 int plat_write_all(int fd, const void *p, size_t n)
 {
+    sigset_t old;
+    xfsz_hold(&old);
     const char *c = p;
     while (n) {
         ssize_t w = write(fd, c, n);
         if (w < 0) {
             if (errno == EINTR)
                 continue;
-            return -errno;
+            return xfsz_release(&old, -errno);
         }
         if (w == 0)
-            return -EIO;
+            return xfsz_release(&old, -EIO);
         c += w;
         n -= (size_t)w;
     }
-    return 0;
+    return xfsz_release(&old, 0);
 }
 
 /* The program's short name (argv[0]'s basename), "program" if it has none.
@@ -847,17 +875,19 @@ int64_t plat_file_size(const char *path)
  * file system without fallocate. 0, or -errno (-ENOSPC: the disk is full). */
 int plat_file_reserve(int fd, uint64_t off, size_t n)
 {
+    sigset_t old;
+    xfsz_hold(&old);
     if (fallocate(fd, 0, (off_t)off, (off_t)n) == 0)
-        return 0;
+        return xfsz_release(&old, 0);
     if (errno != EOPNOTSUPP)
-        return -errno;
+        return xfsz_release(&old, -errno);
     static const uint8_t zeros[65536];
     for (size_t done = 0; done < n; done += sizeof zeros) {
         ssize_t w = pwrite(fd, zeros, sizeof zeros, (off_t)(off + done));
         if (w != (ssize_t)sizeof zeros)
-            return w < 0 ? -errno : -ENOSPC;
+            return xfsz_release(&old, w < 0 ? -errno : -ENOSPC);
     }
-    return 0;
+    return xfsz_release(&old, 0);
 }
 
 /* Appends n bytes to the existing file at path (never creates it), in one

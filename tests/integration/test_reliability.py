@@ -1,9 +1,9 @@
 """Faults of the tracer's own making never reach the program: a program that
-closes all its descriptors, a full disk, a trace file deleted while written,
-a writer slower than the program, hundreds of forked children, signal
-handlers that allocate, a coroutine on a small stack, files of its own on
-descriptors 3 and 4, daemon(), exit from a thread; and 8 threads under load
-with a snapshot signal every 100 ms lose no event."""
+closes all its descriptors, a full disk, a file size limit, a trace file
+deleted while written, a writer slower than the program, hundreds of forked
+children, signal handlers that allocate, a coroutine on a small stack, files
+of its own on descriptors 3 and 4, daemon(), exit from a thread; and 8
+threads under load with a snapshot signal every 100 ms lose no event."""
 import json
 import os
 import signal
@@ -49,6 +49,14 @@ if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", mnt], capt
         subprocess.run(["umount", mnt])
 else:
     print("note: cannot mount a tmpfs here; the disk-full case was not run")
+
+# a file size limit the program set (RLIMIT_FSIZE): a write past it raises
+# SIGXFSZ, which killed the program (status 153, the trace empty); the
+# tracer's write must fail instead, and say so once
+p = preload_run([faults, "fsize", "256"], os.path.join(d, "fsize.hst"))
+check(p.returncode == 0 and p.stdout == "fsize: 300000 allocations\n",
+      "RLIMIT_FSIZE: the program runs on, status 0 (%d, %r)" % (p.returncode, p.stdout))
+check(p.stderr.count("\n") == 1 and "File too large" in p.stderr, "RLIMIT_FSIZE: one warning: " + p.stderr.strip())
 
 # the trace deleted while it is written
 out = os.path.join(d, "del.hst")

@@ -10,6 +10,7 @@
  *                 prints how many allocations they made
  *   smallstack K  a coroutine on a stack of K KiB (a guard page below)
  *                 allocates and frees 1000 times
+ *   fsize K       lowers RLIMIT_FSIZE to K KiB, then allocates 300,000 times
  *   daemon DIR    allocates, calls daemon(1, 1), and the daemon allocates
  *                 and writes DIR/daemon.txt
  *   lowfds DIR    puts files of its own on descriptors 3 and 4 (as a shell's
@@ -24,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -209,6 +211,20 @@ static int lowfds(const char *dir)
     return 0;
 }
 
+static int fsize(long kib)
+{
+    struct rlimit r = { (rlim_t)kib * 1024, (rlim_t)kib * 1024 };
+    if (setrlimit(RLIMIT_FSIZE, &r) != 0)
+        return 1;
+    for (int i = 0; i < 300000; i++) {
+        sink = malloc(16 + i % 200);
+        if (i % 3)
+            free(sink);
+    }
+    printf("fsize: 300000 allocations\n");
+    return 0;
+}
+
 static void *volatile kept[100];
 
 static int to_daemon(const char *dir)
@@ -275,6 +291,8 @@ int main(int argc, char **argv)
         return threadexit();
     if (!strcmp(argv[1], "load") && argc > 3)
         return load(atoi(argv[2]), atoi(argv[3]));
+    if (!strcmp(argv[1], "fsize") && argc > 2)
+        return fsize(atol(argv[2]));
     if (!strcmp(argv[1], "daemon") && argc > 2)
         return to_daemon(argv[2]);
     if (!strcmp(argv[1], "lowfds") && argc > 2)
