@@ -51,6 +51,8 @@ static struct {
     pid_t (*wait4)(pid_t, int *, int, struct rusage *);
     int (*waitid)(idtype_t, id_t, siginfo_t *, int);
     int (*daemon)(int, int);
+    void *(*sbrk)(intptr_t);
+    int (*brk)(void *);
 } real;
 
 /* ------------------------------------------------------------ bootstrap */
@@ -101,6 +103,8 @@ static void resolve(void)
     FIND(wait4);
     FIND(waitid);
     FIND(daemon);
+    FIND(sbrk);
+    FIND(brk);
     live_init(real.malloc_usable_size);
     FIND(malloc); /* last: its being set says all are */
 #undef FIND
@@ -438,6 +442,27 @@ EXPORT int waitid(idtype_t idtype, id_t id, siginfo_t *info, int options)
 }
 
 /* ------------------------------------------------------------ lifetime */
+
+/* The program's own moves of the break (malloc's own are not calls through
+ * here): what it takes is its memory, a root of the heap scan. */
+EXPORT void *sbrk(intptr_t increment)
+{
+    ENSURE_REAL();
+    void *old = real.sbrk(increment);
+    if (old != (void *)-1 && increment)
+        scan_program_brk((uintptr_t)old, (uintptr_t)old + (uintptr_t)increment);
+    return old;
+}
+
+EXPORT int brk(void *end)
+{
+    ENSURE_REAL();
+    void *old = real.sbrk(0);
+    int r = real.brk(end);
+    if (r == 0 && old != (void *)-1)
+        scan_program_brk((uintptr_t)old, (uintptr_t)end);
+    return r;
+}
 
 EXPORT int daemon(int nochdir, int noclose)
 {

@@ -436,6 +436,9 @@ void scan_resume(void) HS_HIDDEN;
 void scan_result_free(struct scan_result *r, size_t n_blocks) HS_HIDDEN;
 /* A thread leaving the tracer pauses here if a scan asked it to (rec_unguard). */
 void scan_pause_deferred(void) HS_HIDDEN;
+/* The program moved the break itself (sbrk, brk) from old_end to new_end:
+ * what it took is its own memory, among malloc's in [heap], and a root. */
+void scan_program_brk(uintptr_t old_end, uintptr_t new_end) HS_HIDDEN;
 
 /* ---- python.c: CPython's objects as such ---- */
 

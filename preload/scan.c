@@ -815,12 +815,61 @@ static void skip_own_memory(struct scan *s)
         ranges_add(&s->skip, s->own.r[i].start, s->own.r[i].end);
 }
 
+/* The memory the program took from the break itself (sbrk, brk): it lies
+ * in the [heap] mapping among malloc's main arena, which is left out of
+ * the roots, but it is the program's (a pool it carves, valgrind's
+ * "client" memory): a root. Written by the thread that moves the break
+ * (sbrk is no more thread-safe than that), read by a scan; a range the
+ * break has since left is in no mapping, so never read. */
+#define PROGRAM_BRK_MAX 64
+static struct range program_brk[PROGRAM_BRK_MAX];
+static atomic_size_t n_program_brk;
+
+void scan_program_brk(uintptr_t old_end, uintptr_t new_end)
+{
+    size_t n = atomic_load_explicit(&n_program_brk, memory_order_relaxed);
+    if (new_end > old_end) {
+        if (n && program_brk[n - 1].end == old_end)
+            program_brk[n - 1].end = new_end;
+        else if (n < PROGRAM_BRK_MAX) {
+            program_brk[n] = (struct range){ old_end, new_end };
+            atomic_store_explicit(&n_program_brk, n + 1, memory_order_release);
+        }
+        return;
+    }
+    while (n && program_brk[n - 1].start >= new_end) /* the break moved down past them */
+        n--;
+    if (n && program_brk[n - 1].end > new_end)
+        program_brk[n - 1].end = new_end;
+    atomic_store_explicit(&n_program_brk, n, memory_order_release);
+}
+
+/* Takes [lo, hi) out of a normalized list. */
+static void ranges_remove(struct ranges *l, uintptr_t lo, uintptr_t hi)
+{
+    size_t n = l->n;
+    for (size_t i = 0; i < n; i++) {
+        struct range *r = &l->r[i];
+        if (r->end <= lo || r->start >= hi)
+            continue;
+        uintptr_t end = r->end;
+        r->end = r->start < lo ? lo : r->start; /* what is below lo, or nothing */
+        if (end > hi)
+            ranges_add(l, hi, end);
+    }
+    ranges_normalize(l);
+}
+
 /* Every writable mapping not yet scanned nor left out is a root: memory the
  * program mapped itself (pool allocators' arenas, CPython's among them),
- * exited threads' stacks that glibc keeps for reuse, the loader's data. */
+ * exited threads' stacks that glibc keeps for reuse, the loader's data, and
+ * what it took from the break itself. */
 static void mapping_roots(struct scan *s)
 {
     ranges_normalize(&s->skip);
+    size_t n_brk = atomic_load_explicit(&n_program_brk, memory_order_acquire);
+    for (size_t i = 0; i < n_brk; i++)
+        ranges_remove(&s->skip, program_brk[i].start, program_brk[i].end);
     const struct maps *m = s->maps;
     size_t k = 0; /* the first skipped range that may overlap */
     for (size_t i = 0; i < m->n; i++) {

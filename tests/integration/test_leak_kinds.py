@@ -1,7 +1,8 @@
 """Leak kinds against valgrind memcheck: for each classic shape built by
 leak_shapes (a tree with cut subtrees, lost and kept rings, self-pointing
 blocks, blocks held by interior pointers, lost and kept holders of start and
-interior pointers, a 100,000-node lost list beside a kept one, a refcounted
+interior pointers, a 100,000-node lost list beside a kept one, a pool the
+program took from the break itself (sbrk) holding blocks, a refcounted
 random graph whose roots are all released), the `leaks` summary at exit has
 exactly memcheck's bytes and blocks for each of the four kinds, and both have
 what the program was designed to leave (written in leak_shapes.c).
@@ -24,6 +25,7 @@ EXPECTED = {
     "interior": kinds(dl=(64, 1), pl=(192, 3), sr=(64, 1)),
     "holders": kinds(dl=(32, 1), il=(96, 2), pl=(48, 1), sr=(80, 2)),
     "lists": kinds(dl=(16, 1), il=(99999 * 16, 99999), sr=(100000 * 16, 100000)),
+    "brk": kinds(dl=(16, 1), sr=(104, 3)),
 }
 SHAPES = list(EXPECTED) + ["rcgraph"]
 

@@ -2,7 +2,7 @@
  * The classic leak shapes, one per run, for comparing heapscope's leak kinds
  * with valgrind memcheck's (run with --leak-check-heuristics=none).
  *
- *     leak_shapes tree|rings|self|interior|holders|lists|rcgraph
+ *     leak_shapes tree|rings|self|interior|holders|lists|brk|rcgraph
  *
  * Each shape is built by a noinline function that returns; then
  * scrub_stack() overwrites the stack below main, so that no pointer to a
@@ -327,6 +327,23 @@ NOINLINE static void print_count(long n)
         abort();
 }
 
+/* ---------------------------------------------------------------- brk
+ * A pool the program takes from the break itself (sbrk), beside malloc's
+ * own arena in [heap]: memcheck scans it as the program's memory, a root.
+ * It holds two 40-byte blocks (SR), the second of which holds a 24-byte one
+ * (SR); a 16-byte block nothing holds (DL). */
+NOINLINE static void shape_brk(void)
+{
+    void **pool = sbrk(4096);
+    if (pool == (void *)-1)
+        abort();
+    memset(pool, 0, 4096);
+    pool[3] = xcalloc(40);
+    pool[100] = xcalloc(40);
+    *(void **)pool[100] = xcalloc(24);
+    xcalloc(16);
+}
+
 /* ---------------------------------------------------------------- main */
 
 /* Overwrites the stack below main's frame, where the shape's functions left
@@ -344,6 +361,7 @@ static const struct {
 } shapes[] = {
     {"tree", shape_tree},       {"rings", shape_rings},     {"self", shape_self},
     {"interior", shape_interior}, {"holders", shape_holders}, {"lists", shape_lists},
+    {"brk", shape_brk},
     {"rcgraph", shape_rcgraph},
 };
 
