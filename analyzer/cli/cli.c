@@ -88,6 +88,12 @@ int cli_load(struct model *m, const char *path, const struct model_load_options 
     return 0;
 }
 
+const char *cli_no_graph_why(const struct model_snapshot *s)
+{
+    return strcmp(s->name, "peak") == 0 ? "a peak snapshot holds the blocks only"
+                                        : "traced with " HS_ENV_SCAN "=0?";
+}
+
 int cli_load_graph(struct model *m, struct graph *g, const char *path, const struct common_opts *o,
                    int keep_rc_events)
 {
@@ -96,8 +102,8 @@ int cli_load_graph(struct model *m, struct graph *g, const char *path, const str
         return -1;
     if (!m->snapshot || !m->snapshot->scanned) {
         if (m->snapshot)
-            cli_error("%s: snapshot %s has no heap graph (traced with " HS_ENV_SCAN "=0?)", path,
-                      m->snapshot->name);
+            cli_error("%s: snapshot %s has no heap graph (%s)", path, m->snapshot->name,
+                      cli_no_graph_why(m->snapshot));
         else
             cli_error("%s: the trace has no complete snapshot", path);
         model_free(m);

@@ -90,6 +90,9 @@ void cli_model_warning(const struct model *m);
  * warns about damage and returns 0. */
 int cli_load(struct model *m, const char *path, const struct model_load_options *o);
 
+/* Why a snapshot has no heap graph, in words. */
+const char *cli_no_graph_why(const struct model_snapshot *s);
+
 /* cli_load, then the snapshot's heap graph (an error if it was not scanned). */
 int cli_load_graph(struct model *m, struct graph *g, const char *path, const struct common_opts *o,
                    int keep_rc_events);

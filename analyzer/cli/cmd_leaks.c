@@ -75,8 +75,8 @@ static void print_text(const struct leak_report *l)
                 printf("%s      %-20s %s bytes in %s blocks\n", any++ ? "" : "    of which reachable via heuristic:\n",
                        heuristic_name(h), fmt_count(a, l->via_bytes[h]), fmt_count(b, l->via_blocks[h]));
     } else {
-        printf("  not freed %s bytes in %s blocks (no heap graph: " HS_ENV_SCAN "=0)\n",
-               fmt_count(a, l->bytes[KIND_NOT_FREED]), fmt_count(b, l->blocks[KIND_NOT_FREED]));
+        printf("  not freed %s bytes in %s blocks (no heap graph: %s)\n", fmt_count(a, l->bytes[KIND_NOT_FREED]),
+               fmt_count(b, l->blocks[KIND_NOT_FREED]), cli_no_graph_why(m->snapshot));
     }
     if (l->inherited_blocks)
         printf("  inherited        %s bytes in %s blocks, made before the fork: the parent's to judge\n",
