@@ -213,7 +213,11 @@ uint64_t fmt_reader_size(const struct fmt_reader *r) { return r->size; }
 
 static int damaged(struct fmt_reader *r, const char *what)
 {
-    snprintf(r->damage, sizeof r->damage, "%s at byte %zu", what, r->off);
+    if (r->in_journal && r->next_region) /* where in the journal, not the trace's end */
+        snprintf(r->damage, sizeof r->damage, "%s in the journal's region at byte %llu", what,
+                 (unsigned long long)r->regions[r->next_region - 1]);
+    else
+        snprintf(r->damage, sizeof r->damage, "%s at byte %zu", what, r->off);
     r->done = 1;
     return 0;
 }
