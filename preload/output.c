@@ -146,6 +146,7 @@ static char jpath[sizeof path + sizeof FMT_JOURNAL_SUFFIX];
 /* A free region, from the spare list or a new one at the journal's end.
  * queue_lock held; opens the trace and journal first if need be (which
  * takes file_lock: the caller holds no queue_lock then, see take_region). */
+__attribute__((noinline, cold)) /* once a MiB: not in the hot path's prologue (lock_with_room's) */
 static struct fmt_region_header *new_region(void)
 {
     if (spare_len)
