@@ -606,6 +606,7 @@ void rec_snapshot_fork_child(void) HS_HIDDEN;
 /* Every 100 ms, from the writer thread or out_tick: heap statistics, the
  * module map, timed and requested snapshots. */
 void rec_tick(uint64_t now_ns) HS_HIDDEN;
+void rec_tick_fork_child(void) HS_HIDDEN;
 void rec_totals(uint64_t *allocs, uint64_t *frees, uint64_t *bytes) HS_HIDDEN;
 
 /* ---- client.c: the client API's requests ---- */

@@ -377,6 +377,7 @@ void out_tick(uint64_t now)
     if (HS_LIKELY(now < due) || !atomic_compare_exchange_strong(&next_tick_ns, &due, now + TICK_NS))
         return;
     rec_tick(plat_now_ns());
+    atomic_store_explicit(&next_tick_ns, plat_coarse_ns() + TICK_NS, memory_order_relaxed); /* from its end */
 }
 
 /* --------------------------------------------------------------- file */
@@ -673,7 +674,7 @@ static void *writer_main(void *arg)
         uint64_t now = plat_now_ns();
         if (now - last_tick >= TICK_NS) { /* each tick takes the loader's lock */
             rec_tick(now);
-            last_tick = now;
+            last_tick = plat_now_ns(); /* the next a tick from its end */
         }
 
     }

@@ -211,6 +211,7 @@ static void fork_child(void)
     stack_table_unlock_all();
     rec_modules_unlock();
     rec_snapshot_fork_child(); /* its lock anew; counts from 0; the next peak above the inherited heap */
+    rec_tick_fork_child();
     out_fork_child();
     plat_warn_reset();
     pid = getpid();

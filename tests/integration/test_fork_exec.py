@@ -117,3 +117,14 @@ for attempt in range(3):
         fail("forks during interval snapshots: run %d hung" % attempt)
     check(t.proc.returncode == 0 and t.proc.stdout == "done\n",
           "forks during interval snapshots: run %d exits 0: %s" % (attempt, t.proc.stderr[-1000:]))
+    # A child's clock starts at the fork: the parent's due interval made
+    # every child snapshot its inherited heap at its first allocation, and
+    # under load the snapshots ran back to back.
+    if attempt == 0:
+        pids = sorted(int(x.rsplit(".", 2)[-2]) for x in t.traces if x.endswith(".hst"))
+        children = [analyze("summary", x) for x in t.traces if x.endswith(".hst")
+                    and int(x.rsplit(".", 2)[-2]) in pids[1:13]]
+        children = [c for c in children if c["ppid"] == pids[0]]
+        interval = [c["pid"] for c in children if any(s["name"].startswith("interval") for s in c["snapshots"])]
+        check(children and not interval, "forks during interval snapshots: no child (of %d) snapshots at its "
+              "first allocation (did: %s)" % (len(children), interval))
