@@ -236,8 +236,6 @@ uint64_t plat_unix_now_ns(void) { return clock_ns(CLOCK_REALTIME); }
 /* ------------------------------------------------------------- files */
 
 
-/* Writes all n bytes of p to fd, retrying short writes and EINTR. 0, or
- * -errno (-EIO if the file takes nothing). Async-signal-safe. */
 /* A write past RLIMIT_FSIZE raises SIGXFSZ, whose default action ends the
  * program (a traced program that lowered the limit was killed by its
  * trace): around the tracer's writes it is blocked, and one a write raised
@@ -264,6 +262,8 @@ static int xfsz_release(const sigset_t *old, int err)
     return err;
 }
 
+/* Writes all n bytes of p to fd, retrying short writes and EINTR. 0, or
+ * -errno (-EIO if the file takes nothing). Async-signal-safe. */
 int plat_write_all(int fd, const void *p, size_t n)
 {
     sigset_t old;

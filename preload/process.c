@@ -148,9 +148,10 @@ void rec_exec(uintptr_t caller_sp)
  * goes on as after a failed exec. */
 int rec_daemon(int (*real_daemon)(int, int), int nochdir, int noclose, uintptr_t caller_sp)
 {
+    pid_t parent = getpid();
     rec_self.daemon_sp = caller_sp;
     int r = real_daemon(nochdir, noclose);
-    if (rec_self.daemon_sp == 0 && getpid() == pid) /* it ended here: the fork failed */
+    if (rec_self.daemon_sp == 0 && getpid() == parent) /* it ended here, and the fork failed */
         rec_exec_failed();
     rec_self.daemon_sp = 0;
     return r;
