@@ -15,9 +15,9 @@ from hs import *
 faults = program("faults")
 d = workdir("hs-rel-")
 
-def preload_run(argv, out, timeout=120, **kw):
-    return subprocess.run(argv, env=dict(os.environ, LD_PRELOAD=LIB, HEAPSCOPE_OUTPUT=out), capture_output=True,
-                          text=True, timeout=timeout, **kw)
+def preload_run(argv, out, timeout=120, env_extra=None, **kw):
+    return subprocess.run(argv, env=dict(os.environ, LD_PRELOAD=LIB, HEAPSCOPE_OUTPUT=out, **(env_extra or {})),
+                          capture_output=True, text=True, timeout=timeout, **kw)
 
 # closes every descriptor, then opens a file of its own and puts it where the
 # tracer's descriptors were: the tracer must not write into it, and opens its
@@ -140,6 +140,17 @@ parent = [p for p in ends if p != child]
 check(parent and ends[parent[0]]["end"] == "exit" and ends[parent[0]]["allocations"] >= 1000
       and ends[child]["end"] == "exit" and ends[child]["allocations"] >= 500,
       "daemon(): both traces complete: the parent's 1000 allocations and the daemon's 500, each ending at exit")
+# not following children: the daemon is not traced (it was: the parent's
+# way back from a failed fork was taken in the child too)
+dd = workdir("hs-daemon-nofollow-")
+p = preload_run([faults, "daemon", dd], os.path.join(dd, "t.%p.hst"), env_extra={"HEAPSCOPE_FOLLOW": "0"})
+for _ in range(50):
+    if os.path.exists(os.path.join(dd, "daemon.txt")):
+        break
+    time.sleep(0.1)
+time.sleep(0.3)
+traces = [f for f in os.listdir(dd) if ".hst" in f]
+check(p.returncode == 0 and len(traces) == 1, "daemon() with HEAPSCOPE_FOLLOW=0: the parent's trace only (%s)" % traces)
 
 # exit from a thread
 t = Traced([faults, "threadexit"], timeout=120)
